@@ -1,0 +1,52 @@
+//! The `drainscale` binary: command-line parsing and the wiring of components. Each command lives in
+//! `cli/` as one file.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+mod cli;
+
+/// A Heroku log drain, metrics pipeline and autoscaler.
+#[derive(Parser, Debug)]
+#[command(name = "drainscale", version, about)]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Parse drain bodies or raw syslog lines (stdin or files) and print one JSON object per event.
+    Parse {
+        /// Files to read; stdin when none.
+        files: Vec<PathBuf>,
+    },
+    /// Run the drain and the scaler from a config file.
+    Run {
+        /// The YAML config file.
+        config: PathBuf,
+    },
+    /// Validate a config file and print the plan without running anything.
+    Check {
+        /// The YAML config file.
+        config: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    cli::init_tracing();
+    let result = match args.command {
+        Command::Parse { files } => cli::parse::run(&files),
+        Command::Run { config } => cli::run::run(&config),
+        Command::Check { config } => cli::check::run(&config),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("drainscale: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! Rolling windows: events bucketed by their own timestamps, with mergeable sketches.
+//!
+//! The window store knows nothing of HTTP or of Heroku's API. It takes [`Event`]s in ([`EventSink`]), answers
+//! the scaler's questions ([`WindowReader`]) and hands closed buckets to the outlets.
+
+use crate::logplex::Event;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// What the scaler (or a dashboard) can ask the windows for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "signal", deny_unknown_fields)]
+pub enum Signal {
+    /// Router requests per second.
+    RequestRate,
+    /// Router requests per second whose status is in a class: 2 for 2xx, 5 for 5xx.
+    StatusClassRate { class: u8 },
+    /// Router requests per second with one exact status code.
+    StatusRate { status: u16 },
+    /// Router `at=error` lines per second with one code (`H12`), or any code when `code` is absent.
+    ErrorRate {
+        #[serde(default)]
+        code: Option<String>,
+    },
+    /// A quantile (0..=1) of router `service=` time, ms.
+    ServiceTime { quantile: f64 },
+    /// A quantile (0..=1) of router `connect=` time, ms.
+    ConnectTime { quantile: f64 },
+    /// A quantile (0..=1) of a `measure#name`, optionally for one source.
+    Measure {
+        name: String,
+        quantile: f64,
+        #[serde(default)]
+        source: Option<String>,
+    },
+    /// `count#name` per second.
+    CountRate {
+        name: String,
+        #[serde(default)]
+        source: Option<String>,
+    },
+    /// The last `sample#name` value (the max over sources when `source` is absent).
+    Sample {
+        name: String,
+        #[serde(default)]
+        source: Option<String>,
+    },
+}
+
+/// A question: one signal over the last `span` of retained buckets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    pub signal: Signal,
+    pub span: Duration,
+}
+
+/// The answer to a [`Query`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Reading {
+    /// The value; `None` when the span held no data for this signal (for rates, no data reads as `Some(0.0)`).
+    pub value: Option<f64>,
+    /// Unix micros of the newest event the store ingested from any source, if any: lets a reader tell a quiet
+    /// app from a drain that stopped receiving.
+    pub last_ingest: Option<i64>,
+}
+
+/// Why a window could not be read (e.g. a remote store that is down). Never to be read as zero load.
+#[derive(Debug, thiserror::Error)]
+#[error("window store unavailable: {0}")]
+pub struct ReadError(pub String);
+
+/// The scaler's view of the windows.
+pub trait WindowReader: Send + Sync {
+    fn read(&self, query: &Query) -> Result<Reading, ReadError>;
+}
+
+/// What the store did with a batch of events.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IngestCounts {
+    pub accepted: u64,
+    /// Older than the retention: dropped.
+    pub too_old: u64,
+    /// From the future (beyond a small skew): clamped to now and kept.
+    pub future_clamped: u64,
+    /// Refused because a cap on distinct metric names/sources was reached.
+    pub over_cap: u64,
+}
+
+/// Where the drain puts parsed events. One call per body, so a store can take its lock once.
+pub trait EventSink: Send + Sync {
+    /// `now` is the receiver's wall clock in Unix micros.
+    fn ingest(&self, events: &mut dyn Iterator<Item = Event<'_>>, now: i64) -> IngestCounts;
+}
+
+/// The `windows:` config section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WindowConfig {
+    /// Bucket width (default 10s).
+    #[serde(with = "crate::config::duration")]
+    pub resolution: Duration,
+    /// How long buckets are kept for the scaler's queries and for late data (default 10m).
+    #[serde(with = "crate::config::duration")]
+    pub retention: Duration,
+    /// Cap on distinct metric series (name + source) held at once (default 10000).
+    pub max_series: usize,
+}
+
+impl Default for WindowConfig {
+    fn default() -> Self {
+        WindowConfig {
+            resolution: Duration::from_secs(10),
+            retention: Duration::from_secs(600),
+            max_series: 10_000,
+        }
+    }
+}
