@@ -123,6 +123,15 @@ impl<'a> Frames<'a> {
             });
         }
         if is_boundary(body, end) {
+            if let Some(cut) = swallowed_frame_start(body, start, end) {
+                // The count ran over whole frames: keep this one, and the ones it swallowed.
+                self.pos = cut;
+                let salvaged = salvage(body, &body[start..cut], cut);
+                return Some(Frame::Damaged {
+                    reason: BadReason::LengthMismatch,
+                    salvaged,
+                });
+            }
             self.pos = end;
             return Some(Frame::Good(strip_newline(&body[start..end])));
         }
@@ -186,6 +195,21 @@ fn is_boundary(body: &[u8], end: usize) -> bool {
     }
     let glued_digits = at == end && end > 0 && body[end - 1].is_ascii_digit();
     !glued_digits && is_frame_start(body, at)
+}
+
+/// Where a frame that seems to end cleanly at `end` holds a line that starts another frame (`...\n53 <190>1`):
+/// its count was too long. Only newlines inside the frame are checked, so single-line frames cost one memchr.
+fn swallowed_frame_start(body: &[u8], start: usize, end: usize) -> Option<usize> {
+    let inner = end.checked_sub(1).filter(|e| *e > start)?;
+    let mut from = start;
+    while let Some(off) = memchr(b'\n', &body[from..inner]) {
+        let next = from + off + 1;
+        if is_frame_start(body, next) {
+            return Some(next);
+        }
+        from = next;
+    }
+    None
 }
 
 /// `<digits> <PRI>` at `at`: an octet count, one space, and a syslog PRI of one to three digits.
@@ -341,6 +365,27 @@ mod tests {
         ));
         assert_eq!(got[1], Frame::Good(&A[..A.len() - 1]));
         assert_eq!(got[2], Frame::Good(&A[..A.len() - 1]));
+    }
+
+    #[test]
+    fn length_swallowing_whole_frames_keeps_them() {
+        let two = [counted(A), counted(A)].concat();
+        let mut body = format!("{} ", A.len() + two.len()).into_bytes();
+        body.extend_from_slice(A);
+        body.extend_from_slice(&two);
+        body.extend(counted(A));
+        let got = frames(&body);
+        assert_eq!(got.len(), 4, "{got:?}");
+        assert_eq!(
+            got[0],
+            Frame::Damaged {
+                reason: BadReason::LengthMismatch,
+                salvaged: Some(&A[..A.len() - 1])
+            }
+        );
+        for frame in &got[1..] {
+            assert_eq!(*frame, Frame::Good(&A[..A.len() - 1]));
+        }
     }
 
     #[test]
