@@ -153,3 +153,19 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #[test]
+    fn logfmt_loop_agrees_with_the_nom_grammar(line in "[a-z =\"\\\\é#.]{0,40}") {
+        let fast: Vec<_> = pairs(&line).collect();
+        let reference: Vec<_> = drainscale::logplex::logfmt::reference::pairs(&line).collect();
+        prop_assert_eq!(fast, reference);
+    }
+
+    #[test]
+    fn logfmt_agrees_on_any_text(line in "\\PC{0,60}") {
+        let fast: Vec<_> = pairs(&line).collect();
+        let reference: Vec<_> = drainscale::logplex::logfmt::reference::pairs(&line).collect();
+        prop_assert_eq!(fast, reference);
+    }
+}
