@@ -62,13 +62,15 @@ impl<'a> Events<'a> {
                     line.had_metric_key = true;
                     stats.bad_values += 1;
                 }
-                Found::Metric(kind) => {
+                found => {
                     line.had_metric_key = true;
-                    stats.events += 1;
-                    return Some(Event {
-                        meta: line.meta,
-                        kind,
-                    });
+                    if let Some(kind) = found.into_kind() {
+                        stats.events += 1;
+                        return Some(Event {
+                            meta: line.meta,
+                            kind,
+                        });
+                    }
                 }
             }
         }
@@ -95,18 +97,27 @@ impl<'a> Events<'a> {
                 stats.count_bad(reason);
             }
         };
-        let header = match syslog::parse_frame(text) {
-            Ok(header) => header,
+        let parsed = match std::str::from_utf8(text) {
+            Ok(frame) => syslog::parse_frame_str(frame),
+            // Not UTF-8 somewhere: the header decides whether it is its fault; if not, keep what the message can give.
+            Err(_) => syslog::parse_frame(text).and_then(|header| {
+                match std::str::from_utf8(header.message) {
+                    Ok(message) => Ok((header, message)),
+                    Err(err) => {
+                        count_bad(&mut self.stats, BadReason::Utf8);
+                        valid_words(header.message, err.valid_up_to())
+                            .map(|words| (header, words))
+                            .ok_or(BadReason::Utf8)
+                    }
+                }
+            }),
+        };
+        let (header, message) = match parsed {
+            Ok(parsed) => parsed,
+            Err(BadReason::Utf8) => return None,
             Err(reason) => {
                 count_bad(&mut self.stats, reason);
                 return None;
-            }
-        };
-        let message = match std::str::from_utf8(header.message) {
-            Ok(message) => message,
-            Err(err) => {
-                count_bad(&mut self.stats, BadReason::Utf8);
-                valid_words(header.message, err.valid_up_to())?
             }
         };
         let meta = Meta {

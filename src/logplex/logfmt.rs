@@ -29,15 +29,22 @@ pub fn pairs(line: &str) -> Pairs<'_> {
 impl<'a> Iterator for Pairs<'a> {
     type Item = Pair<'a>;
 
+    #[inline]
     fn next(&mut self) -> Option<Pair<'a>> {
-        let s = self.rest.trim_start_matches(' ');
+        let lead = self.rest.bytes().take_while(|b| *b == b' ').count();
+        let s = &self.rest[lead..];
         if s.is_empty() {
             self.rest = s;
             return None;
         }
         let bytes = s.as_bytes();
         // Slicing at ASCII bytes always lands on char boundaries, so the `&s[..]` below cannot panic.
-        let key_end = memchr2(b'=', b' ', bytes).unwrap_or(bytes.len());
+        let key_end = scan(
+            bytes,
+            0,
+            |w| has_byte(w, b'=') | has_byte(w, b' '),
+            |b| b == b'=' || b == b' ',
+        );
         let key = &s[..key_end];
         if bytes.get(key_end) != Some(&b'=') {
             self.rest = &s[key_end..];
@@ -52,16 +59,44 @@ impl<'a> Iterator for Pairs<'a> {
                 value: Some(Text { raw, escaped }),
             });
         }
-        let end = bytes[v..]
-            .iter()
-            .position(|b| *b == b' ')
-            .map_or(bytes.len(), |p| v + p);
+        let end = scan(bytes, v, |w| has_byte(w, b' '), |b| b == b' ');
         self.rest = &s[end..];
         Some(Pair {
             key,
             value: Some(Text::plain(&s[v..end])),
         })
     }
+}
+
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// A mask whose lowest set bit marks the first byte of `word` equal to `b` (higher bits may be false hits).
+#[inline(always)]
+fn has_byte(word: u64, b: u8) -> u64 {
+    let x = word ^ (LO * u64::from(b));
+    x.wrapping_sub(LO) & !x & HI
+}
+
+/// The first index at or after `from` where `hit` says so, eight bytes at a time (`word` is the SWAR form of
+/// `hit`), or the length. Logfmt keys and values are short, where this beats memchr's set-up.
+#[inline(always)]
+fn scan(bytes: &[u8], from: usize, word: impl Fn(u64) -> u64, hit: impl Fn(u8) -> bool) -> usize {
+    let mut i = from;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let w = u64::from_le_bytes([
+            chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7],
+        ]);
+        let m = word(w);
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < bytes.len() && !hit(bytes[i]) {
+        i += 1;
+    }
+    i
 }
 
 /// The quoted value starting at `from` (just after the opening quote): its raw text, whether it has escapes,

@@ -14,6 +14,7 @@ pub mod logfmt;
 mod number;
 mod router;
 pub mod syslog;
+pub mod syslog_nom;
 pub mod timestamp;
 
 pub use event::{Event, EventKind, Meta, Metric, Micros, Router, Text, Unique};

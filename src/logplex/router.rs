@@ -22,21 +22,22 @@ pub fn parse(message: &str) -> (Router<'_>, u64) {
         if v.raw.is_empty() {
             continue;
         }
-        match pair.key {
-            "at" => r.error = v.raw == "error",
-            "code" => r.code = Some(v.raw),
-            "desc" => r.desc = Some(v),
-            "method" => r.method = Some(v.raw),
-            "path" => r.path = Some(v),
-            "host" => r.host = Some(v.raw),
-            "request_id" => r.request_id = Some(v.raw),
-            "fwd" => r.fwd = Some(v),
-            "dyno" => r.dyno = Some(v.raw),
-            "connect" => r.connect_ms = millis(v.raw, &mut bad),
-            "service" => r.service_ms = millis(v.raw, &mut bad),
-            "status" => r.status = count_bad(v.raw.parse().ok(), &mut bad),
-            "bytes" => r.bytes = count_bad(v.raw.parse().ok(), &mut bad),
-            "protocol" => r.protocol = Some(v.raw),
+        // Dispatch on length first: one compare per key instead of a chain of string compares.
+        match (pair.key.len(), pair.key) {
+            (2, "at") => r.error = v.raw == "error",
+            (3, "fwd") => r.fwd = Some(v),
+            (4, "code") => r.code = Some(v.raw),
+            (4, "desc") => r.desc = Some(v),
+            (4, "path") => r.path = Some(v),
+            (4, "host") => r.host = Some(v.raw),
+            (4, "dyno") => r.dyno = Some(v.raw),
+            (5, "bytes") => r.bytes = count_bad(v.raw.parse().ok(), &mut bad),
+            (6, "method") => r.method = Some(v.raw),
+            (6, "status") => r.status = count_bad(v.raw.parse().ok(), &mut bad),
+            (7, "connect") => r.connect_ms = millis(v.raw, &mut bad),
+            (7, "service") => r.service_ms = millis(v.raw, &mut bad),
+            (8, "protocol") => r.protocol = Some(v.raw),
+            (10, "request_id") => r.request_id = Some(v.raw),
             _ => {}
         }
     }
