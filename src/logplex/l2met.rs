@@ -43,12 +43,18 @@ impl<'a> Found<'a> {
 /// Reads one pair of a line whose `source=` is `source`.
 #[inline]
 pub fn metric<'a>(pair: Pair<'a>, source: Option<&'a str>) -> Found<'a> {
-    let Some((prefix, name)) = pair.key.split_once('#') else {
+    let key = pair.key;
+    // One byte decides which prefix to try, so most plain keys (`dyno`, `addon`, ...) cost one compare.
+    let (prefix, name) = match key.as_bytes().first() {
+        Some(b'm') => ("measure", key.strip_prefix("measure#")),
+        Some(b'c') => ("count", key.strip_prefix("count#")),
+        Some(b's') => ("sample", key.strip_prefix("sample#")),
+        Some(b'u') => ("unique", key.strip_prefix("unique#")),
+        _ => return Found::Nothing,
+    };
+    let Some(name) = name.filter(|n| !n.is_empty()) else {
         return Found::Nothing;
     };
-    if name.is_empty() {
-        return Found::Nothing;
-    }
     let build = |value: f64, unit: &'a str| Metric {
         name,
         value,
@@ -75,7 +81,7 @@ pub fn metric<'a>(pair: Pair<'a>, source: Option<&'a str>) -> Found<'a> {
                 None => Found::BadValue,
             },
         },
-        "unique" => match pair.value {
+        _ => match pair.value {
             Some(member) if !member.raw.is_empty() => Found::Unique(Unique {
                 name,
                 member,
@@ -83,7 +89,6 @@ pub fn metric<'a>(pair: Pair<'a>, source: Option<&'a str>) -> Found<'a> {
             }),
             _ => Found::BadValue,
         },
-        _ => Found::Nothing,
     }
 }
 
@@ -94,6 +99,11 @@ pub fn may_have_metrics(line: &str) -> bool {
 
 /// The value of the line's `source=` key (a whole key: `xsource=` does not count), unquoted as written.
 pub fn source(line: &str) -> Option<&str> {
+    if line.starts_with("source=") {
+        // Heroku's runtime and add-on lines, and most apps, put it first: no search needed.
+        let value = super::logfmt::pairs(line).next().and_then(|p| p.value)?;
+        return (!value.raw.is_empty()).then_some(value.raw);
+    }
     let bytes = line.as_bytes();
     let finder = &*SOURCE_KEY;
     let mut from = 0;

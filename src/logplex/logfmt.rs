@@ -6,6 +6,7 @@
 //! the end of the line. It does not interpret keys or values; `router` and `l2met` do.
 
 use super::event::Text;
+use super::scan::{has_byte, scan};
 use memchr::memchr2;
 
 /// One `key=value` pair. `value` is `None` for a bare word (`count#hits`), empty for `key=`.
@@ -66,37 +67,6 @@ impl<'a> Iterator for Pairs<'a> {
             value: Some(Text::plain(&s[v..end])),
         })
     }
-}
-
-const LO: u64 = 0x0101_0101_0101_0101;
-const HI: u64 = 0x8080_8080_8080_8080;
-
-/// A mask whose lowest set bit marks the first byte of `word` equal to `b` (higher bits may be false hits).
-#[inline(always)]
-fn has_byte(word: u64, b: u8) -> u64 {
-    let x = word ^ (LO * u64::from(b));
-    x.wrapping_sub(LO) & !x & HI
-}
-
-/// The first index at or after `from` where `hit` says so, eight bytes at a time (`word` is the SWAR form of
-/// `hit`), or the length. Logfmt keys and values are short, where this beats memchr's set-up.
-#[inline(always)]
-fn scan(bytes: &[u8], from: usize, word: impl Fn(u64) -> u64, hit: impl Fn(u8) -> bool) -> usize {
-    let mut i = from;
-    while let Some(chunk) = bytes.get(i..i + 8) {
-        let w = u64::from_le_bytes([
-            chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7],
-        ]);
-        let m = word(w);
-        if m != 0 {
-            return i + (m.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
-    }
-    while i < bytes.len() && !hit(bytes[i]) {
-        i += 1;
-    }
-    i
 }
 
 /// The quoted value starting at `from` (just after the opening quote): its raw text, whether it has escapes,

@@ -13,6 +13,7 @@ pub mod l2met;
 pub mod logfmt;
 mod number;
 mod router;
+mod scan;
 pub mod syslog;
 pub mod syslog_nom;
 pub mod timestamp;

@@ -6,6 +6,7 @@
 //! too, for newline-delimited input. The message is returned as raw bytes: UTF-8 and meaning are decided later.
 
 use super::event::Micros;
+use super::scan::{has_byte, scan};
 use super::syslog_nom::{ascii, is_print, parse_heroku_logs_line};
 use super::timestamp::parse_rfc3339;
 use super::BadReason;
@@ -102,15 +103,23 @@ fn scan_syslog(f: &[u8]) -> Result<Spans, BadReason> {
         .iter()
         .fold(0u16, |n, d| n * 10 + u16::from(d - b'0'));
     let (version, at) = field(f, 2 + digits).ok_or(BadReason::Header)?;
-    let (ts, at) = field(f, at).ok_or(BadReason::Header)?;
-    if version.1 - version.0 > 2 || !f[version.0..version.1].iter().all(u8::is_ascii_digit) {
-        return Err(BadReason::Header);
-    }
-    let pri = u8::try_from(pri)
-        .ok()
-        .filter(|p| *p <= 191)
-        .ok_or(BadReason::Header)?;
-    let timestamp = parse_rfc3339(&f[ts.0..ts.1]).ok_or(BadReason::Timestamp)?;
+    // The timestamp's end by SWAR; whether it is a well-formed field is only asked when it does not parse
+    // (a parsed RFC 3339 timestamp is printable ASCII), so the error reasons stay the grammar's.
+    let ts_end = scan(f, at, |w| has_byte(w, b' '), |b| b == b' ');
+    let ts = &f[at..ts_end];
+    let version_ok =
+        version.1 - version.0 <= 2 && f[version.0..version.1].iter().all(u8::is_ascii_digit);
+    let pri = u8::try_from(pri).ok().filter(|p| *p <= 191);
+    let timestamp = parse_rfc3339(ts).filter(|_| ts_end < f.len());
+    let ts_field = || !ts.is_empty() && ts_end < f.len() && ts.iter().all(|b| is_print(*b));
+    let timestamp = match (pri, timestamp) {
+        (Some(pri), Some(t)) if version_ok => (pri, t),
+        _ if !ts_field() => return Err(BadReason::Header),
+        (Some(_), None) if version_ok => return Err(BadReason::Timestamp),
+        _ => return Err(BadReason::Header),
+    };
+    let (pri, timestamp) = timestamp;
+    let at = ts_end + 1;
     let (host, at) = field(f, at).ok_or(BadReason::Header)?;
     let (app, at) = field(f, at).ok_or(BadReason::Header)?;
     let (procid, at) = field(f, at).ok_or(BadReason::Header)?;
