@@ -47,11 +47,13 @@ impl<'a> Events<'a> {
         self.stats
     }
 
+    #[inline(always)]
     fn emit(&mut self, meta: Meta<'a>, kind: EventKind<'a>) -> Option<Event<'a>> {
         self.stats.events += 1;
         Some(Event { meta, kind })
     }
 
+    #[inline(always)]
     fn next_metric(&mut self) -> Option<Event<'a>> {
         let Events { pending, stats, .. } = self;
         let line = pending.as_mut()?;
@@ -83,6 +85,7 @@ impl<'a> Events<'a> {
 
     /// Reads one frame; returns its first event, or `None` when it has none yet (bad, or an l2met line whose
     /// metrics [`Self::next_metric`] will produce).
+    #[inline(always)]
     fn start_frame(&mut self, frame: Frame<'a>) -> Option<Event<'a>> {
         self.stats.frames += 1;
         let (text, damaged) = match frame {

@@ -30,7 +30,7 @@ pub fn pairs(line: &str) -> Pairs<'_> {
 impl<'a> Iterator for Pairs<'a> {
     type Item = Pair<'a>;
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<Pair<'a>> {
         let lead = self.rest.bytes().take_while(|b| *b == b' ').count();
         let s = &self.rest[lead..];

@@ -14,6 +14,7 @@ pub fn is_router(app: &str, procid: &str, message: &str) -> bool {
 }
 
 /// Parses a router line's pairs; returns the line and how many values did not parse.
+#[inline(always)]
 pub fn parse(message: &str) -> (Router<'_>, u64) {
     let mut r = Router::default();
     let mut bad = 0u64;

@@ -12,20 +12,26 @@ pub fn parse_rfc3339(s: &[u8]) -> Option<Micros> {
     if s.len() < 20 {
         return None;
     }
-    let year = digits4(s, 0)?;
-    let month = digits2(s, 5)?;
-    let day = digits2(s, 8)?;
-    let hour = digits2(s, 11)?;
-    let minute = digits2(s, 14)?;
-    let second = digits2(s, 17)?;
-    if s[4] != b'-'
-        || s[7] != b'-'
-        || !matches!(s[10], b'T' | b't')
-        || s[13] != b':'
-        || s[16] != b':'
-    {
+    // A fixed-size head: the compiler checks each position once, without bounds checks.
+    let head: [u8; 19] = s[..19].try_into().ok()?;
+    let d = |i: usize| u32::from(head[i].wrapping_sub(b'0'));
+    let all_digits = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
+        .iter()
+        .fold(true, |ok, &i| ok & (d(i) < 10));
+    let separators = (head[4] == b'-')
+        & (head[7] == b'-')
+        & ((head[10] | 0x20) == b't')
+        & (head[13] == b':')
+        & (head[16] == b':');
+    if !(all_digits & separators) {
         return None;
     }
+    let year = d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3);
+    let month = d(5) * 10 + d(6);
+    let day = d(8) * 10 + d(9);
+    let hour = d(11) * 10 + d(12);
+    let minute = d(14) * 10 + d(15);
+    let second = d(17) * 10 + d(18);
     if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
         return None;
     }
@@ -83,10 +89,6 @@ fn digit(b: u8) -> Option<u32> {
 
 fn digits2(s: &[u8], at: usize) -> Option<u32> {
     Some(digit(*s.get(at)?)? * 10 + digit(*s.get(at + 1)?)?)
-}
-
-fn digits4(s: &[u8], at: usize) -> Option<u32> {
-    Some(digits2(s, at)? * 100 + digits2(s, at + 2)?)
 }
 
 fn is_leap(year: u32) -> bool {
