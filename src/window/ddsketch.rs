@@ -2,9 +2,10 @@
 //!
 //! Values map to logarithmic bins `ceil(ln|x| / ln γ)` with `γ = (1+α)/(1-α)`, `α = 0.01`: any quantile it
 //! returns is within 1% of the true value at that rank. Positive and negative values have their own bins; values
-//! within `1e-9` of zero have a counter of their own. Each side's bins are a dense run that starts empty and grows
-//! only over the indexes it has seen, capped at [`MAX_BINS`]; past the cap the LOWEST bins collapse into one
-//! (small magnitudes lose accuracy first, the tail the scaler reads keeps it). It also keeps exact count, sum,
+//! within `1e-9` of zero have a counter of their own. Each side's bins start as a short sorted list of
+//! `(index, count)` pairs and turn into a dense run once more than 32 indexes are in use; the run covers only the
+//! indexes seen, capped at [`MAX_BINS`]; past the cap the LOWEST bins collapse into one (small magnitudes lose
+//! accuracy first, the tail the scaler reads keeps it). It also keeps exact count, sum,
 //! min and max. It is not a store of raw values and never grows with the number of values added.
 
 /// Relative accuracy of every quantile.
@@ -28,14 +29,14 @@ fn value_of(index: i32) -> f64 {
     2.0 * g.powi(index) / (g + 1.0)
 }
 
-/// A dense run of bin counters, `counts[k]` holding index `offset + k`.
+/// A run of bin counters: dense, `counts[k]` holding index `offset + k`.
 #[derive(Debug, Clone, Default, PartialEq)]
-struct Bins {
+struct Dense {
     offset: i32,
     counts: Vec<u32>,
 }
 
-impl Bins {
+impl Dense {
     fn add(&mut self, index: i32, n: u32) {
         if self.counts.is_empty() {
             self.offset = index;
@@ -82,23 +83,102 @@ impl Bins {
         self.offset = new_offset;
         self.counts[0] = self.counts[0].saturating_add(folded);
     }
+}
+
+/// Distinct indexes kept as sorted pairs before a side turns dense: 32 pairs are 256 bytes, where a dense run
+/// over 1 ms..10 s would take about 1.9 KB.
+const SPARSE_LIMIT: usize = 32;
+
+/// One side's bins: sparse `(index, count)` pairs while few indexes are in use, then a dense run.
+#[derive(Debug, Clone, PartialEq)]
+enum Bins {
+    Sparse(Vec<(i32, u32)>),
+    Dense(Dense),
+}
+
+impl Default for Bins {
+    fn default() -> Self {
+        Bins::Sparse(Vec::new())
+    }
+}
+
+impl Bins {
+    fn add(&mut self, index: i32, n: u32) {
+        match self {
+            Bins::Dense(d) => d.add(index, n),
+            Bins::Sparse(pairs) => match pairs.binary_search_by_key(&index, |p| p.0) {
+                Ok(at) => pairs[at].1 = pairs[at].1.saturating_add(n),
+                Err(at) if pairs.len() < SPARSE_LIMIT => pairs.insert(at, (index, n)),
+                Err(_) => {
+                    let mut dense = Dense::default();
+                    // Highest first: the run is sized once and any collapse happens at the bottom.
+                    for (i, c) in pairs.iter().rev() {
+                        dense.add(*i, *c);
+                    }
+                    dense.add(index, n);
+                    *self = Bins::Dense(dense);
+                }
+            },
+        }
+    }
 
     fn merge(&mut self, other: &Bins) {
-        // Add the highest bin first so the run is sized once and any collapse happens at the bottom.
-        for (k, c) in other.counts.iter().enumerate().rev() {
-            if *c > 0 {
-                self.add(other.offset + k as i32, *c);
+        for (i, c) in other.entries().rev() {
+            if c > 0 {
+                self.add(i, c);
             }
+        }
+    }
+
+    /// `(index, count)` in ascending index order.
+    fn entries(&self) -> Entries<'_> {
+        match self {
+            Bins::Sparse(pairs) => Entries::Sparse(pairs.iter()),
+            Bins::Dense(d) => Entries::Dense(d.offset, d.counts.iter().enumerate()),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Bins::Sparse(pairs) => pairs.len(),
+            Bins::Dense(d) => d.counts.len(),
         }
     }
 
     #[cfg(test)]
     fn total(&self) -> u64 {
-        self.counts.iter().map(|c| u64::from(*c)).sum()
+        self.entries().map(|(_, c)| u64::from(c)).sum()
     }
 
     fn heap_bytes(&self) -> usize {
-        self.counts.capacity() * std::mem::size_of::<u32>()
+        match self {
+            Bins::Sparse(pairs) => pairs.capacity() * std::mem::size_of::<(i32, u32)>(),
+            Bins::Dense(d) => d.counts.capacity() * std::mem::size_of::<u32>(),
+        }
+    }
+}
+
+enum Entries<'a> {
+    Sparse(std::slice::Iter<'a, (i32, u32)>),
+    Dense(i32, std::iter::Enumerate<std::slice::Iter<'a, u32>>),
+}
+
+impl Iterator for Entries<'_> {
+    type Item = (i32, u32);
+    fn next(&mut self) -> Option<(i32, u32)> {
+        match self {
+            Entries::Sparse(it) => it.next().copied(),
+            Entries::Dense(offset, it) => it.next().map(|(k, c)| (*offset + k as i32, *c)),
+        }
+    }
+}
+
+impl DoubleEndedIterator for Entries<'_> {
+    fn next_back(&mut self) -> Option<(i32, u32)> {
+        match self {
+            Entries::Sparse(it) => it.next_back().copied(),
+            Entries::Dense(offset, it) => it.next_back().map(|(k, c)| (*offset + k as i32, *c)),
+        }
     }
 }
 
@@ -203,10 +283,9 @@ impl DdSketch {
         let rank = (q * (self.count - 1) as f64).floor() as u64;
         let mut seen = 0u64;
         // Ascending values: most negative first (highest negative index), then zero, then positives.
-        for (k, c) in self.negative.counts.iter().enumerate().rev() {
-            seen += u64::from(*c);
+        for (index, c) in self.negative.entries().rev() {
+            seen += u64::from(c);
             if seen > rank {
-                let index = self.negative.offset + k as i32;
                 return Some((-value_of(index)).clamp(self.min, self.max));
             }
         }
@@ -214,10 +293,9 @@ impl DdSketch {
         if seen > rank {
             return Some(0.0f64.clamp(self.min, self.max));
         }
-        for (k, c) in self.positive.counts.iter().enumerate() {
-            seen += u64::from(*c);
+        for (index, c) in self.positive.entries() {
+            seen += u64::from(c);
             if seen > rank {
-                let index = self.positive.offset + k as i32;
                 return Some(value_of(index).clamp(self.min, self.max));
             }
         }
@@ -231,7 +309,7 @@ impl DdSketch {
 
     /// Bins in use on both sides.
     pub fn bins(&self) -> usize {
-        self.positive.counts.len() + self.negative.counts.len()
+        self.positive.len() + self.negative.len()
     }
 
     #[cfg(test)]
@@ -331,7 +409,7 @@ mod tests {
             s.add(42.0);
         }
         assert_eq!(s.bins(), 1);
-        assert!(s.heap_bytes() <= 16);
+        assert!(s.heap_bytes() <= 64);
     }
 
     proptest! {
