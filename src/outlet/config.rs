@@ -35,6 +35,48 @@ impl Default for OutletConfig {
     }
 }
 
+impl OutletConfig {
+    /// Checks values serde cannot. The message names the key.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.flush_interval < Duration::from_millis(10) {
+            return Err("outlets.flush_interval must be at least 10ms".into());
+        }
+        if let Some(s) = &self.statsd {
+            let port = s.address.rsplit_once(':').and_then(|(host, port)| {
+                (!host.is_empty()).then_some(())?;
+                port.parse::<u16>().ok().filter(|p| *p != 0)
+            });
+            if port.is_none() {
+                return Err(format!(
+                    "outlets.statsd.address {:?} is not host:port",
+                    s.address
+                ));
+            }
+            if s.queue_size == 0 {
+                return Err("outlets.statsd.queue_size must be at least 1".into());
+            }
+        }
+        if let Some(l) = &self.librato {
+            if !(l.url.starts_with("http://") || l.url.starts_with("https://")) {
+                return Err(format!(
+                    "outlets.librato.url {:?} is not an http(s) URL",
+                    l.url
+                ));
+            }
+            if !(1..=300).contains(&l.batch_size) {
+                return Err(format!(
+                    "outlets.librato.batch_size {} must be 1..=300",
+                    l.batch_size
+                ));
+            }
+            if l.queue_size == 0 {
+                return Err("outlets.librato.queue_size must be at least 1".into());
+            }
+        }
+        Ok(())
+    }
+}
+
 /// How a series' source reaches statsd.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -158,6 +200,29 @@ mod tests {
         assert_eq!(statsd.queue_size, 100_000);
         assert_eq!(cfg.librato.unwrap().batch_size, 300);
         assert!(!cfg.prometheus.enabled);
+    }
+
+    #[test]
+    fn validate_names_the_bad_key() {
+        assert_eq!(OutletConfig::default().validate(), Ok(()));
+        let mut cfg = OutletConfig {
+            statsd: Some(StatsdConfig::default()),
+            ..OutletConfig::default()
+        };
+        assert_eq!(cfg.validate(), Ok(()));
+        cfg.statsd.as_mut().unwrap().address = "localhost".into();
+        assert!(cfg
+            .validate()
+            .unwrap_err()
+            .contains("outlets.statsd.address"));
+        let cfg = OutletConfig {
+            librato: Some(LibratoConfig {
+                batch_size: 301,
+                ..LibratoConfig::default()
+            }),
+            ..OutletConfig::default()
+        };
+        assert!(cfg.validate().unwrap_err().contains("batch_size"));
     }
 
     #[test]

@@ -129,6 +129,26 @@ pub struct WindowConfig {
     pub keep: Vec<String>,
 }
 
+impl WindowConfig {
+    /// Checks values serde cannot: widths and their order. The message names the key.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.resolution < Duration::from_millis(1) {
+            return Err("windows.resolution must be at least 1ms".into());
+        }
+        if self.retention < self.resolution {
+            return Err(format!(
+                "windows.retention ({}) must be at least windows.resolution ({})",
+                crate::config::duration::format(self.retention),
+                crate::config::duration::format(self.resolution)
+            ));
+        }
+        if self.max_series == 0 {
+            return Err("windows.max_series must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
 impl Default for WindowConfig {
     fn default() -> Self {
         WindowConfig {
@@ -139,5 +159,31 @@ impl Default for WindowConfig {
             max_skew: Duration::from_secs(60),
             keep: Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_from_yaml_with_defaults() {
+        let cfg: WindowConfig =
+            serde_yaml_ng::from_str("resolution: 5s\nkeep: [queue_time]\n").unwrap();
+        assert_eq!(cfg.resolution, Duration::from_secs(5));
+        assert_eq!(cfg.retention, Duration::from_secs(600));
+        assert_eq!(cfg.grace, Duration::from_secs(2));
+        assert_eq!(cfg.keep, vec!["queue_time".to_string()]);
+        assert_eq!(cfg.validate(), Ok(()));
+        assert!(serde_yaml_ng::from_str::<WindowConfig>("resolutoin: 5s").is_err());
+    }
+
+    #[test]
+    fn validate_rejects_retention_below_resolution() {
+        let cfg = WindowConfig {
+            retention: Duration::from_secs(5),
+            ..WindowConfig::default()
+        };
+        assert!(cfg.validate().unwrap_err().contains("windows.retention"));
     }
 }

@@ -127,9 +127,12 @@ impl Store {
     /// Drops buckets that left the retention and the series no bucket holds any more.
     fn expire(&self, inner: &mut Inner, now: i64) {
         let oldest = self.bucket_start(now) - self.retention;
-        let before = inner.buckets.len();
-        inner.buckets = inner.buckets.split_off(&oldest);
-        if inner.buckets.len() != before {
+        if inner
+            .buckets
+            .first_key_value()
+            .is_some_and(|(start, _)| *start < oldest)
+        {
+            inner.buckets = inner.buckets.split_off(&oldest);
             inner.registry.retain(|k| Arc::strong_count(k) > 1);
         }
     }
