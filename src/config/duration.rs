@@ -6,18 +6,24 @@ use std::time::Duration;
 /// Parses `10s`, `5m`, `1h`, `1d`, `250ms`, `1.5s` or `30` (seconds).
 pub fn parse(text: &str) -> Result<Duration, String> {
     let t = text.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("expected a duration like 10s, 5m, 250ms or a number of seconds, got {text:?}"))?;
+    let n: f64 = num.parse().map_err(|_| {
+        format!("expected a duration like 10s, 5m, 250ms or a number of seconds, got {text:?}")
+    })?;
     let secs = match unit.trim() {
         "" | "s" | "sec" | "secs" => n,
         "ms" => n / 1000.0,
         "m" | "min" | "mins" => n * 60.0,
         "h" => n * 3600.0,
         "d" => n * 86400.0,
-        other => return Err(format!("unknown duration unit {other:?} in {text:?} (use ms, s, m, h or d)")),
+        other => {
+            return Err(format!(
+                "unknown duration unit {other:?} in {text:?} (use ms, s, m, h or d)"
+            ))
+        }
     };
     if !secs.is_finite() || secs < 0.0 {
         return Err(format!("duration {text:?} is out of range"));

@@ -31,7 +31,13 @@ pub struct DrainConfig {
 
 impl Default for DrainConfig {
     fn default() -> Self {
-        let port = std::env::var("PORT").ok().and_then(|p| p.parse::<u16>().ok()).unwrap_or(8080);
-        DrainConfig { listen: format!("0.0.0.0:{port}"), path: "/logs".into() }
+        let port = std::env::var("PORT")
+            .ok()
+            .and_then(|p| p.parse::<u16>().ok())
+            .unwrap_or(8080);
+        DrainConfig {
+            listen: format!("0.0.0.0:{port}"),
+            path: "/logs".into(),
+        }
     }
 }

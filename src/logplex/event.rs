@@ -20,7 +20,10 @@ pub struct Text<'a> {
 impl<'a> Text<'a> {
     /// A value with no escapes.
     pub const fn plain(raw: &'a str) -> Self {
-        Text { raw, escaped: false }
+        Text {
+            raw,
+            escaped: false,
+        }
     }
 
     /// The value with `\"` and `\\` resolved; borrows when there is nothing to resolve.
@@ -108,7 +111,9 @@ pub enum EventKind<'a> {
     Sample(Metric<'a>),
     Unique(Unique<'a>),
     /// Logplex's `Error L10 (output buffer overflow): N messages dropped ...`: N.
-    L10 { dropped: u64 },
+    L10 {
+        dropped: u64,
+    },
     /// Any other message: the text as it arrived.
     Line(&'a str),
 }

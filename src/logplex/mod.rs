@@ -76,7 +76,10 @@ impl ParseStats {
 
     /// Non-zero bad counts with their reasons.
     pub fn bad_by_reason(&self) -> impl Iterator<Item = (BadReason, u64)> + '_ {
-        BadReason::ALL.iter().map(|r| (*r, self.bad(*r))).filter(|(_, n)| *n > 0)
+        BadReason::ALL
+            .iter()
+            .map(|r| (*r, self.bad(*r)))
+            .filter(|(_, n)| *n > 0)
     }
 
     pub(crate) fn count_bad(&mut self, reason: BadReason) {
@@ -96,7 +99,10 @@ impl ParseStats {
 
 /// Parses a whole drain body. Iterate for events; read [`Events::stats`] at any point (complete at the end).
 pub fn parse_body(body: &[u8]) -> Events<'_> {
-    Events { body, stats: ParseStats::default() }
+    Events {
+        body,
+        stats: ParseStats::default(),
+    }
 }
 
 /// Iterator over the events of one body.

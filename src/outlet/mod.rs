@@ -16,6 +16,8 @@ pub struct OutletConfig {
 
 impl Default for OutletConfig {
     fn default() -> Self {
-        OutletConfig { flush_interval: Duration::from_secs(10) }
+        OutletConfig {
+            flush_interval: Duration::from_secs(10),
+        }
     }
 }

@@ -3,3 +3,11 @@
 //!
 //! It knows nothing of logplex or HTTP servers: the `drain` input reads windows through
 //! [`crate::window::WindowReader`].
+
+pub mod clock;
+pub mod health;
+pub mod hysteresis;
+pub mod input;
+pub mod inputs;
+pub mod policy;
+pub mod schedule;
