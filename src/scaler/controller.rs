@@ -325,3 +325,7 @@ impl Controller {
         report
     }
 }
+
+#[cfg(test)]
+#[path = "controller_tests.rs"]
+mod tests;
