@@ -58,7 +58,10 @@ impl Backend for Memory {
     fn set<'a>(&'a self, _p: &'a str, target: u32) -> BackendFuture<'a, u32> {
         Box::pin(async move {
             if *self.fail_writes.lock().unwrap() {
-                return Err(BackendError::File { path: "mem".into(), message: "disk full".into() });
+                return Err(BackendError::File {
+                    path: "mem".into(),
+                    message: "disk full".into(),
+                });
             }
             self.writes.fetch_add(1, Ordering::SeqCst);
             *self.count.lock().unwrap() = target;
@@ -87,12 +90,30 @@ fn slot(name: &str, input: &Scripted, fallback: Option<u32>, clock: &ManualClock
     )
 }
 
-fn controller(min: u32, max: u32, policy: Policy, inputs: Vec<InputSlot>, backend: Arc<Memory>) -> Controller {
-    Controller::new("web".into(), "web".into(), min, max, vec![], policy, inputs, backend)
+fn controller(
+    min: u32,
+    max: u32,
+    policy: Policy,
+    inputs: Vec<InputSlot>,
+    backend: Arc<Memory>,
+) -> Controller {
+    Controller::new(
+        "web".into(),
+        "web".into(),
+        min,
+        max,
+        vec![],
+        policy,
+        inputs,
+        backend,
+    )
 }
 
 fn no_cooldown() -> Policy {
-    Policy { down_cooldown: Duration::ZERO, ..Policy::default() }
+    Policy {
+        down_cooldown: Duration::ZERO,
+        ..Policy::default()
+    }
 }
 
 #[tokio::test]
@@ -101,10 +122,22 @@ async fn combines_the_max_and_clamps_like_dynosaur() {
     let clock = ManualClock::default();
     let (a, b) = (Scripted::new(10.0, 2.0), Scripted::new(33.0, 2.0));
     let backend = Arc::new(Memory::default());
-    let mut c = controller(3, 27, no_cooldown(), vec![slot("a", &a, None, &clock), slot("b", &b, None, &clock)], backend.clone());
+    let mut c = controller(
+        3,
+        27,
+        no_cooldown(),
+        vec![slot("a", &a, None, &clock), slot("b", &b, None, &clock)],
+        backend.clone(),
+    );
     let r = c.pass(clock.tick()).await;
-    assert_eq!(r.inputs.iter().map(|i| i.estimate).collect::<Vec<_>>(), [Some(5), Some(17)]);
-    assert_eq!((r.current, r.estimate, r.actual), (Some(0), Some(17), Some(17)));
+    assert_eq!(
+        r.inputs.iter().map(|i| i.estimate).collect::<Vec<_>>(),
+        [Some(5), Some(17)]
+    );
+    assert_eq!(
+        (r.current, r.estimate, r.actual),
+        (Some(0), Some(17), Some(17))
+    );
     assert_eq!(r.change.as_ref().map(|c| (c.from, c.to)), Some((0, 17)));
 
     b.set(Ok(80.0));
@@ -127,7 +160,13 @@ async fn combines_the_max_and_clamps_like_dynosaur() {
 async fn values_are_cached_for_the_interval() {
     let clock = ManualClock::default();
     let a = Scripted::new(10.0, 2.0);
-    let mut c = controller(1, 10, no_cooldown(), vec![slot("a", &a, None, &clock)], Arc::new(Memory::default()));
+    let mut c = controller(
+        1,
+        10,
+        no_cooldown(),
+        vec![slot("a", &a, None, &clock)],
+        Arc::new(Memory::default()),
+    );
     c.pass(clock.tick()).await;
     clock.advance(Duration::from_secs(5));
     c.pass(clock.tick()).await;
@@ -142,7 +181,13 @@ async fn a_failed_input_never_scales_down_and_recovers() {
     let clock = ManualClock::default();
     let a = Scripted::new(20.0, 2.0);
     let backend = Arc::new(Memory::default());
-    let mut c = controller(2, 30, no_cooldown(), vec![slot("a", &a, None, &clock)], backend.clone());
+    let mut c = controller(
+        2,
+        30,
+        no_cooldown(),
+        vec![slot("a", &a, None, &clock)],
+        backend.clone(),
+    );
     assert_eq!(c.pass(clock.tick()).await.actual, Some(10));
 
     // The source fails for 20 minutes: Dynosaur would have pushed -1 and scaled to min.
@@ -151,7 +196,11 @@ async fn a_failed_input_never_scales_down_and_recovers() {
     for _ in 0..120 {
         clock.advance(INTERVAL);
         let r = c.pass(clock.tick()).await;
-        assert_eq!(r.actual, Some(10), "scaled while the input was failing: {r:?}");
+        assert_eq!(
+            r.actual,
+            Some(10),
+            "scaled while the input was failing: {r:?}"
+        );
         healths.push(r.inputs[0].health);
     }
     assert_eq!(healths[0], Health::Stale);
@@ -171,14 +220,26 @@ async fn a_failed_input_never_scales_down_and_recovers() {
 async fn a_stale_input_blocks_scale_down_even_when_another_is_low() {
     let clock = ManualClock::default();
     let (a, b) = (Scripted::new(20.0, 2.0), Scripted::new(4.0, 2.0));
-    a.set(Err(InputError::Stale("the drain has received nothing for 300s".into())));
+    a.set(Err(InputError::Stale(
+        "the drain has received nothing for 300s".into(),
+    )));
     let backend = Arc::new(Memory::default());
     *backend.count.lock().unwrap() = 10;
-    let mut c = controller(1, 30, no_cooldown(), vec![slot("a", &a, None, &clock), slot("b", &b, None, &clock)], backend.clone());
+    let mut c = controller(
+        1,
+        30,
+        no_cooldown(),
+        vec![slot("a", &a, None, &clock), slot("b", &b, None, &clock)],
+        backend.clone(),
+    );
     for _ in 0..30 {
         let r = c.pass(clock.tick()).await;
         assert_eq!((r.actual, r.estimate), (Some(10), Some(2)));
-        assert!(r.reason.contains("blocked") && r.reason.contains("a ("), "{}", r.reason);
+        assert!(
+            r.reason.contains("blocked") && r.reason.contains("a ("),
+            "{}",
+            r.reason
+        );
         clock.advance(INTERVAL);
     }
     // Scale-up still works while an input is stale.
@@ -194,12 +255,21 @@ async fn fallback_applies_in_outage_and_only_raises() {
     a.set(Err(InputError::Unavailable("never worked".into())));
     let backend = Arc::new(Memory::default());
     *backend.count.lock().unwrap() = 2;
-    let mut c = controller(1, 30, no_cooldown(), vec![slot("a", &a, Some(8), &clock)], backend.clone());
+    let mut c = controller(
+        1,
+        30,
+        no_cooldown(),
+        vec![slot("a", &a, Some(8), &clock)],
+        backend.clone(),
+    );
     let r = c.pass(clock.tick()).await;
     assert_eq!((r.actual, r.inputs[0].health), (Some(2), Health::Stale));
     clock.advance(Duration::from_secs(300));
     let r = c.pass(clock.tick()).await;
-    assert_eq!((r.actual, r.inputs[0].health, r.inputs[0].fallback_used), (Some(8), Health::Outage, true));
+    assert_eq!(
+        (r.actual, r.inputs[0].health, r.inputs[0].fallback_used),
+        (Some(8), Health::Outage, true)
+    );
     // Sticky while in outage: no flapping back.
     clock.advance(INTERVAL);
     assert_eq!(c.pass(clock.tick()).await.actual, Some(8));
@@ -211,9 +281,18 @@ async fn a_failed_write_is_reported_and_not_counted_as_a_change() {
     let a = Scripted::new(20.0, 2.0);
     let backend = Arc::new(Memory::default());
     *backend.fail_writes.lock().unwrap() = true;
-    let mut c = controller(1, 30, no_cooldown(), vec![slot("a", &a, None, &clock)], backend.clone());
+    let mut c = controller(
+        1,
+        30,
+        no_cooldown(),
+        vec![slot("a", &a, None, &clock)],
+        backend.clone(),
+    );
     let r = c.pass(clock.tick()).await;
-    assert!(r.error.as_deref().is_some_and(|e| e.contains("disk full")), "{r:?}");
+    assert!(
+        r.error.as_deref().is_some_and(|e| e.contains("disk full")),
+        "{r:?}"
+    );
     assert_eq!((r.actual, r.change.is_none()), (Some(0), true));
     assert!(c.last_change().is_none());
 }
@@ -223,14 +302,26 @@ async fn schedules_override_min() {
     let clock = ManualClock::starting_at("2026-11-23T09:00:00Z".parse().unwrap()); // a Monday
     let a = Scripted::new(2.0, 2.0);
     let backend = Arc::new(Memory::default());
-    let mut c = controller(1, 30, no_cooldown(), vec![slot("a", &a, None, &clock)], backend.clone());
+    let mut c = controller(
+        1,
+        30,
+        no_cooldown(),
+        vec![slot("a", &a, None, &clock)],
+        backend.clone(),
+    );
     c.schedules = vec![crate::scaler::schedule::Schedule::from_config(
-        &serde_yaml_ng::from_str("{name: office, days: [weekdays], start: '08:00', end: '18:00', min: 5}").unwrap(),
+        &serde_yaml_ng::from_str(
+            "{name: office, days: [weekdays], start: '08:00', end: '18:00', min: 5}",
+        )
+        .unwrap(),
         0,
     )
     .unwrap()];
     let r = c.pass(clock.tick()).await;
-    assert_eq!((r.actual, r.bounds.schedule.as_deref()), (Some(5), Some("office")));
+    assert_eq!(
+        (r.actual, r.bounds.schedule.as_deref()),
+        (Some(5), Some("office"))
+    );
     clock.advance(Duration::from_secs(9 * 3600)); // 18:00: the schedule has ended
     assert_eq!(c.pass(clock.tick()).await.actual, Some(1));
 }

@@ -5,6 +5,7 @@
 //! [`crate::window::WindowReader`].
 
 pub mod backend;
+pub mod build;
 pub mod clock;
 pub mod controller;
 pub mod engine;
@@ -17,5 +18,6 @@ pub mod report;
 pub mod schedule;
 pub mod status;
 
+pub use build::build;
 pub use engine::Scaler;
 pub use status::ScalerStatus;
