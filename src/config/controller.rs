@@ -49,15 +49,36 @@ impl ControllerConfig {
     }
 }
 
-/// Where a controller reads and sets its count.
+/// Where a controller reads and sets its count: `heroku` or `{file: PATH}`.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[serde(try_from = "RawBackend")]
 pub enum BackendConfig {
     /// The Heroku Platform API (`scaler.app`, `scaler.api_key`, `scaler.api_url`).
     #[default]
     Heroku,
     /// A formation file (`web=3` lines), for apps off Heroku.
     File(PathBuf),
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawBackend {
+    Name(String),
+    File { file: PathBuf },
+}
+
+impl TryFrom<RawBackend> for BackendConfig {
+    type Error = String;
+
+    fn try_from(raw: RawBackend) -> Result<Self, String> {
+        match raw {
+            RawBackend::Name(n) if n == "heroku" => Ok(BackendConfig::Heroku),
+            RawBackend::File { file } => Ok(BackendConfig::File(file)),
+            RawBackend::Name(n) => Err(format!(
+                "unknown backend {n:?}: use `heroku` or `{{file: PATH}}`"
+            )),
+        }
+    }
 }
 
 /// One input, validated: common settings plus its type's parameters.

@@ -38,9 +38,11 @@ impl InputParams {
         let value = serde_yaml_ng::Value::Mapping(params);
         let typed = |e: serde_yaml_ng::Error| format!("{kind} input: {e}");
         match kind {
-            "drain" => serde_yaml_ng::from_value(value)
-                .map(InputParams::Drain)
-                .map_err(typed),
+            "drain" => {
+                let p: drain::DrainParams = serde_yaml_ng::from_value(value).map_err(typed)?;
+                p.validate().map_err(|e| format!("{kind} input: {e}"))?;
+                Ok(InputParams::Drain(p))
+            }
             "sine" => serde_yaml_ng::from_value(value)
                 .map(InputParams::Sine)
                 .map_err(typed),
