@@ -301,11 +301,14 @@ impl Controller {
                             to: actual,
                             reason: decision.reason,
                         };
+                        let verb = if report.dry_run {
+                            "DRY RUN: would change"
+                        } else {
+                            "changed"
+                        };
                         tracing::info!(
                             controller = %self.name,
-                            process = %self.process,
-                            "{}changed {} from {current} to {actual}: {}",
-                            if report.dry_run { "DRY RUN: would have " } else { "" },
+                            "{verb} {} from {current} to {actual}: {}",
                             self.process,
                             change.reason
                         );

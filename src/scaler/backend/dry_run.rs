@@ -65,11 +65,12 @@ impl Backend for DryRun {
         Box::pin(async move {
             let from = self.current(process).await?;
             if from != target {
-                tracing::info!(
+                // The controller logs "DRY RUN: would change web from X to Y" with the reason.
+                tracing::debug!(
                     process,
                     from,
                     to = target,
-                    "DRY RUN: would change {process} from {from} to {target}"
+                    "dry run: not writing {process}={target}"
                 );
                 self.assume(process, target);
             }
