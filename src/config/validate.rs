@@ -98,6 +98,18 @@ pub fn validate(c: &Config, text: &str) -> Result<Vec<String>, String> {
                     "{here}: hysteresis_period is shorter than interval: the estimate follows the last value only"
                 ));
             }
+            if let (InputParams::Drain(p), crate::scaler::input::Conversion::Target { .. }) =
+                (&input.params, &input.conversion)
+            {
+                if ctl.policy.up_cooldown < p.span {
+                    warnings.push(format!(
+                        "{here}: with `target`, a scale-up is judged again before the {} span holds data from \
+                         the new count: consider policy.up_cooldown >= {}",
+                        super::duration::format(p.span),
+                        super::duration::format(p.span)
+                    ));
+                }
+            }
             if let InputParams::Drain(p) = &input.params {
                 if c.drain.is_none() {
                     return Err(format!(

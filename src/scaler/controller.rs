@@ -57,7 +57,8 @@ impl InputSlot {
         }
     }
 
-    async fn refresh(&mut self, now: Tick) {
+    /// Retrieves a new value when the cached one has expired; its estimate is made against `current`.
+    async fn refresh(&mut self, now: Tick, current: u32) {
         if !self.window.due(now.mono) {
             return;
         }
@@ -70,7 +71,8 @@ impl InputSlot {
         };
         match result {
             Ok(v) if v.is_finite() => {
-                self.window.record(now.mono, v);
+                let estimate = self.input.conversion().estimate(v, current);
+                self.window.record(now.mono, v, estimate);
                 self.last_error = None;
             }
             Ok(v) => {
@@ -84,7 +86,7 @@ impl InputSlot {
         }
     }
 
-    fn report(&self, now: Tick, current: Option<u32>) -> InputReport {
+    fn report(&self, now: Tick) -> InputReport {
         let health = Health::assess(
             now.mono,
             self.created,
@@ -94,10 +96,7 @@ impl InputSlot {
             self.outage_after,
         );
         let max = self.window.max();
-        let mut estimate = match (max, current) {
-            (Some(m), Some(c)) => Some(self.input.conversion().estimate(m, c)),
-            _ => None,
-        };
+        let mut estimate = self.window.max_estimate();
         let fallback_used = health == Health::Outage && self.fallback.is_some();
         if fallback_used {
             estimate = estimate.max(self.fallback);
@@ -182,6 +181,8 @@ pub struct Controller {
     inputs: Vec<InputSlot>,
     backend: Arc<dyn Backend>,
     last_change: Option<(Instant, Change)>,
+    /// The last count read, for estimates made while the backend cannot be read.
+    last_known: Option<u32>,
 }
 
 impl Controller {
@@ -206,6 +207,7 @@ impl Controller {
             inputs,
             backend,
             last_change: None,
+            last_known: None,
         }
     }
 
@@ -252,10 +254,12 @@ impl Controller {
                 None
             }
         };
+        self.last_known = current.or(self.last_known);
+        let basis = self.last_known.unwrap_or(self.min);
         for slot in &mut self.inputs {
-            slot.refresh(now).await;
+            slot.refresh(now, basis).await;
         }
-        let inputs: Vec<InputReport> = self.inputs.iter().map(|s| s.report(now, current)).collect();
+        let inputs: Vec<InputReport> = self.inputs.iter().map(|s| s.report(now)).collect();
         let combined = inputs.iter().filter_map(|i| i.estimate).max();
         let unhealthy: Vec<String> = inputs
             .iter()

@@ -325,3 +325,31 @@ async fn schedules_override_min() {
     clock.advance(Duration::from_secs(9 * 3600)); // 18:00: the schedule has ended
     assert_eq!(c.pass(clock.tick()).await.actual, Some(1));
 }
+
+#[tokio::test]
+async fn a_target_input_does_not_reapply_an_old_value_to_a_grown_count() {
+    // p95 300 ms against a 200 ms target at 4 dynos: 6. Once at 6 the p95 is back on target: stay at 6, even
+    // though 300 is still in the hysteresis window (re-applying it to 6 would ask for 9, then 14, ...).
+    let clock = ManualClock::default();
+    let mut p95 = Scripted::new(300.0, 1.0);
+    p95.conversion = Conversion::Target {
+        target: 200.0,
+        tolerance: 0.1,
+    };
+    let backend = Arc::new(Memory::default());
+    *backend.count.lock().unwrap() = 4;
+    let mut c = controller(
+        1,
+        30,
+        no_cooldown(),
+        vec![slot("p95", &p95, None, &clock)],
+        backend.clone(),
+    );
+    assert_eq!(c.pass(clock.tick()).await.actual, Some(6));
+    p95.set(Ok(200.0));
+    for _ in 0..5 {
+        clock.advance(INTERVAL);
+        assert_eq!(c.pass(clock.tick()).await.actual, Some(6));
+    }
+    assert_eq!(backend.writes.load(Ordering::SeqCst), 1);
+}

@@ -1,6 +1,11 @@
 //! An input's recent values: the cache (one retrieval per `interval`) and the hysteresis window (the estimate
 //! comes from the maximum of the last `hysteresis_period / interval` good values, as in Dynosaur).
 //!
+//! Each value is kept with the estimate made when it was retrieved. For `per_dyno` inputs the max estimate is
+//! the estimate of the max value (Dynosaur's rule); for `target` inputs (`ceil(current * value / target)`) the
+//! max is taken over those recommendations, as Kubernetes' HPA stabilises recommendations: re-applying an old
+//! value to a count that already grew because of it would scale up without end.
+//!
 //! Unlike Dynosaur, a failed retrieval pushes nothing: the window keeps the last good values, so an outage
 //! never looks like low load. Health is judged in [`super::health`], not here.
 
@@ -12,7 +17,7 @@ use std::time::{Duration, Instant};
 pub struct Hysteresis {
     interval: Duration,
     capacity: usize,
-    values: VecDeque<f64>,
+    values: VecDeque<(f64, u32)>,
     last_attempt: Option<Instant>,
     last_success: Option<Instant>,
     retrievals: u64,
@@ -45,15 +50,15 @@ impl Hysteresis {
         }
     }
 
-    /// Records a good value.
-    pub fn record(&mut self, now: Instant, value: f64) {
+    /// Records a good value and the estimate made from it.
+    pub fn record(&mut self, now: Instant, value: f64, estimate: u32) {
         self.retrievals += 1;
         self.last_attempt = Some(now);
         self.last_success = Some(now);
         if self.values.len() == self.capacity {
             self.values.pop_front();
         }
-        self.values.push_back(value);
+        self.values.push_back((value, estimate));
     }
 
     /// Records a failed retrieval: nothing enters the window. The next pass retries (the failure is not cached).
@@ -63,12 +68,17 @@ impl Hysteresis {
 
     /// The newest good value.
     pub fn last(&self) -> Option<f64> {
-        self.values.back().copied()
+        self.values.back().map(|(v, _)| *v)
     }
 
     /// The maximum of the window: what the estimate is made from.
     pub fn max(&self) -> Option<f64> {
-        self.values.iter().copied().reduce(f64::max)
+        self.values.iter().map(|(v, _)| *v).reduce(f64::max)
+    }
+
+    /// The maximum estimate in the window: what the controller follows.
+    pub fn max_estimate(&self) -> Option<u32> {
+        self.values.iter().map(|(_, e)| *e).max()
     }
 
     /// When the last good value was retrieved.
@@ -105,7 +115,7 @@ mod tests {
         let t0 = Instant::now();
         let mut h = Hysteresis::new(secs(30), secs(300));
         assert!(h.due(t0));
-        h.record(t0, 7.0);
+        h.record(t0, 7.0, 4);
         assert!(!h.due(t0 + secs(29)));
         assert!(h.due(t0 + secs(30)));
         assert_eq!(h.retrievals(), 1);
@@ -127,11 +137,16 @@ mod tests {
         let values = [40.0, 90.0, 10.0, 20.0, 30.0, 35.0, 5.0, 60.0, 1.0, 2.0, 3.0];
         let mut seen = Vec::new();
         for (i, v) in values.iter().enumerate() {
-            h.record(t0 + Duration::from_millis(100 * i as u64), *v);
+            h.record(
+                t0 + Duration::from_millis(100 * i as u64),
+                *v,
+                (v / 2.0).ceil() as u32,
+            );
             seen.push(*v);
             let last5 = &seen[seen.len().saturating_sub(5)..];
             let want = last5.iter().copied().fold(f64::MIN, f64::max);
             assert_eq!(h.max(), Some(want), "after {seen:?}");
+            assert_eq!(h.max_estimate(), Some((want / 2.0).ceil() as u32));
         }
     }
 
@@ -139,7 +154,7 @@ mod tests {
     fn failures_keep_the_last_good_values() {
         let t0 = Instant::now();
         let mut h = Hysteresis::new(secs(10), secs(30));
-        h.record(t0, 50.0);
+        h.record(t0, 50.0, 25);
         h.record_failure();
         h.record_failure();
         assert_eq!(h.max(), Some(50.0));
