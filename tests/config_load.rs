@@ -285,3 +285,41 @@ fn dynosaurs_older_layout_with_top_level_plugins() {
     assert_eq!(c.scaler.interval, Duration::from_millis(100));
     assert_eq!(c.scaler.api_key.as_deref(), Some("KEY"));
 }
+
+#[test]
+fn the_readme_reference_example_loads() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let section = readme
+        .split("### Reference (drainscale's layout)")
+        .nth(1)
+        .unwrap();
+    let yaml = section
+        .split("```yaml\n")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    let env = |name: &str| (name == "HEROKU_API_KEY").then(|| "token".to_string());
+    let loaded = load_str(yaml, "README.md", &env).unwrap();
+    let web = &loaded.config.controllers[0];
+    assert_eq!(web.inputs.len(), 4);
+    assert_eq!(
+        web.inputs[1].conversion,
+        Conversion::Target {
+            target: 300.0,
+            tolerance: 0.1
+        }
+    );
+    assert_eq!(
+        loaded
+            .config
+            .scaler
+            .dead_mans_switch
+            .as_ref()
+            .unwrap()
+            .interval,
+        Duration::from_secs(60)
+    );
+}

@@ -296,3 +296,50 @@ mod tests {
         assert!(d.reason.contains("schedule business"), "{}", d.reason);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever the inputs: never down while an input is unhealthy, steps respected, and any move goes
+        /// toward the clamped estimate without passing it.
+        #[test]
+        fn decisions_are_safe(
+            current in 0u32..60,
+            estimate in proptest::option::of(0u32..80),
+            min in 0u32..20,
+            span in 0u32..40,
+            unhealthy in any::<bool>(),
+            step_up in proptest::option::of(1u32..5),
+            step_down in proptest::option::of(1u32..5),
+            since in proptest::option::of(0u64..900),
+        ) {
+            let now = Instant::now() + Duration::from_secs(3600);
+            let policy = Policy { max_step_up: step_up, max_step_down: step_down, ..Policy::default() };
+            let s = Situation {
+                current,
+                estimate,
+                bounds: Bounds { min, max: min + span, schedule: None },
+                unhealthy: if unhealthy { vec!["x".into()] } else { vec![] },
+                last_change: since.map(|s| now - Duration::from_secs(s)),
+                now,
+            };
+            let d = policy.decide(&s);
+            prop_assert!(d.desired >= min && d.desired <= min + span);
+            if unhealthy {
+                prop_assert!(d.target >= current);
+            }
+            if d.target > current {
+                prop_assert!(d.target <= d.desired);
+                prop_assert!(d.target - current <= step_up.unwrap_or(u32::MAX));
+            }
+            if d.target < current {
+                prop_assert!(d.target >= d.desired);
+                prop_assert!(current - d.target <= step_down.unwrap_or(u32::MAX));
+                prop_assert!(since.map_or(true, |s| s >= 300));
+            }
+        }
+    }
+}
