@@ -241,3 +241,113 @@ async fn the_formation_file_backend_follows_the_estimate() {
         format!("# scaled by drainscale\nweb={want}\nclock=1\n")
     );
 }
+
+/// An input that panics on every retrieval.
+struct Panics;
+
+impl drainscale::scaler::input::Input for Panics {
+    fn retrieve(
+        &self,
+        _now: drainscale::scaler::clock::Tick,
+    ) -> drainscale::scaler::input::Retrieval<'_> {
+        panic!("a bug in an input plugin")
+    }
+    fn unit(&self) -> &str {
+        ""
+    }
+    fn conversion(&self) -> &drainscale::scaler::input::Conversion {
+        &drainscale::scaler::input::Conversion::PerDyno(1.0)
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_controller_never_stops_the_others() {
+    use drainscale::scaler::backend::file::FormationFile;
+    use drainscale::scaler::clock::Clock;
+    use drainscale::scaler::controller::{Controller, InputSlot};
+    use drainscale::scaler::input::Conversion;
+    use drainscale::scaler::inputs::{sine::SineParams, InputContext, InputParams};
+    use drainscale::scaler::policy::Policy;
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = Arc::new(FormationFile::new(dir.path().join("formation")));
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let start = clock.tick();
+    let slot = |name: &str, input: Box<dyn drainscale::scaler::input::Input>| {
+        InputSlot::new(
+            name.into(),
+            "test",
+            String::new(),
+            input,
+            Duration::from_millis(20),
+            Duration::from_millis(20),
+            None,
+            Duration::from_secs(300),
+            start.mono,
+        )
+    };
+    // Sine at 100 per dyno: always 1 dyno (value 0..100 -> 0..1, min 1).
+    let sine = InputParams::Sine(SineParams::default())
+        .build(Conversion::PerDyno(100.0), &InputContext::default(), start)
+        .unwrap();
+    let broken = Controller::new(
+        "broken".into(),
+        "worker".into(),
+        1,
+        5,
+        vec![],
+        Policy::default(),
+        vec![slot("bug", Box::new(Panics))],
+        file.clone(),
+    );
+    let fine = Controller::new(
+        "fine".into(),
+        "web".into(),
+        1,
+        5,
+        vec![],
+        Policy::default(),
+        vec![slot("wave", sine)],
+        file.clone(),
+    );
+    let mut scaler = drainscale::scaler::Scaler::new(
+        vec![broken, fine],
+        clock,
+        vec![],
+        Duration::from_millis(20),
+        false,
+    );
+    let passes = Arc::new(Passes::default());
+    scaler.add_reporter(passes.clone());
+    let status = scaler.status();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let run = tokio::spawn(scaler.run_until(async move {
+        let _ = stopped.await;
+    }));
+    wait_for("ten passes of the healthy controller", || {
+        passes.count("fine") >= 10
+    })
+    .await;
+    assert_eq!(passes.count("broken"), 0);
+    let doc = status.status();
+    let broken = doc["controllers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "broken")
+        .unwrap()
+        .clone();
+    assert!(
+        broken["error"].as_str().unwrap().contains("panicked"),
+        "{broken}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("formation")).unwrap(),
+        "web=1\n"
+    );
+    let _ = stop.send(());
+    tokio::time::timeout(Duration::from_secs(20), run)
+        .await
+        .unwrap()
+        .unwrap();
+}

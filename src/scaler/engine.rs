@@ -141,7 +141,11 @@ impl Lane {
                         wait = p;
                     }
                 }
-                Err(e) => tracing::error!(controller = %name, "pass failed: {e}"),
+                Err(e) => {
+                    tracing::error!(controller = %name, "pass failed: {e}");
+                    self.status
+                        .fail(&name, &format!("the last pass failed: {e}"));
+                }
             }
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}

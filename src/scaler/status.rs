@@ -35,6 +35,15 @@ impl ScalerStatus {
         }
     }
 
+    /// Records a pass that could not finish (it panicked): the controller's entry shows the error.
+    pub fn fail(&self, controller: &str, message: &str) {
+        let mut docs = self.controllers.write().unwrap_or_else(|p| p.into_inner());
+        let doc = docs
+            .entry(controller.to_string())
+            .or_insert_with(|| json!({ "name": controller }));
+        doc["error"] = Value::String(message.to_string());
+    }
+
     /// Records a pass.
     pub fn update(&self, pass: &PassReport) {
         if let Some(change) = &pass.change {

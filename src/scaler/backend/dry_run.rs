@@ -88,6 +88,10 @@ impl Backend for DryRun {
         }
     }
 
+    fn pace(&self) -> Option<std::time::Duration> {
+        self.reader.as_ref().and_then(|r| r.pace())
+    }
+
     fn is_dry_run(&self) -> bool {
         true
     }
