@@ -138,10 +138,10 @@ async fn a_write_that_landed_behind_a_503_is_not_sent_again() {
 async fn a_write_that_landed_behind_a_timeout_is_not_sent_again() {
     let fake = FakeHeroku::start("shop", "t", &[("web", 2)]).await;
     let mut s = HerokuSettings::new(&fake.url, "shop", "t");
-    s.timeout = Duration::from_millis(300);
+    s.timeout = Duration::from_secs(1);
     s.backoff_base = Duration::from_millis(10);
     let heroku = Heroku::new(s).unwrap();
-    fake.fail_next(Some("PATCH"), Fault::ApplyThenStall(Duration::from_secs(3)));
+    fake.fail_next(Some("PATCH"), Fault::ApplyThenStall(Duration::from_secs(5)));
     assert_eq!(heroku.set("web", 8).await, Ok(8));
     assert_eq!(fake.writes(), [("web".to_string(), 8)]);
 }
@@ -150,11 +150,11 @@ async fn a_write_that_landed_behind_a_timeout_is_not_sent_again() {
 async fn slow_and_failing_reads_are_retried_within_a_budget() {
     let fake = FakeHeroku::start("shop", "t", &[("web", 3)]).await;
     let mut s = HerokuSettings::new(&fake.url, "shop", "t");
-    s.timeout = Duration::from_millis(300);
+    s.timeout = Duration::from_secs(1);
     s.backoff_base = Duration::from_millis(10);
     s.max_attempts = 3;
     let heroku = Heroku::new(s).unwrap();
-    fake.fail_next(Some("GET"), Fault::Stall(Duration::from_secs(2)));
+    fake.fail_next(Some("GET"), Fault::Stall(Duration::from_secs(5)));
     fake.fail_next(
         Some("GET"),
         Fault::Status {
