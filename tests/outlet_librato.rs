@@ -223,7 +223,7 @@ async fn retries_503_and_429_then_delivers() {
     let url = serve(fake.clone()).await;
     let handle = Outlets::start(&config(url, "tok"), wide_store()).unwrap();
     handle.gauges(&[StatGauge {
-        name: "scaler.web.dynos".into(),
+        name: "dynosaur.app.web.combined.estimate".into(),
         source: None,
         value: 4.0,
     }]);
@@ -243,7 +243,7 @@ async fn retries_503_and_429_then_delivers() {
     );
     assert_eq!(
         bodies[0]["gauges"][0]["name"],
-        "drainscale.scaler.web.dynos"
+        "dynosaur.app.web.combined.estimate"
     );
     assert_eq!(bodies[0]["gauges"][0]["value"], 4.0);
 }

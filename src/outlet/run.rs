@@ -26,7 +26,8 @@ pub enum OutletError {
     Librato { url: String, reason: String },
 }
 
-/// One gauge from outside the windows (the scaler's stats): `<prefix>.<name>`, optionally with a source.
+/// One gauge from outside the windows (the scaler's stats), optionally with a source. Its name is sent as given:
+/// the scaler's stat names carry their own prefix (`dynosaur.<app>.<controller>...`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct StatGauge {
     pub name: String,
