@@ -48,6 +48,7 @@ pub struct StatsdOutlet {
     skipped: AtomicU64,
     tags: TagStyle,
     prefix: String,
+    address: String,
 }
 
 /// Running totals of the statsd outlet.
@@ -103,7 +104,25 @@ impl StatsdOutlet {
             skipped: AtomicU64::new(0),
             tags: cfg.tags,
             prefix: cfg.prefix.clone(),
+            address: cfg.address.clone(),
         })
+    }
+
+    /// A second recorder over the same queue and socket, for `metrics::set_global_recorder`: any
+    /// `metrics::gauge!`/`counter!` in the process (the scaler's stats reporter) then reaches this statsd,
+    /// names as given, counted with this outlet's lines.
+    pub fn global_recorder(&self) -> Result<StatsdRecorder, OutletError> {
+        let counting = CountingSink {
+            inner: self.sink.clone(),
+            dropped: self.dropped.clone(),
+        };
+        StatsdBuilder::from("", 0)
+            .with_sink(counting)
+            .build(None)
+            .map_err(|e| OutletError::Statsd {
+                address: self.address.clone(),
+                reason: e.to_string(),
+            })
     }
 
     pub fn stats(&self) -> StatsdStats {
