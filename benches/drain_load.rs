@@ -334,8 +334,8 @@ fn peak_rss_with_distinct_names(names: usize) -> Result<(u64, u64, u64), String>
                 let mut body = String::new();
                 for n in chunk {
                     let line = format!(
-                        "<190>1 {ts} host app web.1 - source=web.1 measure#metric.{n:05}={}ms count#hits.{n:05}=1\n",
-                        n % 97
+                        "<190>1 {ts} host app web.1 - source=web.1 measure#metric.{n:05}={}ms\n",
+                        n % 97 + minute as usize
                     );
                     body.push_str(&format!("{} {line}", line.len()));
                 }
