@@ -4,9 +4,21 @@
 //! it. Bad frames never stop the iterator: they are counted by reason in [`ParseStats`] and parsing resumes at
 //! the next plausible frame start.
 
+pub mod corpus;
 pub mod event;
+mod events;
+pub mod frame;
+mod l10;
+pub mod l2met;
+pub mod logfmt;
+mod number;
+mod router;
+pub mod syslog;
+pub mod timestamp;
 
 pub use event::{Event, EventKind, Meta, Metric, Micros, Router, Text, Unique};
+pub use events::Events;
+pub use frame::{Frame, Frames, Framing};
 
 /// Why a frame (or part of one) was not turned into events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -99,28 +111,5 @@ impl ParseStats {
 
 /// Parses a whole drain body. Iterate for events; read [`Events::stats`] at any point (complete at the end).
 pub fn parse_body(body: &[u8]) -> Events<'_> {
-    Events {
-        body,
-        stats: ParseStats::default(),
-    }
-}
-
-/// Iterator over the events of one body.
-pub struct Events<'a> {
-    body: &'a [u8],
-    stats: ParseStats,
-}
-
-impl<'a> Events<'a> {
-    pub fn stats(&self) -> &ParseStats {
-        &self.stats
-    }
-}
-
-impl<'a> Iterator for Events<'a> {
-    type Item = Event<'a>;
-    fn next(&mut self) -> Option<Event<'a>> {
-        let _ = self.body;
-        None
-    }
+    Events::new(body)
 }

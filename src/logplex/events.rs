@@ -1,0 +1,167 @@
+//! The body-to-events iterator: frames -> header -> message -> typed events, counting the damage on the way.
+//!
+//! One frame may give several events (an l2met line with many metrics); they are produced lazily from the
+//! line's pairs, so nothing is buffered or allocated. Which layer decides what: `frame` splits, `syslog` reads
+//! the header, `router`, `l10` and `l2met` type the message; anything else is a `line` event.
+
+use super::event::{Event, EventKind, Meta};
+use super::frame::{Frame, Frames};
+use super::l2met::{self, Found};
+use super::logfmt::{pairs, Pairs};
+use super::{l10, router, syslog, BadReason, ParseStats};
+
+/// Iterator over the events of one body; see [`super::parse_body`].
+pub struct Events<'a> {
+    frames: Frames<'a>,
+    stats: ParseStats,
+    pending: Option<MetricLine<'a>>,
+}
+
+/// An l2met line whose pairs are still being read.
+struct MetricLine<'a> {
+    meta: Meta<'a>,
+    line: &'a str,
+    pairs: Pairs<'a>,
+    source: Option<&'a str>,
+    /// Whether any l2met key (good value or bad) was seen; a line with none is a plain `line` event.
+    had_metric_key: bool,
+}
+
+impl<'a> Events<'a> {
+    pub(crate) fn new(body: &'a [u8]) -> Self {
+        Events {
+            frames: Frames::new(body),
+            stats: ParseStats::default(),
+            pending: None,
+        }
+    }
+
+    /// Counts so far; complete once the iterator has returned `None`.
+    pub fn stats(&self) -> &ParseStats {
+        &self.stats
+    }
+
+    /// Consumes the iterator and returns the final counts.
+    pub fn into_stats(mut self) -> ParseStats {
+        for _ in self.by_ref() {}
+        self.stats
+    }
+
+    fn emit(&mut self, meta: Meta<'a>, kind: EventKind<'a>) -> Option<Event<'a>> {
+        self.stats.events += 1;
+        Some(Event { meta, kind })
+    }
+
+    fn next_metric(&mut self) -> Option<Event<'a>> {
+        let Events { pending, stats, .. } = self;
+        let line = pending.as_mut()?;
+        for pair in line.pairs.by_ref() {
+            match l2met::metric(pair, line.source) {
+                Found::Nothing => {}
+                Found::BadValue => {
+                    line.had_metric_key = true;
+                    stats.bad_values += 1;
+                }
+                Found::Metric(kind) => {
+                    line.had_metric_key = true;
+                    stats.events += 1;
+                    return Some(Event {
+                        meta: line.meta,
+                        kind,
+                    });
+                }
+            }
+        }
+        let done = pending.take()?;
+        if done.had_metric_key {
+            return None;
+        }
+        self.emit(done.meta, EventKind::Line(done.line))
+    }
+
+    /// Reads one frame; returns its first event, or `None` when it has none yet (bad, or an l2met line whose
+    /// metrics [`Self::next_metric`] will produce).
+    fn start_frame(&mut self, frame: Frame<'a>) -> Option<Event<'a>> {
+        self.stats.frames += 1;
+        let (text, damaged) = match frame {
+            Frame::Good(text) => (text, false),
+            Frame::Damaged { reason, salvaged } => {
+                self.stats.count_bad(reason);
+                (salvaged?, true)
+            }
+        };
+        let count_bad = |stats: &mut ParseStats, reason| {
+            if !damaged {
+                stats.count_bad(reason);
+            }
+        };
+        let header = match syslog::parse_frame(text) {
+            Ok(header) => header,
+            Err(reason) => {
+                count_bad(&mut self.stats, reason);
+                return None;
+            }
+        };
+        let message = match std::str::from_utf8(header.message) {
+            Ok(message) => message,
+            Err(err) => {
+                count_bad(&mut self.stats, BadReason::Utf8);
+                valid_words(header.message, err.valid_up_to())?
+            }
+        };
+        let meta = Meta {
+            timestamp: header.timestamp,
+            app: header.app,
+            procid: header.procid,
+        };
+        if router::is_router(meta.app, meta.procid, message) {
+            let (line, bad_values) = router::parse(message);
+            self.stats.bad_values += bad_values;
+            return self.emit(meta, EventKind::Router(line));
+        }
+        if l10::is_l10(message) {
+            if let Some(dropped) = l10::dropped(message) {
+                return self.emit(meta, EventKind::L10 { dropped });
+            }
+        }
+        if l2met::may_have_metrics(message) {
+            let source = l2met::source(message);
+            self.pending = Some(MetricLine {
+                meta,
+                line: message,
+                pairs: pairs(message),
+                source,
+                had_metric_key: false,
+            });
+            return None;
+        }
+        self.emit(meta, EventKind::Line(message))
+    }
+}
+
+/// The whole words of a message's valid UTF-8 prefix (up to its last space); `None` when nothing is left.
+fn valid_words(message: &[u8], valid_up_to: usize) -> Option<&str> {
+    let prefix = &message[..valid_up_to];
+    let cut = prefix.iter().rposition(|b| *b == b' ')?;
+    let words = std::str::from_utf8(&prefix[..cut]).ok()?.trim_end();
+    (!words.is_empty()).then_some(words)
+}
+
+impl<'a> Iterator for Events<'a> {
+    type Item = Event<'a>;
+
+    fn next(&mut self) -> Option<Event<'a>> {
+        loop {
+            if self.pending.is_some() {
+                if let Some(event) = self.next_metric() {
+                    return Some(event);
+                }
+                continue;
+            }
+            let frame = self.frames.next()?;
+            if let Some(event) = self.start_frame(frame) {
+                return Some(event);
+            }
+        }
+    }
+}

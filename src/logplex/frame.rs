@@ -1,0 +1,460 @@
+//! Splitting a drain body into frames: octet counting (`<len> <frame>`) or one frame per line, detected per body.
+//!
+//! A wrong octet count never loses the rest of the body: the splitter resynchronises on the next plausible frame
+//! start (`<digits> <PRI>`), reports the damaged frame with its reason and, when the damaged frame's end is
+//! certain (the next frame starts there, or it ends with a newline), hands its text back for salvage. That also
+//! covers logplex#105, an L10 line with no trailing newline glued to the next frame.
+//! This file knows nothing of syslog headers or messages.
+
+use super::BadReason;
+use memchr::memchr;
+
+/// How a body's frames are delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// `<len> <frame>` as logplex sends them; `len` includes the frame's trailing newline.
+    OctetCounted,
+    /// One frame per line: raw syslog lines, `heroku logs` output, a file.
+    NewlineDelimited,
+}
+
+impl Framing {
+    /// Octet-counted when the body (after leading whitespace) starts with `<digits> <`; newline-delimited otherwise.
+    pub fn detect(body: &[u8]) -> Framing {
+        let start = skip_blank(body, 0);
+        let digits = count_digits(body, start);
+        if digits > 0
+            && body.get(start + digits) == Some(&b' ')
+            && body.get(start + digits + 1) == Some(&b'<')
+        {
+            Framing::OctetCounted
+        } else {
+            Framing::NewlineDelimited
+        }
+    }
+}
+
+/// One frame as the splitter found it. Text excludes the octet count and the trailing newline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Frame<'a> {
+    /// A frame whose delimiting was sound.
+    Good(&'a [u8]),
+    /// A frame whose octet count was wrong. `salvaged` is its text when where it ends is certain.
+    Damaged {
+        reason: BadReason,
+        salvaged: Option<&'a [u8]>,
+    },
+}
+
+/// Iterator over the frames of one body.
+#[derive(Debug, Clone)]
+pub struct Frames<'a> {
+    body: &'a [u8],
+    pos: usize,
+    framing: Framing,
+}
+
+impl<'a> Frames<'a> {
+    /// Splits `body`, detecting its framing.
+    pub fn new(body: &'a [u8]) -> Self {
+        Self::with_framing(body, Framing::detect(body))
+    }
+
+    /// Splits `body` with a known framing.
+    pub fn with_framing(body: &'a [u8], framing: Framing) -> Self {
+        Frames {
+            body,
+            pos: 0,
+            framing,
+        }
+    }
+
+    pub fn framing(&self) -> Framing {
+        self.framing
+    }
+
+    fn next_line(&mut self) -> Option<Frame<'a>> {
+        loop {
+            if self.pos >= self.body.len() {
+                return None;
+            }
+            let rest = &self.body[self.pos..];
+            let (line, advance) = match memchr(b'\n', rest) {
+                Some(nl) => (&rest[..nl], nl + 1),
+                None => (rest, rest.len()),
+            };
+            self.pos += advance;
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if !line.iter().all(u8::is_ascii_whitespace) {
+                return Some(Frame::Good(line));
+            }
+        }
+    }
+
+    fn next_counted(&mut self) -> Option<Frame<'a>> {
+        let body = self.body;
+        let pos = skip_blank(body, self.pos);
+        if pos >= body.len() {
+            self.pos = pos;
+            return None;
+        }
+        let digits = count_digits(body, pos);
+        let length = parse_length(&body[pos..pos + digits]);
+        let (length, start) = match length {
+            Some(n) if body.get(pos + digits) == Some(&b' ') => (n, pos + digits + 1),
+            _ => {
+                let next = find_frame_start(body, pos + 1);
+                self.pos = next;
+                let salvaged = salvage(body, after_prefix(&body[pos..next]), next);
+                return Some(Frame::Damaged {
+                    reason: BadReason::LengthNotNumber,
+                    salvaged,
+                });
+            }
+        };
+        let end = start.saturating_add(length);
+        if end > body.len() {
+            let next = find_frame_start(body, start);
+            self.pos = next;
+            let salvaged = salvage(body, &body[start..next], next);
+            return Some(Frame::Damaged {
+                reason: BadReason::LengthPastEnd,
+                salvaged,
+            });
+        }
+        if is_boundary(body, end) {
+            if let Some(cut) = swallowed_frame_start(body, start, end) {
+                // The count ran over whole frames: keep this one, and the ones it swallowed.
+                self.pos = cut;
+                let salvaged = salvage(body, &body[start..cut], cut);
+                return Some(Frame::Damaged {
+                    reason: BadReason::LengthMismatch,
+                    salvaged,
+                });
+            }
+            self.pos = end;
+            return Some(Frame::Good(strip_newline(&body[start..end])));
+        }
+        let next = find_frame_start(body, start);
+        self.pos = next;
+        let salvaged = salvage(body, &body[start..next], next);
+        Some(Frame::Damaged {
+            reason: BadReason::LengthMismatch,
+            salvaged,
+        })
+    }
+}
+
+impl<'a> Iterator for Frames<'a> {
+    type Item = Frame<'a>;
+
+    fn next(&mut self) -> Option<Frame<'a>> {
+        match self.framing {
+            Framing::OctetCounted => self.next_counted(),
+            Framing::NewlineDelimited => self.next_line(),
+        }
+    }
+}
+
+/// The longest octet count accepted; anything longer is not a number a sender could mean.
+const MAX_LENGTH_DIGITS: usize = 12;
+
+fn parse_length(digits: &[u8]) -> Option<usize> {
+    if digits.is_empty() || digits.len() > MAX_LENGTH_DIGITS {
+        return None;
+    }
+    Some(
+        digits
+            .iter()
+            .fold(0usize, |n, d| n * 10 + usize::from(d - b'0')),
+    )
+}
+
+fn count_digits(body: &[u8], from: usize) -> usize {
+    body.get(from..).map_or(0, |rest| {
+        rest.iter().take_while(|b| b.is_ascii_digit()).count()
+    })
+}
+
+/// Skips newlines and spaces some senders put between or after frames.
+fn skip_blank(body: &[u8], mut pos: usize) -> usize {
+    while pos < body.len() && matches!(body[pos], b'\n' | b'\r' | b' ' | b'\t') {
+        pos += 1;
+    }
+    pos
+}
+
+/// True when a frame ending at `end` ends cleanly: with its newline, at the end of the body (trailing blanks
+/// allowed), or where the next frame plausibly starts. A count that ends inside the next frame's digits
+/// (`..5|3 <13>`, logplex#105's missing newline) is not a boundary. Junk after a newline-terminated frame is
+/// the next frame's problem.
+fn is_boundary(body: &[u8], end: usize) -> bool {
+    let at = skip_blank(body, end);
+    if at >= body.len() || (end > 0 && body[end - 1] == b'\n') {
+        return true;
+    }
+    let glued_digits = at == end && end > 0 && body[end - 1].is_ascii_digit();
+    !glued_digits && is_frame_start(body, at)
+}
+
+/// Where a frame that seems to end cleanly at `end` holds a line that starts another frame (`...\n53 <190>1`):
+/// its count was too long. Only newlines inside the frame are checked, so single-line frames cost one memchr.
+fn swallowed_frame_start(body: &[u8], start: usize, end: usize) -> Option<usize> {
+    let inner = end.checked_sub(1).filter(|e| *e > start)?;
+    let mut from = start;
+    while let Some(off) = memchr(b'\n', &body[from..inner]) {
+        let next = from + off + 1;
+        if is_frame_start(body, next) {
+            return Some(next);
+        }
+        from = next;
+    }
+    None
+}
+
+/// `<digits> <PRI>` at `at`: an octet count, one space, and a syslog PRI of one to three digits.
+fn is_frame_start(body: &[u8], at: usize) -> bool {
+    let digits = count_digits(body, at);
+    if digits == 0 || digits > MAX_LENGTH_DIGITS || body.get(at + digits) != Some(&b' ') {
+        return false;
+    }
+    is_pri(body, at + digits + 1)
+}
+
+fn is_pri(body: &[u8], at: usize) -> bool {
+    if body.get(at) != Some(&b'<') {
+        return false;
+    }
+    let digits = count_digits(body, at + 1);
+    (1..=3).contains(&digits) && body.get(at + 1 + digits) == Some(&b'>')
+}
+
+/// The first plausible frame start at or after `from` whose digit run is not a tail of a longer one, or the
+/// body's length when there is none.
+fn find_frame_start(body: &[u8], from: usize) -> usize {
+    let mut search = from;
+    while let Some(off) = body.get(search..).and_then(|rest| memchr(b'<', rest)) {
+        let lt = search + off;
+        search = lt + 1;
+        if lt < from + 2 || body[lt - 1] != b' ' || !is_pri(body, lt) {
+            continue;
+        }
+        let mut start = lt - 1;
+        while start > from && body[start - 1].is_ascii_digit() {
+            start -= 1;
+        }
+        if start < lt - 1 && is_frame_start(body, start) {
+            return start;
+        }
+    }
+    body.len()
+}
+
+/// The text after a leading `<token> ` when the span does not start with a PRI (a non-numeric count).
+fn after_prefix(span: &[u8]) -> &[u8] {
+    if span.first() == Some(&b'<') {
+        return span;
+    }
+    match memchr(b' ', span) {
+        Some(sp) => &span[sp + 1..],
+        None => &[],
+    }
+}
+
+/// A damaged frame's text, kept only when its end is certain: the next frame starts there, or it ends a line.
+fn salvage<'a>(body: &[u8], text: &'a [u8], next: usize) -> Option<&'a [u8]> {
+    let certain = next < body.len() || text.ends_with(b"\n");
+    let text = strip_newline(trim_end_blank(text));
+    (certain && text.first() == Some(&b'<')).then_some(text)
+}
+
+fn trim_end_blank(text: &[u8]) -> &[u8] {
+    let keep = text
+        .iter()
+        .rposition(|b| !matches!(b, b' ' | b'\t'))
+        .map_or(0, |i| i + 1);
+    &text[..keep]
+}
+
+fn strip_newline(text: &[u8]) -> &[u8] {
+    let text = text.strip_suffix(b"\n").unwrap_or(text);
+    text.strip_suffix(b"\r").unwrap_or(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frames(body: &[u8]) -> Vec<Frame<'_>> {
+        Frames::new(body).collect()
+    }
+
+    const A: &[u8] = b"<13>1 2012-07-22T00:06:26+00:00 host app web.1 - a\n";
+
+    fn counted(frame: &[u8]) -> Vec<u8> {
+        let mut out = format!("{} ", frame.len()).into_bytes();
+        out.extend_from_slice(frame);
+        out
+    }
+
+    #[test]
+    fn detects_framing() {
+        assert_eq!(Framing::detect(b"70 <174>1 x"), Framing::OctetCounted);
+        assert_eq!(Framing::detect(b"\n70 <174>1 x"), Framing::OctetCounted);
+        assert_eq!(Framing::detect(b"<174>1 x\n"), Framing::NewlineDelimited);
+        assert_eq!(
+            Framing::detect(b"2012-07-22T00:06:26Z app[web.1]: x"),
+            Framing::NewlineDelimited
+        );
+        assert_eq!(Framing::detect(b""), Framing::NewlineDelimited);
+    }
+
+    #[test]
+    fn octet_counted_frames_split_exactly() {
+        let mut body = counted(A);
+        body.extend(counted(
+            b"<14>1 2012-07-22T00:06:26Z host app web.2 - two\nlines\n",
+        ));
+        let got = frames(&body);
+        assert_eq!(
+            got,
+            vec![
+                Frame::Good(&A[..A.len() - 1]),
+                Frame::Good(b"<14>1 2012-07-22T00:06:26Z host app web.2 - two\nlines"),
+            ]
+        );
+    }
+
+    #[test]
+    fn reference_example_frame() {
+        let body = b"70 <174>1 2012-07-22T00:06:26+00:00 host erlang console - Hi from erlang\n";
+        assert_eq!(frames(body), vec![Frame::Good(&body[3..body.len() - 1])]);
+    }
+
+    #[test]
+    fn length_too_short_resyncs_and_salvages() {
+        let mut body = b"20 ".to_vec();
+        body.extend_from_slice(A);
+        body.extend(counted(A));
+        let got = frames(&body);
+        assert_eq!(got.len(), 2);
+        assert_eq!(
+            got[0],
+            Frame::Damaged {
+                reason: BadReason::LengthMismatch,
+                salvaged: Some(&A[..A.len() - 1])
+            }
+        );
+        assert_eq!(got[1], Frame::Good(&A[..A.len() - 1]));
+    }
+
+    #[test]
+    fn length_too_long_resyncs_on_next_frame() {
+        let mut body = format!("{} ", A.len() + 5).into_bytes();
+        body.extend_from_slice(A);
+        body.extend(counted(A));
+        body.extend(counted(A));
+        let got = frames(&body);
+        assert_eq!(got.len(), 3);
+        assert!(matches!(
+            got[0],
+            Frame::Damaged {
+                reason: BadReason::LengthMismatch,
+                salvaged: Some(_)
+            }
+        ));
+        assert_eq!(got[1], Frame::Good(&A[..A.len() - 1]));
+        assert_eq!(got[2], Frame::Good(&A[..A.len() - 1]));
+    }
+
+    #[test]
+    fn length_swallowing_whole_frames_keeps_them() {
+        let two = [counted(A), counted(A)].concat();
+        let mut body = format!("{} ", A.len() + two.len()).into_bytes();
+        body.extend_from_slice(A);
+        body.extend_from_slice(&two);
+        body.extend(counted(A));
+        let got = frames(&body);
+        assert_eq!(got.len(), 4, "{got:?}");
+        assert_eq!(
+            got[0],
+            Frame::Damaged {
+                reason: BadReason::LengthMismatch,
+                salvaged: Some(&A[..A.len() - 1])
+            }
+        );
+        for frame in &got[1..] {
+            assert_eq!(*frame, Frame::Good(&A[..A.len() - 1]));
+        }
+    }
+
+    #[test]
+    fn length_not_a_number() {
+        let mut body = counted(A);
+        body.extend_from_slice(b"7x ");
+        body.extend_from_slice(A);
+        body.extend(counted(A));
+        let got = frames(&body);
+        assert_eq!(got.len(), 3);
+        assert_eq!(
+            got[1],
+            Frame::Damaged {
+                reason: BadReason::LengthNotNumber,
+                salvaged: Some(&A[..A.len() - 1])
+            }
+        );
+        assert_eq!(got[2], Frame::Good(&A[..A.len() - 1]));
+    }
+
+    #[test]
+    fn length_past_end_of_truncated_body_is_dropped() {
+        let mut body = counted(A);
+        body.extend_from_slice(b"500 <13>1 2012-07-22T00:06:26Z host app web.1 - measure#x=12");
+        let got = frames(&body);
+        assert_eq!(got[0], Frame::Good(&A[..A.len() - 1]));
+        assert_eq!(
+            got[1],
+            Frame::Damaged {
+                reason: BadReason::LengthPastEnd,
+                salvaged: None
+            }
+        );
+        assert_eq!(got.len(), 2);
+    }
+
+    #[test]
+    fn l10_glued_to_next_frame_logplex_105() {
+        let l10 = b"<172>1 2013-04-17T19:04:46+00:00 host heroku logplex - Error L10 (output buffer overflow): 5 messages dropped since 2013-04-17T19:04:46+00:00.";
+        // The count includes a newline the sender forgot, so it eats the first digit of the next count.
+        let mut body = format!("{} ", l10.len() + 1).into_bytes();
+        body.extend_from_slice(l10);
+        body.extend(counted(A));
+        let got = frames(&body);
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(matches!(got[0], Frame::Damaged { salvaged: Some(t), .. } if t.starts_with(l10)));
+        assert_eq!(got[1], Frame::Good(&A[..A.len() - 1]));
+        // And when the count is right but the newline is missing, both frames are good.
+        let mut body = counted(l10);
+        body.extend(counted(A));
+        assert_eq!(
+            frames(&body),
+            vec![Frame::Good(l10), Frame::Good(&A[..A.len() - 1])]
+        );
+    }
+
+    #[test]
+    fn newline_delimited_skips_blank_lines() {
+        let body = b"<13>1 a\r\n\n  \n<13>1 b";
+        assert_eq!(
+            frames(body),
+            vec![Frame::Good(b"<13>1 a"), Frame::Good(b"<13>1 b")]
+        );
+    }
+
+    #[test]
+    fn trailing_blanks_after_last_frame() {
+        let mut body = counted(A);
+        body.extend_from_slice(b"\r\n\n");
+        assert_eq!(frames(&body), vec![Frame::Good(&A[..A.len() - 1])]);
+    }
+}

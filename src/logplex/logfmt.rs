@@ -1,0 +1,200 @@
+//! logfmt pairs (`key=value key="quoted \"value\"" key= bare`) as a zero-copy iterator.
+//!
+//! A hand-written byte loop: this is the hottest path of the parser (every router and metric line goes
+//! through it), and it never fails. [`reference`] is the same grammar in nom: the property tests hold the
+//! two to the same answers and the benchmark measures both (the loop is the faster). A word with no `=` is a pair with no value; an unterminated quote runs to
+//! the end of the line. It does not interpret keys or values; `router` and `l2met` do.
+
+use super::event::Text;
+use memchr::memchr2;
+
+/// One `key=value` pair. `value` is `None` for a bare word (`count#hits`), empty for `key=`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pair<'a> {
+    pub key: &'a str,
+    pub value: Option<Text<'a>>,
+}
+
+/// Iterator over the pairs of one message.
+#[derive(Debug, Clone)]
+pub struct Pairs<'a> {
+    rest: &'a str,
+}
+
+/// The pairs of `line`.
+pub fn pairs(line: &str) -> Pairs<'_> {
+    Pairs { rest: line }
+}
+
+impl<'a> Iterator for Pairs<'a> {
+    type Item = Pair<'a>;
+
+    fn next(&mut self) -> Option<Pair<'a>> {
+        let s = self.rest.trim_start_matches(' ');
+        if s.is_empty() {
+            self.rest = s;
+            return None;
+        }
+        let bytes = s.as_bytes();
+        // Slicing at ASCII bytes always lands on char boundaries, so the `&s[..]` below cannot panic.
+        let key_end = memchr2(b'=', b' ', bytes).unwrap_or(bytes.len());
+        let key = &s[..key_end];
+        if bytes.get(key_end) != Some(&b'=') {
+            self.rest = &s[key_end..];
+            return Some(Pair { key, value: None });
+        }
+        let v = key_end + 1;
+        if bytes.get(v) == Some(&b'"') {
+            let (raw, escaped, after) = quoted(s, v + 1);
+            self.rest = &s[after..];
+            return Some(Pair {
+                key,
+                value: Some(Text { raw, escaped }),
+            });
+        }
+        let end = bytes[v..]
+            .iter()
+            .position(|b| *b == b' ')
+            .map_or(bytes.len(), |p| v + p);
+        self.rest = &s[end..];
+        Some(Pair {
+            key,
+            value: Some(Text::plain(&s[v..end])),
+        })
+    }
+}
+
+/// The quoted value starting at `from` (just after the opening quote): its raw text, whether it has escapes,
+/// and where the rest of the line starts.
+fn quoted(s: &str, from: usize) -> (&str, bool, usize) {
+    let bytes = s.as_bytes();
+    let mut at = from;
+    let mut escaped = false;
+    while let Some(off) = memchr2(b'"', b'\\', &bytes[at..]) {
+        let hit = at + off;
+        if bytes[hit] == b'"' {
+            return (&s[from..hit], escaped, hit + 1);
+        }
+        escaped = true;
+        // Skip the escaped byte; if it is a multi-byte char, the next scan starts inside it harmlessly
+        // because memchr2 only stops at ASCII quote or backslash.
+        at = (hit + 2).min(bytes.len());
+    }
+    (&s[from..], escaped, bytes.len())
+}
+
+/// The logfmt grammar in nom, the executable definition [`pairs`] must agree with; slower, so not used to parse.
+pub mod reference {
+    use super::Pair;
+    use crate::logplex::event::Text;
+    use nom::branch::alt;
+    use nom::bytes::complete::{take_till, take_while};
+    use nom::character::complete::{anychar, char, none_of};
+    use nom::combinator::{opt, recognize};
+    use nom::multi::many0_count;
+    use nom::sequence::{delimited, preceded};
+    use nom::{IResult, Parser};
+
+    fn quoted(i: &str) -> IResult<&str, Text<'_>> {
+        let body = recognize(many0_count(alt((
+            recognize(preceded(char('\\'), opt(anychar))),
+            recognize(none_of("\"\\")),
+        ))));
+        let (i, raw) = delimited(char('"'), body, opt(char('"'))).parse(i)?;
+        Ok((
+            i,
+            Text {
+                raw,
+                escaped: raw.contains('\\'),
+            },
+        ))
+    }
+
+    fn bare(i: &str) -> IResult<&str, Text<'_>> {
+        let (i, raw) = take_till(|c| c == ' ').parse(i)?;
+        Ok((i, Text::plain(raw)))
+    }
+
+    /// One pair, after any spaces.
+    pub fn pair(i: &str) -> IResult<&str, Pair<'_>> {
+        let (i, _) = take_while(|c| c == ' ').parse(i)?;
+        let (i, key) = take_till(|c| c == '=' || c == ' ').parse(i)?;
+        let (i, value) = opt(preceded(char('='), alt((quoted, bare)))).parse(i)?;
+        Ok((i, Pair { key, value }))
+    }
+
+    /// All pairs of a line.
+    pub fn pairs(mut line: &str) -> impl Iterator<Item = Pair<'_>> {
+        std::iter::from_fn(move || {
+            if line.trim_start_matches(' ').is_empty() {
+                return None;
+            }
+            let (rest, p) = pair(line).ok()?;
+            line = rest;
+            Some(p)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all(line: &str) -> Vec<(&str, Option<(&str, bool)>)> {
+        pairs(line)
+            .map(|p| (p.key, p.value.map(|v| (v.raw, v.escaped))))
+            .collect()
+    }
+
+    #[test]
+    fn bare_quoted_and_empty_values() {
+        assert_eq!(
+            all(r#"at=info path="/a b" connect= dyno=web.1"#),
+            vec![
+                ("at", Some(("info", false))),
+                ("path", Some(("/a b", false))),
+                ("connect", Some(("", false))),
+                ("dyno", Some(("web.1", false))),
+            ]
+        );
+    }
+
+    #[test]
+    fn escaped_quotes_stay_raw_until_unescaped() {
+        let got: Vec<_> = pairs(r#"desc="say \"hi\" \\ now" x=1"#).collect();
+        assert_eq!(got[0].key, "desc");
+        let v = got[0].value.unwrap();
+        assert_eq!(v.raw, r#"say \"hi\" \\ now"#);
+        assert!(v.escaped);
+        assert_eq!(v.unescape(), r#"say "hi" \ now"#);
+        assert_eq!(got[1].key, "x");
+    }
+
+    #[test]
+    fn words_without_values_and_extra_spaces() {
+        assert_eq!(
+            all("  count#hits   Hello   a=b  "),
+            vec![
+                ("count#hits", None),
+                ("Hello", None),
+                ("a", Some(("b", false)))
+            ]
+        );
+    }
+
+    #[test]
+    fn unterminated_quote_runs_to_end() {
+        assert_eq!(
+            all(r#"a="open end \"#),
+            vec![("a", Some((r#"open end \"#, true)))]
+        );
+    }
+
+    #[test]
+    fn multibyte_text() {
+        assert_eq!(
+            all("k=\"é ü\" ñ=ö"),
+            vec![("k", Some(("é ü", false))), ("ñ", Some(("ö", false)))]
+        );
+    }
+}

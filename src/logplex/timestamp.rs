@@ -1,0 +1,179 @@
+//! RFC 3339 timestamps (`2012-07-22T00:06:26.123456+00:00`, `...Z`) to Unix microseconds, without allocating.
+//!
+//! Accepts any number of fractional digits (kept to microseconds, extra digits truncated), `Z`/`z` or a
+//! `+HH:MM`/`-HH:MM` offset, and `T`/`t` as the separator. It does not accept the syslog NILVALUE `-`, week dates,
+//! or anything else RFC 3339 does not allow; a leap second (`:60`) is read as the next second.
+//! Formatting back to text is the caller's business (the CLI uses jiff).
+
+use super::event::Micros;
+
+/// Parses one RFC 3339 timestamp that must span the whole input.
+pub fn parse_rfc3339(s: &[u8]) -> Option<Micros> {
+    if s.len() < 20 {
+        return None;
+    }
+    let year = digits4(s, 0)?;
+    let month = digits2(s, 5)?;
+    let day = digits2(s, 8)?;
+    let hour = digits2(s, 11)?;
+    let minute = digits2(s, 14)?;
+    let second = digits2(s, 17)?;
+    if s[4] != b'-'
+        || s[7] != b'-'
+        || !matches!(s[10], b'T' | b't')
+        || s[13] != b':'
+        || s[16] != b':'
+    {
+        return None;
+    }
+    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+        return None;
+    }
+    if hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    let mut i = 19;
+    let mut micros: i64 = 0;
+    if s[i] == b'.' {
+        i += 1;
+        let start = i;
+        while i < s.len() && s[i].is_ascii_digit() {
+            if i - start < 6 {
+                micros = micros * 10 + i64::from(s[i] - b'0');
+            }
+            i += 1;
+        }
+        let taken = i - start;
+        if taken == 0 {
+            return None;
+        }
+        for _ in taken..6 {
+            micros *= 10;
+        }
+    }
+    let offset_secs = match s.get(i..)? {
+        [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), rest @ ..] if rest.len() == 5 && rest[2] == b':' => {
+            let oh = digits2(rest, 0)?;
+            let om = digits2(rest, 3)?;
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            let secs = i64::from(oh * 3600 + om * 60);
+            if *sign == b'-' {
+                -secs
+            } else {
+                secs
+            }
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(i64::from(year), month, day);
+    let secs = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second) - offset_secs;
+    Some(secs * 1_000_000 + micros)
+}
+
+fn digit(b: u8) -> Option<u32> {
+    if b.is_ascii_digit() {
+        Some(u32::from(b - b'0'))
+    } else {
+        None
+    }
+}
+
+fn digits2(s: &[u8], at: usize) -> Option<u32> {
+    Some(digit(*s.get(at)?)? * 10 + digit(*s.get(at + 1)?)?)
+}
+
+fn digits4(s: &[u8], at: usize) -> Option<u32> {
+    Some(digits2(s, at)? * 100 + digits2(s, at + 2)?)
+}
+
+fn is_leap(year: u32) -> bool {
+    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+}
+
+fn days_in_month(year: u32, month: u32) -> u32 {
+    match month {
+        2 if is_leap(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Option<Micros> {
+        parse_rfc3339(s.as_bytes())
+    }
+
+    fn jiff_micros(s: &str) -> Micros {
+        let ts: jiff::Timestamp = s.parse().unwrap();
+        ts.as_microsecond()
+    }
+
+    #[test]
+    fn whole_seconds_with_offset() {
+        assert_eq!(p("2012-07-22T00:06:26+00:00"), Some(1_342_915_586_000_000));
+        assert_eq!(p("1970-01-01T00:00:00Z"), Some(0));
+    }
+
+    #[test]
+    fn fractions_of_any_length() {
+        assert_eq!(p("1970-01-01T00:00:00.5Z"), Some(500_000));
+        assert_eq!(p("1970-01-01T00:00:00.123456Z"), Some(123_456));
+        assert_eq!(p("1970-01-01T00:00:00.123456789Z"), Some(123_456));
+    }
+
+    #[test]
+    fn offsets_shift_to_utc() {
+        assert_eq!(p("1970-01-01T01:30:00+01:30"), Some(0));
+        assert_eq!(p("1969-12-31T22:00:00-02:00"), Some(0));
+    }
+
+    #[test]
+    fn agrees_with_jiff() {
+        for s in [
+            "2013-04-17T19:04:46+00:00",
+            "2024-02-29T23:59:59.999999-07:00",
+            "2000-03-01T00:00:00.000001Z",
+            "1900-01-01T12:00:00+05:45",
+            "2099-12-31T23:59:59.1+14:00",
+        ] {
+            assert_eq!(p(s), Some(jiff_micros(s)), "{s}");
+        }
+    }
+
+    #[test]
+    fn rejects_what_is_not_rfc3339() {
+        for s in [
+            "-",
+            "2012-07-22 00:06:26+00:00",
+            "2012-07-22T00:06:26",
+            "2012-07-22T00:06:26.Z",
+            "2012-13-22T00:06:26Z",
+            "2023-02-29T00:06:26Z",
+            "2012-07-22T24:06:26Z",
+            "2012-07-22T00:06:26+0000",
+            "2012-07-22T00:06:26+00:00x",
+            "2012-07-22T00:06:26+24:00",
+            "２０12-07-22T00:06:26Z",
+        ] {
+            assert_eq!(p(s), None, "{s}");
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! Property tests: any bytes parse without panicking, well-formed frames and logfmt round-trip, and a damaged
+//! octet count never costs the other frames of a body.
+
+use drainscale::logplex::corpus::Corpus;
+use drainscale::logplex::frame::{Frame, Frames, Framing};
+use drainscale::logplex::logfmt::pairs;
+use drainscale::logplex::{parse_body, EventKind};
+use proptest::prelude::*;
+
+fn counted(frame: &[u8]) -> Vec<u8> {
+    let mut out = format!("{} ", frame.len()).into_bytes();
+    out.extend_from_slice(frame);
+    out
+}
+
+/// Splits a corpus body back into its frames (with newlines).
+fn corpus_frames(seed: u64, n: usize) -> Vec<Vec<u8>> {
+    let mut corpus = Corpus::new(seed);
+    (0..n)
+        .map(|_| {
+            let mut f = Vec::new();
+            corpus.frame(&mut f);
+            f
+        })
+        .collect()
+}
+
+fn token() -> impl Strategy<Value = String> {
+    "[a-z][a-z0-9._-]{0,15}"
+}
+
+/// A logfmt value and how it is written: bare, quoted (spaces, escaped quotes and backslashes) or empty.
+fn value() -> impl Strategy<Value = (String, String)> {
+    prop_oneof![
+        "[a-zA-Z0-9./:-]{1,20}".prop_map(|v| (v.clone(), v)),
+        "[a-z \"\\\\=é]{0,20}".prop_map(|v| {
+            let escaped = v.replace('\\', "\\\\").replace('"', "\\\"");
+            (v, format!("\"{escaped}\""))
+        }),
+        Just((String::new(), String::new())),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_bytes_parse_without_panicking(body in proptest::collection::vec(any::<u8>(), 0..600)) {
+        let mut events = parse_body(&body);
+        let n = events.by_ref().count() as u64;
+        let stats = events.stats();
+        prop_assert_eq!(stats.events, n);
+        prop_assert!(stats.bad_total() <= stats.frames);
+    }
+
+    #[test]
+    fn frame_like_bytes_parse_without_panicking(
+        parts in proptest::collection::vec(prop_oneof![
+            Just(b"<13>1 ".to_vec()), Just(b"2012-07-22T00:06:26Z ".to_vec()), Just(b"12 ".to_vec()),
+            Just(b"\n".to_vec()), Just(b"measure#a=".to_vec()), Just(b"\"".to_vec()), Just(b"host app web.1 - ".to_vec()),
+            Just(b"heroku router - at=info ".to_vec()), Just(b"Error L10 (x): 5 messages dropped".to_vec()),
+            proptest::collection::vec(any::<u8>(), 0..8),
+        ], 0..40)
+    ) {
+        let body = parts.concat();
+        let mut events = parse_body(&body);
+        for e in events.by_ref() {
+            prop_assert!(!e.kind.name().is_empty());
+        }
+        prop_assert!(events.stats().bad_total() <= events.stats().frames);
+    }
+
+    #[test]
+    fn octet_counted_frames_round_trip(frames in proptest::collection::vec("<[^\r\n]{0,40}(\n[^\r\n]{1,20}){0,2}", 1..10)) {
+        let body: Vec<u8> = frames.iter().flat_map(|f| counted(format!("{f}\n").as_bytes())).collect();
+        let got: Vec<Frame<'_>> = Frames::new(&body).collect();
+        let want: Vec<Frame<'_>> = frames.iter().map(|f| Frame::Good(f.as_bytes())).collect();
+        prop_assert_eq!(got, want);
+    }
+
+    #[test]
+    fn one_bad_count_costs_no_other_frame(seed in 0u64..1000, n in 2usize..12, which in 0usize..12, bad in prop_oneof![
+        (0usize..2000).prop_map(|n| n.to_string()), Just("x".to_string()), Just(String::new()), Just("99999999".to_string())
+    ]) {
+        let frames = corpus_frames(seed, n);
+        let which = which % n;
+        let mut body = Vec::new();
+        for (i, f) in frames.iter().enumerate() {
+            if i == which {
+                body.extend(format!("{bad} ").into_bytes());
+                body.extend_from_slice(f);
+            } else {
+                body.extend(counted(f));
+            }
+        }
+        // The first frame's count decides the framing; a broken first count makes it a newline body.
+        prop_assume!(Framing::detect(&body) == Framing::OctetCounted);
+        let got: Vec<Frame<'_>> = Frames::new(&body).collect();
+        prop_assert_eq!(got.len(), n, "{:?}", got);
+        for (i, (g, f)) in got.iter().zip(&frames).enumerate() {
+            if i != which {
+                prop_assert_eq!(*g, Frame::Good(&f[..f.len() - 1]), "frame {}", i);
+            } else if let Frame::Damaged { salvaged: Some(text), .. } = g {
+                prop_assert_eq!(*text, &f[..f.len() - 1]);
+            }
+        }
+    }
+
+    #[test]
+    fn logfmt_round_trips(kvs in proptest::collection::vec((token(), value()), 0..8)) {
+        let line: Vec<String> = kvs.iter().map(|(k, (_, written))| format!("{k}={written}")).collect();
+        let line = line.join(" ");
+        let got: Vec<(String, String)> = pairs(&line)
+            .map(|p| (p.key.to_string(), p.value.map(|v| v.unescape().into_owned()).unwrap_or_default()))
+            .collect();
+        let want: Vec<(String, String)> = kvs.iter().map(|(k, (v, _))| (k.clone(), v.clone())).collect();
+        prop_assert_eq!(got, want);
+    }
+
+    #[test]
+    fn metrics_round_trip(
+        metrics in proptest::collection::vec((0usize..3, token(), -1e12f64..1e12, "[a-zA-Z%]{0,5}"), 1..6),
+        source in proptest::option::of(token()),
+        micros in 0i64..4_102_444_800_000_000,
+        shuttle in any::<bool>(),
+    ) {
+        let mut msg: Vec<String> = metrics
+            .iter()
+            .map(|(kind, name, value, unit)| format!("{}#{name}={value}{unit}", ["measure", "count", "sample"][*kind]))
+            .collect();
+        if let Some(s) = &source {
+            msg.insert(msg.len() / 2, format!("source={s}"));
+        }
+        let ts = jiff::Timestamp::from_microsecond(micros).unwrap();
+        let sd = if shuttle { " -" } else { "" };
+        let frame = format!("<190>1 {ts} host app web.1 -{sd} {}\n", msg.join(" "));
+        let body = counted(frame.as_bytes());
+        let mut events = parse_body(&body);
+        let got: Vec<_> = events.by_ref().collect();
+        prop_assert_eq!(events.stats().bad_total(), 0);
+        prop_assert_eq!(got.len(), metrics.len());
+        for (e, (kind, name, value, unit)) in got.iter().zip(&metrics) {
+            prop_assert_eq!(e.meta.timestamp, micros);
+            prop_assert_eq!((e.meta.app, e.meta.procid), ("app", "web.1"));
+            let m = match (&e.kind, kind) {
+                (EventKind::Measure(m), 0) | (EventKind::Count(m), 1) | (EventKind::Sample(m), 2) => m,
+                other => return Err(TestCaseError::fail(format!("wrong kind {other:?}"))),
+            };
+            prop_assert_eq!(m.name, name.as_str());
+            prop_assert_eq!(m.value, *value);
+            prop_assert_eq!(m.unit, unit.as_str());
+            prop_assert_eq!(m.source, source.as_deref());
+        }
+    }
+}
+
+proptest! {
+    #[test]
+    fn logfmt_loop_agrees_with_the_nom_grammar(line in "[a-z =\"\\\\é#.]{0,40}") {
+        let fast: Vec<_> = pairs(&line).collect();
+        let reference: Vec<_> = drainscale::logplex::logfmt::reference::pairs(&line).collect();
+        prop_assert_eq!(fast, reference);
+    }
+
+    #[test]
+    fn logfmt_agrees_on_any_text(line in "\\PC{0,60}") {
+        let fast: Vec<_> = pairs(&line).collect();
+        let reference: Vec<_> = drainscale::logplex::logfmt::reference::pairs(&line).collect();
+        prop_assert_eq!(fast, reference);
+    }
+}
