@@ -8,7 +8,7 @@
 
 use bytes::Bytes;
 use drainscale::drain::{BasicUser, DrainConfig, Pages, Server};
-use drainscale::window::{EventSink, IngestCounts};
+use drainscale::window::{EventSink, Store, WindowConfig};
 use http_body_util::{BodyExt, Full};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -203,22 +203,9 @@ async fn start_baseline() -> SocketAddr {
     addr
 }
 
-/// The sink the drain feeds. TODO(merge main): the window `Store`; until it lands, a sink that consumes events.
+/// The sink the drain feeds: the real window store with its default config.
 fn window_store() -> Arc<dyn EventSink> {
-    struct Consume;
-    impl EventSink for Consume {
-        fn ingest(
-            &self,
-            events: &mut dyn Iterator<Item = drainscale::logplex::Event<'_>>,
-            _now: i64,
-        ) -> IngestCounts {
-            IngestCounts {
-                accepted: events.map(std::hint::black_box).count() as u64,
-                ..Default::default()
-            }
-        }
-    }
-    Arc::new(Consume)
+    Arc::new(Store::new(WindowConfig::default()))
 }
 
 fn drain_config() -> DrainConfig {
@@ -324,8 +311,9 @@ fn peak_rss_with_distinct_names(names: usize) -> Result<(u64, u64, u64), String>
         .map_err(|e| e.to_string())?;
     let over_cap = rt.block_on(async {
         let stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
-        let (mut send, conn) =
-            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
+        let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| e.to_string())?;
         tokio::spawn(conn);
         let now = jiff::Timestamp::now();
         for minute in 0..6i64 {
@@ -348,7 +336,10 @@ fn peak_rss_with_distinct_names(names: usize) -> Result<(u64, u64, u64), String>
                 if resp.status() != StatusCode::OK {
                     return Err(format!("child drain answered {}", resp.status()));
                 }
-                resp.into_body().collect().await.map_err(|e| e.to_string())?;
+                resp.into_body()
+                    .collect()
+                    .await
+                    .map_err(|e| e.to_string())?;
             }
         }
         let req = Request::get("/metrics")
@@ -357,11 +348,18 @@ fn peak_rss_with_distinct_names(names: usize) -> Result<(u64, u64, u64), String>
             .body(Full::new(Bytes::new()))
             .map_err(|e| e.to_string())?;
         let resp = send.send_request(req).await.map_err(|e| e.to_string())?;
-        let text = resp.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+        let text = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?
+            .to_bytes();
         let text = String::from_utf8_lossy(&text);
         let over = text
             .lines()
-            .find_map(|l| l.strip_prefix("drainscale_drain_ingested_events_total{result=\"over_cap\"} "))
+            .find_map(|l| {
+                l.strip_prefix("drainscale_drain_ingested_events_total{result=\"over_cap\"} ")
+            })
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
         Ok::<u64, String>(over)
