@@ -88,6 +88,7 @@ fn main() {
             drain_best = drain_best.max(d);
         }
     });
+    in_process(&bodies);
     let mb = |lps: f64| lps * bytes as f64 / lines as f64 / 1e6;
     println!(
         "baseline (hyper, read body + count newlines): {base_best:>10.0} lines/s ({:.0} MB/s)",
@@ -110,6 +111,29 @@ fn main() {
         ),
         Err(e) => println!("peak RSS: not measured: {e}"),
     }
+}
+
+/// Where the time goes without HTTP: parsing alone, then parsing into a window store, on one thread.
+fn in_process(bodies: &[Body]) {
+    let lines: usize = bodies.iter().map(|b| b.lines).sum();
+    let rounds = 10;
+    let t = Instant::now();
+    for _ in 0..rounds {
+        for b in bodies {
+            std::hint::black_box(drainscale::logplex::parse_body(&b.data).count());
+        }
+    }
+    let parse = (lines * rounds) as f64 / t.elapsed().as_secs_f64();
+    let store = Store::new(WindowConfig::default());
+    let t = Instant::now();
+    for _ in 0..rounds {
+        for b in bodies {
+            let now = drainscale::window::store::now_micros();
+            std::hint::black_box(store.ingest(&mut drainscale::logplex::parse_body(&b.data), now));
+        }
+    }
+    let both = (lines * rounds) as f64 / t.elapsed().as_secs_f64();
+    println!("in process, one thread, no HTTP: parse {parse:>10.0} lines/s   parse + window store {both:>10.0} lines/s");
 }
 
 /// One generated body.
