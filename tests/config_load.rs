@@ -49,9 +49,13 @@ fn the_sample_loads_and_builds_without_env_or_secrets() {
             Err(drainscale::window::ReadError("not running".into()))
         }
     }
-    let scaler =
-        drainscale::scaler::build(&loaded.config, Some(std::sync::Arc::new(NoWindows)), clock)
-            .unwrap();
+    let scaler = drainscale::scaler::build(
+        &loaded.config,
+        Some(std::sync::Arc::new(NoWindows)),
+        None,
+        clock,
+    )
+    .unwrap();
     assert_eq!(
         drainscale::drain::StatusPage::status(&*scaler.status())["dry_run"],
         true

@@ -50,12 +50,21 @@ pub fn render(loaded: &Loaded) -> String {
         s.api_url,
         dur(s.interval)
     );
-    let mut sinks = Vec::new();
+    let mut sinks: Vec<String> = Vec::new();
     if s.stats.console {
-        sinks.push("console");
+        sinks.push("console".into());
     }
-    if s.stats.metrics {
-        sinks.push("metrics gauges");
+    if s.stats.outlets {
+        if let Some(st) = &c.outlets.statsd {
+            sinks.push(format!("statsd {} as {}.<app>...", st.address, st.prefix));
+        }
+        if let Some(l) = &c.outlets.librato {
+            sinks.push(format!(
+                "Librato-format {} as {}.<app>...",
+                mask_url(&l.url),
+                l.prefix
+            ));
+        }
     }
     let _ = writeln!(
         out,

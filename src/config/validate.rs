@@ -166,6 +166,21 @@ pub fn validate(c: &Config, text: &str) -> Result<Vec<String>, String> {
             ));
         }
     }
+    if c.scaler.stats.outlets && !c.controllers.is_empty() {
+        let outlets = [
+            c.outlets.statsd.as_ref().map(|o| ("statsd", &o.prefix)),
+            c.outlets.librato.as_ref().map(|o| ("librato", &o.prefix)),
+        ];
+        for (name, prefix) in outlets.into_iter().flatten() {
+            if *prefix != c.scaler.stats.prefix {
+                warnings.push(format!(
+                    "scaler stats go to {name} as `{prefix}.<app>...` (outlets.{name}.prefix), the console as \
+                     `{}.<app>...` (scaler.stats.prefix)",
+                    c.scaler.stats.prefix
+                ));
+            }
+        }
+    }
     Ok(warnings)
 }
 

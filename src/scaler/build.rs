@@ -9,9 +9,10 @@ use super::clock::Clock;
 use super::controller::{Controller, InputSlot};
 use super::engine::Scaler;
 use super::inputs::InputContext;
-use super::report::{Console, MetricsGauges, StatsReporter};
+use super::report::{Console, OutletGauges, StatsReporter};
 use super::schedule::Schedule;
 use crate::config::{BackendConfig, Config};
+use crate::outlet::StatsSender;
 use crate::window::WindowReader;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -25,10 +26,12 @@ pub struct BuildError {
     pub message: String,
 }
 
-/// Builds the scaler. `windows` is the drain's window store (needed by `drain` inputs).
+/// Builds the scaler. `windows` is the drain's window store (needed by `drain` inputs); `outlets` carries the
+/// stats to statsd/Librato (from [`crate::outlet::OutletsHandle::stats_sender`]) when `scaler.stats.outlets`.
 pub fn build(
     config: &Config,
     windows: Option<Arc<dyn WindowReader>>,
+    outlets: Option<StatsSender>,
     clock: Arc<dyn Clock>,
 ) -> Result<Scaler, BuildError> {
     let s = &config.scaler;
@@ -117,8 +120,8 @@ pub fn build(
     if s.stats.console {
         reporters.push(Arc::new(Console::stdout(&s.stats.prefix, &s.app)));
     }
-    if s.stats.metrics {
-        reporters.push(Arc::new(MetricsGauges::new(&s.stats.prefix, &s.app)));
+    if let Some(sender) = outlets.filter(|_| s.stats.outlets) {
+        reporters.push(Arc::new(OutletGauges::new(sender, &s.app)));
     }
     let mut scaler = Scaler::new(controllers, clock, reporters, s.interval, s.dry_run);
     if let Some(d) = &s.dead_mans_switch {
