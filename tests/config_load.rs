@@ -327,3 +327,15 @@ fn the_readme_reference_example_loads() {
         Duration::from_secs(60)
     );
 }
+
+#[test]
+fn window_and_outlet_sections_are_validated_too() {
+    let e = err(&format!(
+        "windows: {{resolution: 1m, retention: 10s}}\n{MINIMAL}"
+    ));
+    assert!(e.contains("windows.retention"), "{e}");
+    let e = err(&format!(
+        "outlets: {{statsd: {{address: nowhere}}}}\n{MINIMAL}"
+    ));
+    assert!(e.contains("outlets.statsd.address"), "{e}");
+}

@@ -13,6 +13,8 @@ pub fn validate(c: &Config, text: &str) -> Result<Vec<String>, String> {
     let at = |key: &str, value: &str| {
         line_of(text, key, value).map_or(String::new(), |l| format!(" (line {l})"))
     };
+    c.windows.validate()?;
+    c.outlets.validate()?;
     if c.scaler.interval.is_zero() {
         return Err("scaler.interval: must be more than 0s".into());
     }
