@@ -183,6 +183,8 @@ pub struct Controller {
     last_change: Option<(Instant, Change)>,
     /// The last count read, for estimates made while the backend cannot be read.
     last_known: Option<u32>,
+    /// The first pass.
+    started: Option<Instant>,
 }
 
 impl Controller {
@@ -208,6 +210,7 @@ impl Controller {
             backend,
             last_change: None,
             last_known: None,
+            started: None,
         }
     }
 
@@ -246,6 +249,7 @@ impl Controller {
     /// One pass: read the count, refresh inputs, decide, write if needed.
     pub async fn pass(&mut self, now: Tick) -> PassReport {
         let bounds = self.bounds(now.wall);
+        self.started.get_or_insert(now.mono);
         let mut error = None;
         let current = match self.backend.current(&self.process).await {
             Ok(c) => Some(c),
@@ -291,6 +295,7 @@ impl Controller {
             bounds,
             unhealthy,
             last_change: self.last_change.as_ref().map(|(at, _)| *at),
+            started: self.started,
             now: now.mono,
         });
         report.reason = decision.reason.clone();
