@@ -104,6 +104,7 @@ impl InputSlot {
         InputReport {
             name: self.name.clone(),
             kind: self.kind,
+            description: self.description.clone(),
             unit: self.input.unit().to_string(),
             value: self.window.last(),
             max,
@@ -124,6 +125,8 @@ impl InputSlot {
 pub struct InputReport {
     pub name: String,
     pub kind: &'static str,
+    /// What it reads, in words (`drain p95 router service time (ms) over 1m, ...`).
+    pub description: String,
     pub unit: String,
     /// The newest good value.
     pub value: Option<f64>,

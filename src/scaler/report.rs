@@ -142,6 +142,7 @@ mod tests {
                 InputReport {
                     name: "rpm".into(),
                     kind: "drain",
+                    description: String::new(),
                     unit: "per minute".into(),
                     value: Some(1200.0),
                     max: Some(1500.5),
@@ -154,6 +155,7 @@ mod tests {
                 InputReport {
                     name: "redis connections".into(),
                     kind: "sine",
+                    description: String::new(),
                     unit: String::new(),
                     value: None,
                     max: None,
