@@ -185,6 +185,11 @@ stats_plugins:
     -
         type: Dynosaur::Stats::Console
 
+success_handlers:
+    -
+        type: Dynosaur::Success::Cronut
+        public_key: "<%= ENV.fetch('CRONUT_PUBLIC_KEY', '').gsub("\n", "|") %>"
+
 error_handlers:
     -
         type: Dynosaur::ErrorHandler::Bugsnag
@@ -251,7 +256,10 @@ fn dynosaurs_layout_is_read_as_it_is() {
         w.contains("GoogleAnalyticsInputPlugin") && w.contains("not supported"),
         "{w}"
     );
-    assert!(w.contains("Librato") && w.contains("Bugsnag"), "{w}");
+    assert!(
+        w.contains("Librato") && w.contains("Bugsnag") && w.contains("Cronut"),
+        "{w}"
+    );
 }
 
 #[test]
