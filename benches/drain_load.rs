@@ -1,0 +1,411 @@
+//! Load benchmark for the drain: logplex bodies POSTed over keep-alive connections from the same machine.
+//!
+//! Reports lines/s for the full drain (auth, Frame-Id dedup, parse, window store) and, in the same run and the
+//! same way, for a minimal hyper server that only reads the body and counts newlines; then the ratio. Then the
+//! peak RSS (VmHWM) of a drain in a child process after it took 10,000 distinct metric names.
+//!
+//! `cargo bench --bench drain_load [-- --seconds 3 --connections 4 --rounds 2]`
+
+use bytes::Bytes;
+use drainscale::drain::{BasicUser, DrainConfig, Pages, Server};
+use drainscale::window::{EventSink, IngestCounts};
+use http_body_util::{BodyExt, Full};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use std::io::{BufRead, Write};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::{TcpListener, TcpStream};
+
+const USER: &str = "bench";
+const PASSWORD: &str = "bench-password";
+const CHILD_ENV: &str = "DRAIN_LOAD_CHILD";
+
+struct Opts {
+    seconds: f64,
+    connections: usize,
+    rounds: usize,
+}
+
+fn opts() -> Opts {
+    let mut o = Opts {
+        seconds: 3.0,
+        connections: 4,
+        rounds: 2,
+    };
+    let args: Vec<String> = std::env::args().collect();
+    for w in args.windows(2) {
+        match w[0].as_str() {
+            "--seconds" => o.seconds = w[1].parse().unwrap_or(o.seconds),
+            "--connections" => o.connections = w[1].parse().unwrap_or(o.connections),
+            "--rounds" => o.rounds = w[1].parse().unwrap_or(o.rounds),
+            _ => {}
+        }
+    }
+    o
+}
+
+fn main() {
+    if std::env::var_os(CHILD_ENV).is_some() {
+        return child_drain();
+    }
+    let o = opts();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let bodies = corpus(32, 100_000, 1);
+    let lines: usize = bodies.iter().map(|b| b.lines).sum();
+    let bytes: usize = bodies.iter().map(|b| b.data.len()).sum();
+    println!(
+        "drain_load: {} keep-alive connections, {} bodies of ~{} KB ({} lines each on average), {}s per run, best of {}",
+        o.connections,
+        bodies.len(),
+        bytes / bodies.len() / 1000,
+        lines / bodies.len(),
+        o.seconds,
+        o.rounds
+    );
+    let (mut base_best, mut drain_best) = (0f64, 0f64);
+    rt.block_on(async {
+        let baseline = start_baseline().await;
+        let drain = start_drain(window_store());
+        for round in 0..o.rounds {
+            let b = load(baseline, &bodies, &o).await;
+            let d = load(drain, &bodies, &o).await;
+            println!(
+                "  round {}: baseline {:>10.0} lines/s   drain {:>10.0} lines/s",
+                round + 1,
+                b,
+                d
+            );
+            base_best = base_best.max(b);
+            drain_best = drain_best.max(d);
+        }
+    });
+    let mb = |lps: f64| lps * bytes as f64 / lines as f64 / 1e6;
+    println!(
+        "baseline (hyper, read body + count newlines): {base_best:>10.0} lines/s ({:.0} MB/s)",
+        mb(base_best)
+    );
+    println!(
+        "drain (auth, dedup, parse, window store):    {drain_best:>10.0} lines/s ({:.0} MB/s)",
+        mb(drain_best)
+    );
+    println!(
+        "ratio drain/baseline: {:.2} (bar: >= 0.8)",
+        drain_best / base_best
+    );
+    match peak_rss_with_distinct_names(10_000) {
+        Ok((idle, peak, over_cap)) => println!(
+            "peak RSS (VmHWM) of a drain process after 10,000 distinct metric names: {:.1} MB \
+             (idle {:.1} MB; refused over cap: {over_cap}) (bar: < 100 MB)",
+            peak as f64 / 1024.0,
+            idle as f64 / 1024.0
+        ),
+        Err(e) => println!("peak RSS: not measured: {e}"),
+    }
+}
+
+/// One generated body.
+struct Body {
+    data: Bytes,
+    lines: usize,
+}
+
+/// Realistic mixed bodies (router lines, app measures/counts, runtime samples, plain lines), seeded.
+fn corpus(count: usize, target_bytes: usize, seed: u64) -> Vec<Body> {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let now = jiff::Timestamp::now();
+    (0..count)
+        .map(|_| {
+            let mut data = String::with_capacity(target_bytes + 1000);
+            let mut lines = 0;
+            while data.len() < target_bytes {
+                let ts = format!("{:.6}", now);
+                let (app, procid, msg) = match rng.u8(0..10) {
+                    0..=5 => (
+                        "heroku",
+                        "router",
+                        format!(
+                            "at=info method={} path=\"/items/{}\" host=shop.example.com request_id={:032x} \
+                             fwd=\"73.75.38.{}\" dyno=web.{} connect={}ms service={}ms status={} bytes={} protocol=https",
+                            ["GET", "POST"][rng.usize(0..2)],
+                            rng.u32(0..5000),
+                            rng.u128(..),
+                            rng.u8(..),
+                            rng.u8(1..9),
+                            rng.u8(0..5),
+                            rng.u32(1..900),
+                            [200, 200, 200, 304, 404, 500][rng.usize(0..6)],
+                            rng.u32(100..50_000)
+                        ),
+                    ),
+                    6 | 7 => (
+                        "app",
+                        "web.1",
+                        format!(
+                            "source=web.{} measure#db.query={:.2}ms measure#render={}ms count#orders={}",
+                            rng.u8(1..9),
+                            rng.f64() * 50.0,
+                            rng.u32(1..200),
+                            rng.u8(1..4)
+                        ),
+                    ),
+                    8 => (
+                        "heroku",
+                        "web.3",
+                        format!(
+                            "source=web.3 dyno=heroku.2808254.d97d0ea7 sample#load_avg_1m={:.2} \
+                             sample#memory_rss={:.2}MB sample#memory_quota=512.00MB",
+                            rng.f64() * 4.0,
+                            rng.f64() * 500.0
+                        ),
+                    ),
+                    _ => ("app", "worker.1", format!("Processed job {} in {}ms", rng.u64(..), rng.u32(1..2000))),
+                };
+                let line = format!("<190>1 {ts} host {app} {procid} - {msg}\n");
+                data.push_str(&format!("{} {line}", line.len()));
+                lines += 1;
+            }
+            Body { data: Bytes::from(data), lines }
+        })
+        .collect()
+}
+
+/// The floor: hyper reading each body and counting its newlines.
+async fn start_baseline() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            tokio::spawn(async move {
+                let service = service_fn(|req: Request<hyper::body::Incoming>| async move {
+                    let body = req.into_body().collect().await?.to_bytes();
+                    std::hint::black_box(memchr::memchr_iter(b'\n', &body).count());
+                    Ok::<_, hyper::Error>(Response::new(Full::new(Bytes::new())))
+                });
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+/// The sink the drain feeds. TODO(merge main): the window `Store`; until it lands, a sink that consumes events.
+fn window_store() -> Arc<dyn EventSink> {
+    struct Consume;
+    impl EventSink for Consume {
+        fn ingest(
+            &self,
+            events: &mut dyn Iterator<Item = drainscale::logplex::Event<'_>>,
+            _now: i64,
+        ) -> IngestCounts {
+            IngestCounts {
+                accepted: events.map(std::hint::black_box).count() as u64,
+                ..Default::default()
+            }
+        }
+    }
+    Arc::new(Consume)
+}
+
+fn drain_config() -> DrainConfig {
+    let mut cfg = DrainConfig {
+        listen: "127.0.0.1:0".into(),
+        ..DrainConfig::default()
+    };
+    cfg.auth.users = vec![BasicUser {
+        user: USER.into(),
+        password: PASSWORD.into(),
+    }];
+    cfg
+}
+
+fn start_drain(sink: Arc<dyn EventSink>) -> SocketAddr {
+    let server = Server::bind(drain_config(), sink, Pages::default()).unwrap();
+    let addr = server.local_addr();
+    tokio::spawn(server.run_until(std::future::pending()));
+    addr
+}
+
+fn auth_header() -> String {
+    use base64::Engine;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"))
+    )
+}
+
+static FRAME_ID: AtomicU64 = AtomicU64::new(0);
+
+/// Posts bodies round-robin over `connections` keep-alive connections for `seconds`; returns lines/s.
+async fn load(addr: SocketAddr, bodies: &[Body], o: &Opts) -> f64 {
+    let bodies: Arc<Vec<(Bytes, usize)>> =
+        Arc::new(bodies.iter().map(|b| (b.data.clone(), b.lines)).collect());
+    let deadline = Instant::now() + Duration::from_secs_f64(o.seconds);
+    let started = Instant::now();
+    let mut clients = Vec::new();
+    for c in 0..o.connections {
+        let bodies = bodies.clone();
+        clients.push(tokio::spawn(async move {
+            let stream = TcpStream::connect(addr).await.unwrap();
+            let _ = stream.set_nodelay(true);
+            let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                .await
+                .unwrap();
+            tokio::spawn(conn);
+            let auth = auth_header();
+            let mut lines = 0u64;
+            let mut i = c;
+            while Instant::now() < deadline {
+                let (data, n) = &bodies[i % bodies.len()];
+                i += 1;
+                let req = Request::post("/logs")
+                    .header("host", addr.to_string())
+                    .header("authorization", &auth)
+                    .header("content-type", "application/logplex-1")
+                    .header("logplex-msg-count", n.to_string())
+                    .header(
+                        "logplex-frame-id",
+                        format!("{:032X}", FRAME_ID.fetch_add(1, Relaxed)),
+                    )
+                    .body(Full::new(data.clone()))
+                    .unwrap();
+                let resp = send.send_request(req).await.unwrap();
+                assert_eq!(resp.status(), StatusCode::OK);
+                resp.into_body().collect().await.unwrap();
+                lines += *n as u64;
+            }
+            lines
+        }));
+    }
+    let mut total = 0;
+    for c in clients {
+        total += c.await.unwrap();
+    }
+    total as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Runs a drain in a child process (this bench re-executed), feeds it `names` distinct measure names spread over
+/// six minutes of buckets, and reads its VmHWM. Returns (idle kB, peak kB, events refused over the cap).
+fn peak_rss_with_distinct_names(names: usize) -> Result<(u64, u64, u64), String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut child = std::process::Command::new(exe)
+        .env(CHILD_ENV, "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("spawning the child drain: {e}"))?;
+    let pid = child.id();
+    let mut out = std::io::BufReader::new(child.stdout.take().ok_or("no child stdout")?);
+    let mut first = String::new();
+    out.read_line(&mut first).map_err(|e| e.to_string())?;
+    let addr: SocketAddr = first
+        .trim()
+        .parse()
+        .map_err(|e| format!("child said {first:?}: {e}"))?;
+    let idle = vm_hwm(pid)?;
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let over_cap = rt.block_on(async {
+        let stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+        let (mut send, conn) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
+        tokio::spawn(conn);
+        let now = jiff::Timestamp::now();
+        for minute in 0..6i64 {
+            let ts = format!("{:.6}", now - jiff::SignedDuration::from_secs(minute * 60));
+            for chunk in (0..names).collect::<Vec<_>>().chunks(500) {
+                let mut body = String::new();
+                for n in chunk {
+                    let line = format!(
+                        "<190>1 {ts} host app web.1 - source=web.1 measure#metric.{n:05}={}ms count#hits.{n:05}=1\n",
+                        n % 97
+                    );
+                    body.push_str(&format!("{} {line}", line.len()));
+                }
+                let req = Request::post("/logs")
+                    .header("host", addr.to_string())
+                    .header("authorization", auth_header())
+                    .body(Full::new(Bytes::from(body)))
+                    .map_err(|e| e.to_string())?;
+                let resp = send.send_request(req).await.map_err(|e| e.to_string())?;
+                if resp.status() != StatusCode::OK {
+                    return Err(format!("child drain answered {}", resp.status()));
+                }
+                resp.into_body().collect().await.map_err(|e| e.to_string())?;
+            }
+        }
+        let req = Request::get("/metrics")
+            .header("host", addr.to_string())
+            .header("authorization", auth_header())
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| e.to_string())?;
+        let resp = send.send_request(req).await.map_err(|e| e.to_string())?;
+        let text = resp.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+        let text = String::from_utf8_lossy(&text);
+        let over = text
+            .lines()
+            .find_map(|l| l.strip_prefix("drainscale_drain_ingested_events_total{result=\"over_cap\"} "))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        Ok::<u64, String>(over)
+    })?;
+    let peak = vm_hwm(pid)?;
+    drop(child.stdin.take()); // the child exits when its stdin closes
+    let _ = child.wait();
+    Ok((idle, peak, over_cap))
+}
+
+fn vm_hwm(pid: u32) -> Result<u64, String> {
+    let status =
+        std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(|e| e.to_string())?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| "no VmHWM in /proc status".to_string())
+}
+
+/// The child: a drain with a window store, serving until stdin closes. Prints its address first.
+fn child_drain() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let server = Server::bind(drain_config(), window_store(), Pages::default()).unwrap();
+        println!("{}", server.local_addr());
+        std::io::stdout().flush().unwrap();
+        let stdin_closed = tokio::task::spawn_blocking(|| {
+            let mut sink = String::new();
+            while std::io::stdin()
+                .read_line(&mut sink)
+                .map(|n| n > 0)
+                .unwrap_or(false)
+            {}
+        });
+        server
+            .run_until(async {
+                let _ = stdin_closed.await;
+            })
+            .await
+            .unwrap();
+    });
+}
