@@ -63,7 +63,7 @@ impl Passes {
 
 fn config(fake: &FakeHeroku, dry_run: bool, scaler_interval: &str, input_interval: &str) -> String {
     format!(
-        "drain: {{}}\nscaler:\n  app: {app}\n  api_key: {token}\n  api_url: {url}\n  dry_run: {dry_run}\n  interval: {scaler_interval}\n  stats: {{console: false, outlets: false}}\n  heroku: {{cache_ttl: 0s, backoff_base: 10ms, max_attempts: 2}}\ncontrollers:\n  - name: web\n    min: 1\n    max: 20\n    inputs:\n      - name: rps\n        type: drain\n        query: {{signal: request_rate}}\n        interval: {input_interval}\n        per_dyno: 10\n  - name: worker\n    min: 1\n    max: 5\n    inputs:\n      - {{name: wave, type: sine, period: 10s, interval: 100ms}}\n",
+        "drain: {{auth: {{insecure: true}}}}\nscaler:\n  app: {app}\n  api_key: {token}\n  api_url: {url}\n  dry_run: {dry_run}\n  interval: {scaler_interval}\n  stats: {{console: false, outlets: false}}\n  heroku: {{cache_ttl: 0s, backoff_base: 10ms, max_attempts: 2}}\ncontrollers:\n  - name: web\n    min: 1\n    max: 20\n    inputs:\n      - name: rps\n        type: drain\n        query: {{signal: request_rate}}\n        interval: {input_interval}\n        per_dyno: 10\n  - name: worker\n    min: 1\n    max: 5\n    inputs:\n      - {{name: wave, type: sine, period: 10s, interval: 100ms}}\n",
         app = fake.app,
         token = fake.token,
         url = fake.url
@@ -85,13 +85,9 @@ async fn controllers_run_side_by_side_and_one_failing_never_stops_the_other() {
     let windows = Arc::new(Windows::default());
     *windows.rate.lock().unwrap() = 55.0; // 55 req/s at 10 per dyno: 6 dynos
     let loaded = load_str(&config(&fake, false, "50ms", "100ms"), "t.yaml", &|_| None).unwrap();
-    let mut scaler = drainscale::scaler::build(
-        &loaded.config,
-        Some(windows.clone()),
-        None,
-        Arc::new(SystemClock),
-    )
-    .unwrap();
+    let mut scaler =
+        drainscale::scaler::build(&loaded.config, Some(windows.clone()), Arc::new(SystemClock))
+            .unwrap();
     let passes = Arc::new(Passes::default());
     scaler.add_reporter(passes.clone());
     let status = scaler.status();
@@ -145,13 +141,9 @@ async fn time_from_a_spike_to_the_patch_is_bounded_by_the_two_intervals() {
     let windows = Arc::new(Windows::default());
     *windows.rate.lock().unwrap() = 5.0;
     let loaded = load_str(&config(&fake, false, "100ms", "300ms"), "t.yaml", &|_| None).unwrap();
-    let mut scaler = drainscale::scaler::build(
-        &loaded.config,
-        Some(windows.clone()),
-        None,
-        Arc::new(SystemClock),
-    )
-    .unwrap();
+    let mut scaler =
+        drainscale::scaler::build(&loaded.config, Some(windows.clone()), Arc::new(SystemClock))
+            .unwrap();
     let passes = Arc::new(Passes::default());
     scaler.add_reporter(passes.clone());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -197,8 +189,7 @@ async fn a_dry_run_reads_the_real_count_and_never_writes() {
     *windows.rate.lock().unwrap() = 120.0;
     let loaded = load_str(&config(&fake, true, "50ms", "100ms"), "t.yaml", &|_| None).unwrap();
     let mut scaler =
-        drainscale::scaler::build(&loaded.config, Some(windows), None, Arc::new(SystemClock))
-            .unwrap();
+        drainscale::scaler::build(&loaded.config, Some(windows), Arc::new(SystemClock)).unwrap();
     let passes = Arc::new(Passes::default());
     scaler.add_reporter(passes.clone());
     let status = scaler.status();
@@ -238,7 +229,7 @@ async fn the_formation_file_backend_follows_the_estimate() {
     );
     let loaded = load_str(&text, "f.yaml", &|_| None).unwrap();
     let mut scaler =
-        drainscale::scaler::build(&loaded.config, None, None, Arc::new(SystemClock)).unwrap();
+        drainscale::scaler::build(&loaded.config, None, Arc::new(SystemClock)).unwrap();
     let reports = scaler.pass_once().await;
     let want = reports[0].actual.unwrap();
     assert!(

@@ -26,13 +26,11 @@ async fn pass_stats_reach_statsd_with_dynosaur_names() {
     );
     let store = Arc::new(Store::new(loaded.config.windows.clone()));
     let outlets = Outlets::start(&loaded.config.outlets, store).unwrap();
-    let mut scaler = drainscale::scaler::build(
-        &loaded.config,
-        None,
-        Some(outlets.stats_sender()),
-        Arc::new(SystemClock),
-    )
-    .unwrap();
+    let mut scaler =
+        drainscale::scaler::build(&loaded.config, None, Arc::new(SystemClock)).unwrap();
+    let reporter =
+        drainscale::scaler::build::outlet_reporter(&loaded.config, outlets.stats_sender()).unwrap();
+    scaler.add_reporter(reporter);
     let reports = scaler.pass_once().await;
     let actual = reports[0].actual.unwrap();
 

@@ -15,6 +15,23 @@ pub fn validate(c: &Config, text: &str) -> Result<Vec<String>, String> {
     };
     c.windows.validate()?;
     c.outlets.validate()?;
+    if let Some(d) = &c.drain {
+        // The drain refuses to start open unless told to: say so at load time (and in `check`).
+        if d.auth.is_open() && !d.auth.insecure {
+            return Err("drain.auth has no users and no tokens; configure one, or set drain.auth.insecure: true \
+                        to run open"
+                .into());
+        }
+        if d.status_auth
+            .as_ref()
+            .is_some_and(|a| a.is_open() && !a.insecure)
+        {
+            return Err("drain.status_auth has no users and no tokens; configure one, or set \
+                        drain.status_auth.insecure: true to make /status, /ping and /metrics public"
+                .into());
+        }
+        warnings.extend(d.warnings());
+    }
     if c.scaler.interval.is_zero() {
         return Err("scaler.interval: must be more than 0s".into());
     }

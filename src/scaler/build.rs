@@ -26,12 +26,14 @@ pub struct BuildError {
     pub message: String,
 }
 
-/// Builds the scaler. `windows` is the drain's window store (needed by `drain` inputs); `outlets` carries the
-/// stats to statsd/Librato (from [`crate::outlet::OutletsHandle::stats_sender`]) when `scaler.stats.outlets`.
+/// Builds the scaler. `windows` is the drain's window store (needed by `drain` inputs).
+///
+/// Stats go to the console when `scaler.stats.console`; for the outlets, add
+/// [`super::report::OutletGauges`] over [`crate::outlet::OutletsHandle::stats_sender`] with
+/// [`Scaler::add_reporter`] when `scaler.stats.outlets` (see [`outlet_reporter`]).
 pub fn build(
     config: &Config,
     windows: Option<Arc<dyn WindowReader>>,
-    outlets: Option<StatsSender>,
     clock: Arc<dyn Clock>,
 ) -> Result<Scaler, BuildError> {
     let s = &config.scaler;
@@ -120,12 +122,19 @@ pub fn build(
     if s.stats.console {
         reporters.push(Arc::new(Console::stdout(&s.stats.prefix, &s.app)));
     }
-    if let Some(sender) = outlets.filter(|_| s.stats.outlets) {
-        reporters.push(Arc::new(OutletGauges::new(sender, &s.app)));
-    }
     let mut scaler = Scaler::new(controllers, clock, reporters, s.interval, s.dry_run);
     if let Some(d) = &s.dead_mans_switch {
         scaler = scaler.with_dead_mans_switch(d.url.clone(), d.interval);
     }
     Ok(scaler)
+}
+
+/// The reporter that sends pass stats through the outlets (statsd, Librato-format HTTP), or `None` when
+/// `scaler.stats.outlets` is off. The outlets add their own `prefix`: names are `<outlet prefix>.<app>...`.
+pub fn outlet_reporter(config: &Config, sender: StatsSender) -> Option<Arc<dyn StatsReporter>> {
+    config
+        .scaler
+        .stats
+        .outlets
+        .then(|| Arc::new(OutletGauges::new(sender, &config.scaler.app)) as Arc<dyn StatsReporter>)
 }
