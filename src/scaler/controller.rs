@@ -69,21 +69,28 @@ impl InputSlot {
                 RETRIEVE_TIMEOUT.as_secs()
             ))),
         };
-        match result {
+        let error = match result {
             Ok(v) if v.is_finite() => {
                 let estimate = self.input.conversion().estimate(v, current);
                 self.window.record(now.mono, v, estimate);
-                self.last_error = None;
+                None
             }
-            Ok(v) => {
-                self.window.record_failure();
-                self.last_error = Some(InputError::BadValue(v.to_string()).to_string());
-            }
-            Err(e) => {
-                self.window.record_failure();
-                self.last_error = Some(e.to_string());
-            }
+            Ok(v) => Some(InputError::BadValue(v.to_string()).to_string()),
+            Err(e) => Some(e.to_string()),
+        };
+        if error.is_some() {
+            self.window.record_failure();
         }
+        // Log changes only: a drain that stays silent for an hour makes one line, not one per pass.
+        match (&self.last_error, &error) {
+            (None, Some(e)) => tracing::warn!(input = %self.name, "input failed: {e}"),
+            (Some(old), Some(e)) if old != e => {
+                tracing::warn!(input = %self.name, "input still failing: {e}")
+            }
+            (Some(_), None) => tracing::info!(input = %self.name, "input recovered"),
+            _ => {}
+        }
+        self.last_error = error;
     }
 
     fn report(&self, now: Tick) -> InputReport {
