@@ -3,7 +3,6 @@
 pub mod check;
 pub mod parse;
 pub mod run;
-mod stats_bridge;
 
 /// Logs go to stderr; `RUST_LOG` filters them (default `info`).
 pub fn init_tracing() {
