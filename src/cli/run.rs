@@ -62,7 +62,6 @@ async fn serve(loaded: Loaded) -> anyhow::Result<()> {
             };
             let server = Server::bind(drain_cfg, sink, pages)
                 .with_context(|| format!("{file}: starting the drain"))?;
-            tracing::info!(addr = %server.local_addr(), "drain listening on {}", server.local_addr());
             Some(tokio::spawn(server.run_until(stopped())))
         }
         None => {
