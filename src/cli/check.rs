@@ -1,8 +1,11 @@
-//! `drainscale check`.
+//! `drainscale check CONFIG`: validate a config file and print the plan (controllers, inputs, policies,
+//! schedules, backends, dry run) and its warnings, without starting anything. Exit 1 on a bad file.
 
 use std::path::Path;
 use std::process::ExitCode;
 
-pub fn run(_args: &Path) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`drainscale check` is not built yet")
+pub fn run(path: &Path) -> anyhow::Result<ExitCode> {
+    let loaded = drainscale::config::load(path)?;
+    print!("{}", drainscale::config::plan::render(&loaded));
+    Ok(ExitCode::SUCCESS)
 }

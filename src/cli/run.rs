@@ -1,8 +1,98 @@
-//! `drainscale run`.
+//! `drainscale run CONFIG`: the wiring. Config -> window store -> outlets -> scaler -> drain, then the
+//! shutdown order Heroku's 30 s allow: stop accepting and finish in-flight bodies, stop the scaler, flush every
+//! open window to the outlets, exit 0.
 
+use anyhow::Context;
+use drainscale::config::Loaded;
+use drainscale::drain::{shutdown_signal, Pages, Server};
+use drainscale::outlet::Outlets;
+use drainscale::scaler::clock::SystemClock;
+use drainscale::window::{EventSink, Store, WindowReader};
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
+use tokio::sync::watch;
 
-pub fn run(_args: &Path) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`drainscale run` is not built yet")
+pub fn run(path: &Path) -> anyhow::Result<ExitCode> {
+    let loaded = drainscale::config::load(path)?;
+    for warning in &loaded.warnings {
+        tracing::warn!("{}: {warning}", loaded.file);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    runtime.block_on(serve(loaded))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(loaded: Loaded) -> anyhow::Result<()> {
+    let config = loaded.config;
+    let file = loaded.file;
+    let store = Arc::new(Store::new(config.windows.clone()));
+    let outlets = Outlets::start(&config.outlets, store.clone())
+        .with_context(|| format!("{file}: starting the outlets"))?;
+
+    let reader: Arc<dyn WindowReader> = store.clone();
+    let mut scaler = drainscale::scaler::build::build(&config, Some(reader), Arc::new(SystemClock))
+        .with_context(|| format!("{file}: building the scaler"))?;
+    if let Some(reporter) =
+        drainscale::scaler::build::outlet_reporter(&config, outlets.stats_sender())
+    {
+        scaler.add_reporter(reporter);
+    }
+    let has_controllers = !config.controllers.is_empty();
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stopped = move || {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        }
+    };
+
+    let drain = match config.drain.clone() {
+        Some(drain_cfg) => {
+            let sink: Arc<dyn EventSink> = store.clone();
+            let pages = Pages {
+                status: Some(scaler.status()),
+                metrics: outlets
+                    .metrics_page()
+                    .map(|p| p as Arc<dyn drainscale::drain::MetricsPage>),
+            };
+            let server = Server::bind(drain_cfg, sink, pages)
+                .with_context(|| format!("{file}: starting the drain"))?;
+            Some(tokio::spawn(server.run_until(stopped())))
+        }
+        None => {
+            tracing::info!("no `drain:` section: the drain is off");
+            None
+        }
+    };
+    let scaler_task = if has_controllers {
+        tracing::info!(dry_run = config.scaler.dry_run, "scaler running");
+        Some(tokio::spawn(scaler.run_until(stopped())))
+    } else {
+        tracing::info!("no controllers: the scaler is off");
+        None
+    };
+
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing in-flight bodies, then flushing windows");
+    let _ = stop_tx.send(true);
+    if let Some(task) = drain {
+        match task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!("drain: {e}"),
+            Err(e) => tracing::error!("drain task: {e}"),
+        }
+    }
+    if let Some(task) = scaler_task {
+        if let Err(e) = task.await {
+            tracing::error!("scaler task: {e}");
+        }
+    }
+    let totals = outlets.shutdown().await;
+    tracing::info!(?totals, "windows flushed; bye");
+    Ok(())
 }

@@ -1,3 +1,153 @@
 //! The config file: YAML after environment interpolation, in drainscale's own layout or Dynosaur's.
+//!
+//! [`load`] reads a file into a validated [`Config`] (plus warnings); [`plan`] renders it for
+//! `drainscale check`. Nothing here starts anything: the binary's wiring builds components from a `Config`.
 
+pub mod controller;
 pub mod duration;
+pub mod dynosaur;
+pub mod interpolate;
+pub mod load;
+pub mod plan;
+mod validate;
+
+pub use controller::{BackendConfig, ControllerConfig, InputConfig};
+pub use load::{load, load_str, ConfigError, Layout, Loaded};
+
+use crate::drain::DrainConfig;
+use crate::outlet::OutletConfig;
+use crate::window::WindowConfig;
+use serde::Deserialize;
+use std::time::Duration;
+
+/// The whole file, in drainscale's layout.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The drain's HTTP listener (absent: no drain; write `drain: {}` for the defaults).
+    #[serde(default)]
+    pub drain: Option<DrainConfig>,
+    /// Rolling windows the drain fills and the `drain` inputs read.
+    #[serde(default)]
+    pub windows: WindowConfig,
+    /// Where window aggregates are exported.
+    #[serde(default)]
+    pub outlets: OutletConfig,
+    /// Global scaler settings.
+    #[serde(default)]
+    pub scaler: ScalerConfig,
+    /// The scaled resources.
+    #[serde(default)]
+    pub controllers: Vec<ControllerConfig>,
+}
+
+/// The `scaler:` section.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScalerConfig {
+    /// The Heroku app whose formation is scaled.
+    pub app: String,
+    /// Heroku API token (`heroku authorizations:create`); not needed for a dry run or file backends.
+    pub api_key: Option<String>,
+    /// Heroku API base URL (default `https://api.heroku.com`).
+    pub api_url: String,
+    /// Decide and log "would change web from X to Y", never write (default false).
+    pub dry_run: bool,
+    /// Time between passes of each controller (default `5s`, Dynosaur's).
+    #[serde(with = "crate::config::duration")]
+    pub interval: Duration,
+    /// Stats reported after every pass.
+    pub stats: StatsConfig,
+    /// Heroku API client tuning.
+    pub heroku: HerokuTuning,
+    /// A URL pinged (GET) after passes without errors, at most once per its interval.
+    pub dead_mans_switch: Option<DeadMansSwitchConfig>,
+}
+
+impl Default for ScalerConfig {
+    fn default() -> Self {
+        ScalerConfig {
+            app: String::new(),
+            api_key: None,
+            api_url: "https://api.heroku.com".into(),
+            dry_run: false,
+            interval: Duration::from_secs(5),
+            stats: StatsConfig::default(),
+            heroku: HerokuTuning::default(),
+            dead_mans_switch: None,
+        }
+    }
+}
+
+/// `scaler.stats`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StatsConfig {
+    /// First segment of every stat name (default `drainscale`; `dynosaur` gives Dynosaur's exact names).
+    pub prefix: String,
+    /// Print a `stats ...` line to stdout after every pass (default true).
+    pub console: bool,
+    /// Send the stats through the configured outlets (`outlets.statsd`, `outlets.librato`) as
+    /// `<outlet prefix>.<app>.<controller>...` (default true).
+    pub outlets: bool,
+}
+
+impl Default for StatsConfig {
+    fn default() -> Self {
+        StatsConfig {
+            prefix: "drainscale".into(),
+            console: true,
+            outlets: true,
+        }
+    }
+}
+
+/// `scaler.heroku`: how patient the Heroku API client is.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HerokuTuning {
+    /// How long a read formation count is trusted (default `60s`); always refreshed before a write.
+    #[serde(with = "crate::config::duration")]
+    pub cache_ttl: Duration,
+    /// Per-request timeout (default `10s`).
+    #[serde(with = "crate::config::duration")]
+    pub timeout: Duration,
+    /// Attempts per call for 429, 5xx and timeouts (default 4).
+    pub max_attempts: u32,
+    /// First retry wait, doubled each time, with jitter (default `500ms`).
+    #[serde(with = "crate::config::duration")]
+    pub backoff_base: Duration,
+    /// Longest retry wait (default `8s`).
+    #[serde(with = "crate::config::duration")]
+    pub backoff_max: Duration,
+    /// Below this `RateLimit-Remaining`, the loop slows down (default 100).
+    pub rate_limit_low: i64,
+}
+
+impl Default for HerokuTuning {
+    fn default() -> Self {
+        HerokuTuning {
+            cache_ttl: Duration::from_secs(60),
+            timeout: Duration::from_secs(10),
+            max_attempts: 4,
+            backoff_base: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(8),
+            rate_limit_low: 100,
+        }
+    }
+}
+
+/// `scaler.dead_mans_switch`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeadMansSwitchConfig {
+    /// The URL to GET (a Cronut, healthchecks.io or Dead Man's Snitch check-in URL).
+    pub url: String,
+    /// At most one ping per this long (default `1m`).
+    #[serde(default = "one_minute", with = "crate::config::duration")]
+    pub interval: Duration,
+}
+
+fn one_minute() -> Duration {
+    Duration::from_secs(60)
+}

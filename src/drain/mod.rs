@@ -3,8 +3,22 @@
 //!
 //! It knows nothing of the scaler: `/status`, `/ping` and the windows' Prometheus text are served through the
 //! small page traits below, which the binary's wiring implements.
+//!
+//! Wiring: [`Server::bind`] (config, sink, [`Pages`]) then [`Server::run_until`] with e.g. [`shutdown_signal`].
 
-use serde::{Deserialize, Serialize};
+pub mod auth;
+pub mod body;
+mod config;
+pub mod dedup;
+mod ingest;
+mod logs;
+mod routes;
+mod server;
+pub mod stats;
+
+pub use config::{AuthConfig, BasicUser, DedupConfig, DrainConfig};
+pub use server::{shutdown_signal, DrainError, Pages, Server};
+pub use stats::DrainStats;
 
 /// The scaler's status, as served on `/status` and `/ping`.
 pub trait StatusPage: Send + Sync {
@@ -17,27 +31,4 @@ pub trait StatusPage: Send + Sync {
 /// Extra Prometheus text (the aggregated windows) appended to the drain's own metrics on `/metrics`.
 pub trait MetricsPage: Send + Sync {
     fn render(&self, out: &mut String);
-}
-
-/// The `drain:` config section.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct DrainConfig {
-    /// Listen address (default `0.0.0.0:$PORT`, or `0.0.0.0:8080` without PORT).
-    pub listen: String,
-    /// Path logplex POSTs to (default `/logs`).
-    pub path: String,
-}
-
-impl Default for DrainConfig {
-    fn default() -> Self {
-        let port = std::env::var("PORT")
-            .ok()
-            .and_then(|p| p.parse::<u16>().ok())
-            .unwrap_or(8080);
-        DrainConfig {
-            listen: format!("0.0.0.0:{port}"),
-            path: "/logs".into(),
-        }
-    }
 }

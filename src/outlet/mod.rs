@@ -1,23 +1,21 @@
 //! Outlets: where closed window buckets go (statsd, Librato-format HTTP, Prometheus text).
 //!
-//! Outlets never block ingestion: each has a bounded queue and retries with backoff.
+//! [`Outlets::start`] runs one flush task: every `flush_interval` it takes the store's closed buckets
+//! ([`crate::window::Store::flush`]) and hands the numbers to each configured outlet. Outlets never block
+//! ingestion: statsd goes through a bounded queue to its own thread, Librato through a bounded drop-oldest queue
+//! of batches to a sender task that retries with backoff. This module does not aggregate anything itself.
 
-use serde::{Deserialize, Serialize};
-use std::time::Duration;
+mod config;
+pub mod librato;
+pub mod names;
+pub mod prometheus;
+pub mod queue;
+mod run;
+pub mod statsd;
 
-/// The `outlets:` config section.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct OutletConfig {
-    /// How often closed buckets are flushed to the outlets (default: the window resolution, 10s).
-    #[serde(with = "crate::config::duration")]
-    pub flush_interval: Duration,
-}
-
-impl Default for OutletConfig {
-    fn default() -> Self {
-        OutletConfig {
-            flush_interval: Duration::from_secs(10),
-        }
-    }
-}
+pub use config::{LibratoConfig, OutletConfig, PrometheusConfig, StatsdConfig, TagStyle};
+pub use prometheus::PrometheusPage;
+pub use run::{
+    LibratoTotals, OutletError, OutletStats, OutletStatsSource, Outlets, OutletsHandle, StatGauge,
+    StatsSender,
+};

@@ -3,3 +3,21 @@
 //!
 //! It knows nothing of logplex or HTTP servers: the `drain` input reads windows through
 //! [`crate::window::WindowReader`].
+
+pub mod backend;
+pub mod build;
+pub mod clock;
+pub mod controller;
+pub mod engine;
+pub mod health;
+pub mod hysteresis;
+pub mod input;
+pub mod inputs;
+pub mod policy;
+pub mod report;
+pub mod schedule;
+pub mod status;
+
+pub use build::build;
+pub use engine::Scaler;
+pub use status::ScalerStatus;

@@ -7,6 +7,17 @@ use crate::logplex::Event;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
+pub mod bucket;
+pub mod ddsketch;
+pub mod flush;
+pub mod hll;
+mod read;
+pub mod series;
+pub mod store;
+
+pub use flush::{FlushedBucket, FlushedSeries, FlushedValue, MeasureStats, Snapshot};
+pub use store::{Store, StoreStats};
+
 /// What the scaler (or a dashboard) can ask the windows for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "signal", deny_unknown_fields)]
@@ -102,8 +113,41 @@ pub struct WindowConfig {
     /// How long buckets are kept for the scaler's queries and for late data (default 10m).
     #[serde(with = "crate::config::duration")]
     pub retention: Duration,
-    /// Cap on distinct metric series (name + source) held at once (default 10000).
+    /// Cap on distinct metric series (name + source) held at once (default 10000). A series counts from its
+    /// first event until its last bucket is flushed (export-only names) or leaves the retention (names the
+    /// scaler reads). Events for new series past the cap are refused and counted in `over_cap`.
     pub max_series: usize,
+    /// How long after a bucket's end it stays open for late events before the outlets flush it (default 2s).
+    #[serde(with = "crate::config::duration")]
+    pub grace: Duration,
+    /// How far ahead of the receiver's clock an event's timestamp may be before it is clamped to now and
+    /// counted in `future_clamped` (default 60s).
+    #[serde(with = "crate::config::duration")]
+    pub max_skew: Duration,
+    /// l2met metric names whose buckets are kept for the whole retention (for the scaler), on top of the
+    /// router's. Names the scaler queries are added on their first query. Every other name is export-only:
+    /// its buckets are dropped once flushed (default: empty).
+    pub keep: Vec<String>,
+}
+
+impl WindowConfig {
+    /// Checks values serde cannot: widths and their order. The message names the key.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.resolution < Duration::from_millis(1) {
+            return Err("windows.resolution must be at least 1ms".into());
+        }
+        if self.retention < self.resolution {
+            return Err(format!(
+                "windows.retention ({}) must be at least windows.resolution ({})",
+                crate::config::duration::format(self.retention),
+                crate::config::duration::format(self.resolution)
+            ));
+        }
+        if self.max_series == 0 {
+            return Err("windows.max_series must be at least 1".into());
+        }
+        Ok(())
+    }
 }
 
 impl Default for WindowConfig {
@@ -112,6 +156,35 @@ impl Default for WindowConfig {
             resolution: Duration::from_secs(10),
             retention: Duration::from_secs(600),
             max_series: 10_000,
+            grace: Duration::from_secs(2),
+            max_skew: Duration::from_secs(60),
+            keep: Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_from_yaml_with_defaults() {
+        let cfg: WindowConfig =
+            serde_yaml_ng::from_str("resolution: 5s\nkeep: [queue_time]\n").unwrap();
+        assert_eq!(cfg.resolution, Duration::from_secs(5));
+        assert_eq!(cfg.retention, Duration::from_secs(600));
+        assert_eq!(cfg.grace, Duration::from_secs(2));
+        assert_eq!(cfg.keep, vec!["queue_time".to_string()]);
+        assert_eq!(cfg.validate(), Ok(()));
+        assert!(serde_yaml_ng::from_str::<WindowConfig>("resolutoin: 5s").is_err());
+    }
+
+    #[test]
+    fn validate_rejects_retention_below_resolution() {
+        let cfg = WindowConfig {
+            retention: Duration::from_secs(5),
+            ..WindowConfig::default()
+        };
+        assert!(cfg.validate().unwrap_err().contains("windows.retention"));
     }
 }

@@ -1,0 +1,326 @@
+//! Dynosaur's config layout, read as it is so a Dynosaur user can switch without rewriting: `scaler`
+//! (`heroku_app_name`, `heroku_api_key`, `dry_run`, `interval`, `relaxation_period`/`blackout`),
+//! `controller_plugins` (`min_resource`/`max_resource`, `input_plugins`), `stats_plugins`, `error_handlers`,
+//! `success_handlers`, and the older top-level `plugins` with `scaler.min_web_dynos`/`max_web_dynos`.
+//!
+//! Only the mapping lives here; the result is an ordinary [`Config`] with stats prefix `dynosaur`.
+//! Plugins that drainscale does not have yet are named in an error (or a warning when the controller keeps
+//! other inputs).
+
+use super::controller::{BackendConfig, ControllerConfig, InputConfig};
+use super::{Config, ScalerConfig, StatsConfig};
+use crate::scaler::input::Conversion;
+use crate::scaler::inputs::random::{self, RandomParams};
+use crate::scaler::inputs::sine::{self, SineParams};
+use crate::scaler::inputs::InputParams;
+use crate::scaler::policy::Policy;
+use serde::Deserialize;
+use std::time::Duration;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    scaler: Scaler,
+    #[serde(default)]
+    controller_plugins: Vec<Controller>,
+    /// Dynosaur before 0.5: inputs at the top, bounds in `scaler`.
+    #[serde(default)]
+    plugins: Vec<Plugin>,
+    #[serde(default)]
+    stats_plugins: Vec<Handler>,
+    #[serde(default)]
+    error_handlers: Vec<Handler>,
+    #[serde(default)]
+    success_handlers: Vec<Handler>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Scaler {
+    #[serde(default)]
+    heroku_app_name: Option<String>,
+    #[serde(default)]
+    heroku_api_key: Option<String>,
+    #[serde(default)]
+    dry_run: Option<bool>,
+    #[serde(default, with = "crate::config::duration::option")]
+    interval: Option<Duration>,
+    /// In Dynosaur's sample but never read there; here it is the scale-down cool-down.
+    #[serde(default, with = "crate::config::duration::option")]
+    relaxation_period: Option<Duration>,
+    /// Dynosaur before 0.5: the scale-down blackout.
+    #[serde(default, with = "crate::config::duration::option")]
+    blackout: Option<Duration>,
+    #[serde(default)]
+    min_web_dynos: Option<u32>,
+    #[serde(default)]
+    max_web_dynos: Option<u32>,
+    #[serde(default)]
+    stats: Option<bool>,
+    #[serde(default)]
+    librato_email: Option<String>,
+    #[serde(default)]
+    librato_api_key: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Controller {
+    name: String,
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    min_resource: Option<u32>,
+    #[serde(default)]
+    max_resource: Option<u32>,
+    #[serde(default)]
+    min_web_dynos: Option<u32>,
+    #[serde(default)]
+    max_web_dynos: Option<u32>,
+    #[serde(default)]
+    min_resource_name: Option<String>,
+    #[serde(default)]
+    max_resource_name: Option<String>,
+    #[serde(default, with = "crate::config::duration::option")]
+    interval: Option<Duration>,
+    #[serde(default)]
+    input_plugins: Vec<Plugin>,
+}
+
+#[derive(Deserialize)]
+struct Plugin {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default, with = "crate::config::duration::option")]
+    interval: Option<Duration>,
+    #[serde(default, with = "crate::config::duration::option")]
+    hysteresis_period: Option<Duration>,
+    #[serde(flatten)]
+    rest: serde_yaml_ng::Mapping,
+}
+
+#[derive(Deserialize)]
+struct Handler {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(flatten)]
+    _rest: serde_yaml_ng::Mapping,
+}
+
+/// Dynosaur's defaults.
+const DEFAULT_MIN: u32 = 2;
+const DEFAULT_MAX: u32 = 100;
+const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
+const DEFAULT_HYSTERESIS: Duration = Duration::from_secs(300);
+
+/// `Dynosaur::Inputs::SinePlugin` -> `SinePlugin`.
+fn short(kind: &str) -> &str {
+    kind.rsplit("::").next().unwrap_or(kind)
+}
+
+/// Parses Dynosaur's layout into a [`Config`]; warnings name what is mapped loosely or left out.
+pub fn parse(text: &str) -> Result<(Config, Vec<String>), String> {
+    let file: File = serde_yaml_ng::from_str(text).map_err(|e| e.to_string())?;
+    let mut warnings = Vec::new();
+    let s = &file.scaler;
+    let mut policy = Policy::default();
+    if let Some(d) = s.relaxation_period.or(s.blackout) {
+        policy.down_cooldown = d;
+    }
+
+    let mut controllers = Vec::new();
+    let mut dropped = Vec::new();
+    if !file.plugins.is_empty() {
+        let c = Controller {
+            name: "dynos".into(),
+            kind: "Dynosaur::Controllers::DynosControllerPlugin".into(),
+            min_resource: None,
+            max_resource: None,
+            min_web_dynos: s.min_web_dynos,
+            max_web_dynos: s.max_web_dynos,
+            min_resource_name: None,
+            max_resource_name: None,
+            interval: None,
+            input_plugins: file.plugins,
+        };
+        controllers.push(controller(c, &policy, &mut warnings)?);
+    }
+    for c in file.controller_plugins {
+        match short(&c.kind) {
+            "DynosControllerPlugin" => controllers.push(controller(c, &policy, &mut warnings)?),
+            "PapertrailControllerPlugin" | "RediscloudControllerPlugin" => dropped.push(format!(
+                "controller_plugins {:?}: {} (add-on plan scaling) is not supported by drainscale yet",
+                c.name, c.kind
+            )),
+            _ => return Err(format!("controller_plugins {:?}: unknown controller type {:?}", c.name, c.kind)),
+        }
+    }
+    if controllers.is_empty() {
+        return Err(dropped
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "controller_plugins: no controller".into()));
+    }
+    warnings.extend(dropped.into_iter().map(|d| format!("{d}: skipped")));
+
+    let mut stats = StatsConfig {
+        prefix: "dynosaur".into(),
+        ..StatsConfig::default()
+    };
+    if !file.stats_plugins.is_empty() {
+        stats.console = false;
+    }
+    if s.stats == Some(true) {
+        stats.console = true;
+    }
+    for h in &file.stats_plugins {
+        match short(&h.kind) {
+            "Console" => stats.console = true,
+            "Librato" => warnings.push(format!(
+                "stats_plugins {}: Librato is retired; scaler stats go through the statsd and Librato-format \
+                 outlets configured under `outlets:` (the api_email/api_key here are not used)",
+                h.kind
+            )),
+            _ => warnings.push(format!("stats_plugins {}: not supported, skipped", h.kind)),
+        }
+    }
+    if s.librato_email.is_some() || s.librato_api_key.is_some() {
+        warnings.push(
+            "scaler.librato_email/librato_api_key: not used; configure the Librato-format outlet"
+                .into(),
+        );
+    }
+    for h in &file.error_handlers {
+        match short(&h.kind) {
+            "Console" => {}
+            _ => warnings.push(format!(
+                "error_handlers {}: not supported; errors are logged to the console (stderr)",
+                h.kind
+            )),
+        }
+    }
+    for h in &file.success_handlers {
+        warnings.push(format!(
+            "success_handlers {}: not supported; use `scaler.dead_mans_switch: {{url: ...}}` in drainscale's layout",
+            h.kind
+        ));
+    }
+
+    let scaler = ScalerConfig {
+        app: s.heroku_app_name.clone().unwrap_or_default(),
+        api_key: s.heroku_api_key.clone().filter(|k| !k.is_empty()),
+        dry_run: s.dry_run.unwrap_or(false),
+        interval: s.interval.unwrap_or(Duration::from_secs(5)),
+        stats,
+        ..ScalerConfig::default()
+    };
+    Ok((
+        Config {
+            scaler,
+            controllers,
+            ..Config::default()
+        },
+        warnings,
+    ))
+}
+
+fn controller(
+    c: Controller,
+    policy: &Policy,
+    warnings: &mut Vec<String>,
+) -> Result<ControllerConfig, String> {
+    if c.min_resource_name.is_some() || c.max_resource_name.is_some() {
+        return Err(format!(
+            "controller_plugins {:?}: min/max_resource_name are for add-on plans",
+            c.name
+        ));
+    }
+    if c.interval.is_some() {
+        warnings.push(format!(
+            "controller_plugins {:?}: interval is global here (scaler.interval)",
+            c.name
+        ));
+    }
+    let mut inputs = Vec::new();
+    let mut unsupported = Vec::new();
+    for (j, p) in c.input_plugins.into_iter().enumerate() {
+        let name = p.name.clone().unwrap_or_else(|| format!("input_{j}"));
+        let here = format!(
+            "controller_plugins {:?} input_plugins {name:?} ({})",
+            c.name, p.kind
+        );
+        match input(p, &name) {
+            Ok(Some(i)) => inputs.push(i),
+            Ok(None) => unsupported.push(here),
+            Err(e) => return Err(format!("{here}: {e}")),
+        }
+    }
+    if inputs.is_empty() && !unsupported.is_empty() {
+        return Err(format!(
+            "{}: not supported by drainscale yet (it reads the drain instead: add a `drain` input in drainscale's \
+             layout; see README \"Configuration\")",
+            unsupported.join("; ")
+        ));
+    }
+    warnings.extend(
+        unsupported
+            .into_iter()
+            .map(|u| format!("{u}: not supported yet, skipped")),
+    );
+    Ok(ControllerConfig {
+        name: c.name,
+        process: Some("web".into()),
+        min: c.min_resource.or(c.min_web_dynos).unwrap_or(DEFAULT_MIN),
+        max: c.max_resource.or(c.max_web_dynos).unwrap_or(DEFAULT_MAX),
+        backend: BackendConfig::Heroku,
+        policy: policy.clone(),
+        schedules: vec![],
+        inputs,
+    })
+}
+
+/// `Ok(None)`: a Dynosaur plugin drainscale does not have.
+fn input(p: Plugin, name: &str) -> Result<Option<InputConfig>, String> {
+    let params = match short(&p.kind) {
+        "SinePlugin" => {
+            let v = serde_yaml_ng::Value::Mapping(p.rest);
+            let params: SineParams =
+                serde_yaml_ng::from_value(v).map_err(|e| format!("{}: {e}", p.kind))?;
+            InputParams::Sine(params)
+        }
+        "RandomPlugin" => {
+            let v = serde_yaml_ng::Value::Mapping(p.rest);
+            let params: RandomParams =
+                serde_yaml_ng::from_value(v).map_err(|e| format!("{}: {e}", p.kind))?;
+            InputParams::Random(params)
+        }
+        "GoogleAnalyticsInputPlugin"
+        | "GoogleAnalyticsPlugin"
+        | "NewRelicInputPlugin"
+        | "NewRelicPlugin"
+        | "PapertrailInputPlugin"
+        | "PapertrailRandomInputPlugin"
+        | "RediscloudMemoryUsageInputPlugin"
+        | "RediscloudConnectionUsageInputPlugin"
+        | "RediscloudRandomInputPlugin" => return Ok(None),
+        _ => return Err(format!("unknown input plugin type {:?}", p.kind)),
+    };
+    let per_dyno = match params {
+        InputParams::Sine(_) => sine::DEFAULT_PER_DYNO,
+        _ => random::DEFAULT_PER_DYNO,
+    };
+    Ok(Some(InputConfig {
+        name: name.to_string(),
+        interval: p
+            .interval
+            .filter(|d| !d.is_zero())
+            .unwrap_or(DEFAULT_INTERVAL),
+        hysteresis_period: p.hysteresis_period.unwrap_or(DEFAULT_HYSTERESIS),
+        outage_after: crate::scaler::health::DEFAULT_OUTAGE_AFTER,
+        fallback: None,
+        conversion: Conversion::PerDyno(per_dyno),
+        params,
+    }))
+}

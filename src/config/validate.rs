@@ -1,0 +1,211 @@
+//! Checks that need the whole file: unique names, bounds, backends with their credentials, drain inputs with a
+//! drain, spans within the windows' retention. Returns warnings for what is allowed but probably unintended.
+
+use super::load::line_of;
+use super::{BackendConfig, Config};
+use crate::scaler::inputs::InputParams;
+use crate::scaler::schedule::Schedule;
+use std::collections::HashSet;
+
+/// `Err` is the first problem found; `Ok` carries the warnings.
+pub fn validate(c: &Config, text: &str) -> Result<Vec<String>, String> {
+    let mut warnings = Vec::new();
+    let at = |key: &str, value: &str| {
+        line_of(text, key, value).map_or(String::new(), |l| format!(" (line {l})"))
+    };
+    c.windows.validate()?;
+    c.outlets.validate()?;
+    if let Some(d) = &c.drain {
+        // The drain refuses to start open unless told to: say so at load time (and in `check`).
+        if d.auth.is_open() && !d.auth.insecure {
+            return Err("drain.auth has no users and no tokens; configure one, or set drain.auth.insecure: true \
+                        to run open"
+                .into());
+        }
+        if d.status_auth
+            .as_ref()
+            .is_some_and(|a| a.is_open() && !a.insecure)
+        {
+            return Err("drain.status_auth has no users and no tokens; configure one, or set \
+                        drain.status_auth.insecure: true to make /status, /ping and /metrics public"
+                .into());
+        }
+        warnings.extend(d.warnings());
+    }
+    if c.scaler.interval.is_zero() {
+        return Err("scaler.interval: must be more than 0s".into());
+    }
+    if c.drain.is_none() && c.controllers.is_empty() {
+        return Err("nothing to run: add a `drain:` section, `controllers:`, or both".into());
+    }
+    if c.controllers.is_empty() {
+        warnings.push("no controllers: only the drain runs".into());
+    }
+    let mut names = HashSet::new();
+    let mut processes = HashSet::new();
+    let mut needs_heroku = false;
+    for (i, ctl) in c.controllers.iter().enumerate() {
+        let here = format!("controllers[{i}] ({:?}){}", ctl.name, at("name", &ctl.name));
+        if !valid_name(&ctl.name) {
+            return Err(format!("{here}: name must be letters, digits, `_` or `-`"));
+        }
+        if !names.insert(ctl.name.as_str()) {
+            return Err(format!("{here}: another controller has this name"));
+        }
+        let process = ctl.process();
+        if process.is_empty()
+            || !process
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+        {
+            return Err(format!("{here}: process type {process:?} must be letters, digits or `_` (as in a Procfile)"));
+        }
+        let backend_key = match &ctl.backend {
+            BackendConfig::Heroku => "heroku".to_string(),
+            BackendConfig::File(p) => p.display().to_string(),
+        };
+        if !processes.insert((backend_key, process.to_string())) {
+            return Err(format!(
+                "{here}: another controller already scales process {process:?} on the same backend"
+            ));
+        }
+        if ctl.min > ctl.max {
+            return Err(format!("{here}: min {} is above max {}", ctl.min, ctl.max));
+        }
+        for (j, s) in ctl.schedules.iter().enumerate() {
+            Schedule::from_config(s, j).map_err(|e| format!("{here}.schedules[{j}]: {e}"))?;
+        }
+        if matches!(ctl.backend, BackendConfig::Heroku) {
+            needs_heroku = true;
+        }
+        if ctl.inputs.is_empty() {
+            warnings.push(format!(
+                "{here}: no inputs: the count only follows min, max and schedules"
+            ));
+        }
+        let mut input_names = HashSet::new();
+        for (j, input) in ctl.inputs.iter().enumerate() {
+            let here = format!(
+                "controllers[{i}].inputs[{j}] ({:?}){}",
+                input.name,
+                at("name", &input.name)
+            );
+            if !valid_name(&input.name.replace(' ', "_")) {
+                return Err(format!(
+                    "{here}: name must be letters, digits, spaces, `_` or `-`"
+                ));
+            }
+            if input.name == "combined" {
+                return Err(format!(
+                    "{here}: `combined` is reserved for the controller's own stats"
+                ));
+            }
+            if !input_names.insert(input.name.as_str()) {
+                return Err(format!(
+                    "{here}: another input of {:?} has this name",
+                    ctl.name
+                ));
+            }
+            if let Some(f) = input.fallback.filter(|f| *f > ctl.max) {
+                warnings.push(format!(
+                    "{here}: fallback {f} is above max {}: max applies",
+                    ctl.max
+                ));
+            }
+            if input.hysteresis_period < input.interval {
+                warnings.push(format!(
+                    "{here}: hysteresis_period is shorter than interval: the estimate follows the last value only"
+                ));
+            }
+            if let (InputParams::Drain(p), crate::scaler::input::Conversion::Target { .. }) =
+                (&input.params, &input.conversion)
+            {
+                if ctl.policy.up_cooldown < p.span {
+                    warnings.push(format!(
+                        "{here}: with `target`, a scale-up is judged again before the {} span holds data from \
+                         the new count: consider policy.up_cooldown >= {}",
+                        super::duration::format(p.span),
+                        super::duration::format(p.span)
+                    ));
+                }
+            }
+            if let InputParams::Drain(p) = &input.params {
+                if c.drain.is_none() {
+                    return Err(format!(
+                        "{here}: a drain input needs the drain: add a `drain:` section"
+                    ));
+                }
+                if p.span > c.windows.retention {
+                    return Err(format!(
+                        "{here}: span {} is longer than windows.retention {}",
+                        super::duration::format(p.span),
+                        super::duration::format(c.windows.retention)
+                    ));
+                }
+                if input.interval < c.windows.resolution {
+                    warnings.push(format!(
+                        "{here}: interval {} is shorter than windows.resolution {}: reads will repeat",
+                        super::duration::format(input.interval),
+                        super::duration::format(c.windows.resolution)
+                    ));
+                }
+            }
+        }
+    }
+    if needs_heroku {
+        let app = &c.scaler.app;
+        if c.scaler.dry_run {
+            if c.scaler.api_key.as_deref().unwrap_or("").is_empty() {
+                warnings.push(
+                    "dry run without scaler.api_key: each controller assumes it starts at its min"
+                        .into(),
+                );
+            }
+        } else {
+            if app.is_empty() {
+                return Err(
+                    "scaler.app: the Heroku app name is required to scale with the Heroku API"
+                        .into(),
+                );
+            }
+            if c.scaler.api_key.as_deref().unwrap_or("").is_empty() {
+                return Err(
+                    "scaler.api_key: a Heroku API token is required unless scaler.dry_run is true"
+                        .into(),
+                );
+            }
+        }
+        if !app.is_empty()
+            && !app
+                .chars()
+                .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
+        {
+            return Err(format!(
+                "scaler.app: {app:?} is not a Heroku app name (lowercase letters, digits, `-`)"
+            ));
+        }
+    }
+    if c.scaler.stats.outlets && !c.controllers.is_empty() {
+        let outlets = [
+            c.outlets.statsd.as_ref().map(|o| ("statsd", &o.prefix)),
+            c.outlets.librato.as_ref().map(|o| ("librato", &o.prefix)),
+        ];
+        for (name, prefix) in outlets.into_iter().flatten() {
+            if *prefix != c.scaler.stats.prefix {
+                warnings.push(format!(
+                    "scaler stats go to {name} as `{prefix}.<app>...` (outlets.{name}.prefix), the console as \
+                     `{}.<app>...` (scaler.stats.prefix)",
+                    c.scaler.stats.prefix
+                ));
+            }
+        }
+    }
+    Ok(warnings)
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-')
+}

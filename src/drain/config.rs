@@ -1,0 +1,230 @@
+//! The `drain:` config section: where to listen, who may post, and the limits that keep slow or hostile
+//! clients from holding the drain. Plain serde structs with defaults; nothing here touches a socket.
+
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// The `drain:` config section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DrainConfig {
+    /// Listen address (default `0.0.0.0:$PORT`, or `0.0.0.0:8080` without PORT).
+    pub listen: String,
+    /// Path logplex POSTs to (default `/logs`).
+    pub path: String,
+    /// Who may POST logs (and, unless `status_auth` is set, read `/status`, `/ping` and `/metrics`).
+    pub auth: AuthConfig,
+    /// Separate credentials for `/status`, `/ping` and `/metrics` (default: none, the `auth` section applies).
+    pub status_auth: Option<AuthConfig>,
+    /// Largest request body accepted as sent on the wire, bytes (default 8 MiB); larger gets 413.
+    pub max_body_bytes: usize,
+    /// Largest body after gzip decompression, bytes (default 32 MiB); larger gets 413 (no gzip bomb gets through).
+    pub max_decompressed_bytes: usize,
+    /// Time a client has to send a request's headers; also how long an idle keep-alive connection stays open
+    /// (default 10s).
+    #[serde(with = "crate::config::duration")]
+    pub header_timeout: Duration,
+    /// Time a client has to send a whole body once its headers are in (default 30s); slower gets 503 and the
+    /// connection is closed.
+    #[serde(with = "crate::config::duration")]
+    pub body_timeout: Duration,
+    /// Open connections served at once (default 512); connections beyond get 503 and are closed.
+    pub max_connections: usize,
+    /// Bodies read and parsed at once (default 32), which bounds buffered memory to about
+    /// `max_in_flight * max_decompressed_bytes`; a body beyond gets 503 (the sender retries).
+    pub max_in_flight: usize,
+    /// How long a graceful shutdown waits for in-flight requests before dropping them (default 20s, which leaves
+    /// time within Heroku's 30s to flush the windows).
+    #[serde(with = "crate::config::duration")]
+    pub shutdown_timeout: Duration,
+    /// Remembering `Logplex-Frame-Id`s so a retried batch is counted once.
+    pub dedup: DedupConfig,
+}
+
+impl Default for DrainConfig {
+    fn default() -> Self {
+        let port = std::env::var("PORT")
+            .ok()
+            .and_then(|p| p.parse::<u16>().ok())
+            .unwrap_or(8080);
+        DrainConfig {
+            listen: format!("0.0.0.0:{port}"),
+            path: "/logs".into(),
+            auth: AuthConfig::default(),
+            status_auth: None,
+            max_body_bytes: 8 << 20,
+            max_decompressed_bytes: 32 << 20,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            max_connections: 512,
+            max_in_flight: 32,
+            shutdown_timeout: Duration::from_secs(20),
+            dedup: DedupConfig::default(),
+        }
+    }
+}
+
+impl DrainConfig {
+    /// Checks what serde cannot: a path, non-zero limits, and auth (or an explicit `insecure: true`).
+    /// [`crate::drain::Server::bind`] calls it; `drainscale check` can call it without binding.
+    pub fn validate(&self) -> Result<(), String> {
+        if !self.path.starts_with('/') {
+            return Err(format!(
+                "drain.path must start with '/', got {:?}",
+                self.path
+            ));
+        }
+        if self.max_connections == 0 || self.max_in_flight == 0 {
+            return Err("drain.max_connections and drain.max_in_flight must be at least 1".into());
+        }
+        self.auth.validate("drain.auth")?;
+        if let Some(s) = &self.status_auth {
+            s.validate("drain.status_auth")?;
+        }
+        Ok(())
+    }
+
+    /// Warnings a user should see (`drainscale check`, and the log at start): e.g. a drain without auth.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.auth.is_open() && self.auth.insecure {
+            out.push(
+                "drain.auth.insecure is true: anyone who can reach the drain can post logs".into(),
+            );
+        }
+        if let Some(s) = &self.status_auth {
+            if s.is_open() && s.insecure {
+                out.push(
+                    "drain.status_auth.insecure is true: /status, /ping and /metrics are public"
+                        .into(),
+                );
+            }
+        }
+        out
+    }
+}
+
+/// Credentials: HTTP Basic users (from the drain URL's userinfo) and/or allowed `Logplex-Drain-Token`s.
+/// When both are configured a request must pass both.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// Basic-auth users; the drain URL is then `https://USER:PASSWORD@host/logs` (default none).
+    pub users: Vec<BasicUser>,
+    /// Allowed `Logplex-Drain-Token` header values, e.g. `d.fc6b856b-...` (default none).
+    pub tokens: Vec<String>,
+    /// Must be `true` to run with no users and no tokens, i.e. open to anyone (default false).
+    pub insecure: bool,
+}
+
+impl AuthConfig {
+    fn validate(&self, what: &str) -> Result<(), String> {
+        if self.is_open() && !self.insecure {
+            return Err(format!(
+                "{what} has no users and no tokens; configure one, or set {what}.insecure: true to run open"
+            ));
+        }
+        Ok(())
+    }
+
+    /// True when neither users nor tokens are configured.
+    pub fn is_open(&self) -> bool {
+        self.users.is_empty() && self.tokens.is_empty()
+    }
+}
+
+/// One Basic-auth user.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BasicUser {
+    /// The user name.
+    pub user: String,
+    /// The password (use `${ENV_VAR}` interpolation rather than writing it in the file).
+    pub password: String,
+}
+
+impl std::fmt::Debug for BasicUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BasicUser")
+            .field("user", &self.user)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+/// The Frame-Id memory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DedupConfig {
+    /// Most Frame-Ids remembered at once; the oldest are forgotten first (default 100000, about 4 MB).
+    pub capacity: usize,
+    /// How long a Frame-Id is remembered (default 10m; logplex retries within seconds).
+    #[serde(with = "crate::config::duration")]
+    pub ttl: Duration,
+}
+
+impl Default for DedupConfig {
+    fn default() -> Self {
+        DedupConfig {
+            capacity: 100_000,
+            ttl: Duration::from_secs(600),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_yaml_with_defaults_and_rejects_unknown_keys() {
+        let cfg: DrainConfig = serde_yaml_ng::from_str(
+            "listen: 127.0.0.1:9000\nauth:\n  users: [{user: u, password: p}]\nbody_timeout: 5s\ndedup: {ttl: 2m}\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.listen, "127.0.0.1:9000");
+        assert_eq!(cfg.path, "/logs");
+        assert_eq!(cfg.auth.users[0].user, "u");
+        assert_eq!(cfg.body_timeout, Duration::from_secs(5));
+        assert_eq!(cfg.dedup.ttl, Duration::from_secs(120));
+        assert_eq!(cfg.dedup.capacity, 100_000);
+        assert!(serde_yaml_ng::from_str::<DrainConfig>("auth: {user: x}").is_err());
+        assert!(serde_yaml_ng::from_str::<DrainConfig>("max_body: 3").is_err());
+    }
+
+    #[test]
+    fn debug_never_shows_passwords() {
+        let u = BasicUser {
+            user: "u".into(),
+            password: "hunter2".into(),
+        };
+        assert!(!format!("{u:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn validates_auth_path_and_limits() {
+        let mut cfg = DrainConfig::default();
+        assert!(cfg
+            .validate()
+            .unwrap_err()
+            .contains("drain.auth.insecure: true"));
+        cfg.auth.tokens = vec!["d.1".into()];
+        assert_eq!(cfg.validate(), Ok(()));
+        cfg.status_auth = Some(AuthConfig::default());
+        assert!(cfg.validate().unwrap_err().contains("drain.status_auth"));
+        cfg.status_auth = None;
+        cfg.path = "logs".into();
+        assert!(cfg.validate().unwrap_err().contains("drain.path"));
+        cfg.path = "/logs".into();
+        cfg.max_in_flight = 0;
+        assert!(cfg.validate().is_err());
+    }
+
+    #[test]
+    fn warns_when_insecure() {
+        let mut cfg = DrainConfig::default();
+        assert!(cfg.warnings().is_empty());
+        cfg.auth.insecure = true;
+        assert_eq!(cfg.warnings().len(), 1);
+    }
+}

@@ -1,0 +1,120 @@
+//! `POST /logs`: one logplex body from auth to the windows. The order matters for logplex's retry rules:
+//! credentials and encoding first (4xx: can never succeed), then a body slot (503: retry later), the body
+//! (413 / 503 on timeout), the Frame-Id (a duplicate is a 200 that ingests nothing), decompression, parsing
+//! into the sink, and only then is the Frame-Id remembered. Bad frames never change the 200.
+
+use super::body::{self, BodyError};
+use super::dedup::Begin;
+use super::ingest::parse_and_ingest;
+use super::routes::{plain, Reply, ReplyExt};
+use super::server::Shared;
+use super::stats::Rejected;
+use hyper::body::Incoming;
+use hyper::{Request, StatusCode};
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Takes one body.
+pub async fn take(shared: &Shared, req: Request<Incoming>, peer: SocketAddr) -> Reply {
+    let cfg = &shared.cfg;
+    if let Some(denied) = shared.check_auth(&shared.auth, req.headers(), peer, cfg.path.as_str()) {
+        return denied;
+    }
+    let encoding = match body::encoding(req.headers()) {
+        Ok(e) => e,
+        Err(e) => return reject(shared, e, peer),
+    };
+    let Ok(_slot) = shared.in_flight.clone().try_acquire_owned() else {
+        shared.stats.rejected(Rejected::Busy);
+        tracing::debug!(%peer, "max_in_flight bodies already being read: 503");
+        return plain(StatusCode::SERVICE_UNAVAILABLE, "drain busy, retry\n").retry_after();
+    };
+    let frame_id = req
+        .headers()
+        .get("logplex-frame-id")
+        .map(|v| v.as_bytes().to_vec());
+    let msg_count = req
+        .headers()
+        .get("logplex-msg-count")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+
+    let raw = match body::collect(req.into_body(), cfg.max_body_bytes, cfg.body_timeout).await {
+        Ok(raw) => raw,
+        Err(e) => return reject(shared, e, peer),
+    };
+
+    let attempt = match frame_id.as_deref().map(|id| shared.frame_ids.begin(id)) {
+        None => None,
+        Some(Begin::Fresh(attempt)) => Some(attempt),
+        Some(Begin::Duplicate) => {
+            shared.stats.duplicates.fetch_add(1, Relaxed);
+            tracing::debug!(%peer, "duplicate Logplex-Frame-Id: already taken, ingesting nothing");
+            return plain(StatusCode::OK, "");
+        }
+        Some(Begin::InProgress) => {
+            shared.stats.rejected(Rejected::FrameIdInProgress);
+            return plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "this Frame-Id is being ingested, retry\n",
+            )
+            .retry_after();
+        }
+    };
+
+    let wire_len = raw.len();
+    let decoded = match body::decode(raw, encoding, cfg.max_decompressed_bytes) {
+        Ok(b) => b,
+        Err(e) => return reject(shared, e, peer),
+    };
+
+    let got = parse_and_ingest(shared.sink.as_ref(), &decoded, now_micros());
+    let parsed = &got.parse;
+
+    let stats = &shared.stats;
+    stats.bodies.fetch_add(1, Relaxed);
+    stats.wire_bytes.fetch_add(wire_len as u64, Relaxed);
+    stats.body_bytes.fetch_add(decoded.len() as u64, Relaxed);
+    stats.add_parse(parsed, got.parse_time);
+    stats.add_ingest(&got.counts, got.ingest_time);
+    if msg_count.is_some_and(|n| n != parsed.frames) {
+        stats.msg_count_mismatch.fetch_add(1, Relaxed);
+    }
+    if parsed.bad_total() > 0 {
+        tracing::debug!(%peer, bad = parsed.bad_total(), frames = parsed.frames, "body had bad frames (taken, counted)");
+    }
+    if let Some(a) = attempt {
+        a.commit();
+    }
+    plain(StatusCode::OK, "")
+}
+
+/// Maps a body failure to its answer, counts and logs it.
+fn reject(shared: &Shared, err: BodyError, peer: SocketAddr) -> Reply {
+    let (reason, status) = match &err {
+        BodyError::TooLarge { .. } => (Rejected::TooLarge, StatusCode::PAYLOAD_TOO_LARGE),
+        BodyError::DecompressedTooLarge { .. } => (
+            Rejected::DecompressedTooLarge,
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+        BodyError::BadGzip(_) => (Rejected::BadGzip, StatusCode::BAD_REQUEST),
+        BodyError::UnsupportedEncoding(_) => (
+            Rejected::UnsupportedEncoding,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        // A retry may well succeed: 503 matches logplex's rule for timeouts.
+        BodyError::Timeout(_) => (Rejected::BodyTimeout, StatusCode::SERVICE_UNAVAILABLE),
+        BodyError::Read(_) => (Rejected::BodyError, StatusCode::BAD_REQUEST),
+    };
+    shared.stats.rejected(reason);
+    tracing::warn!(%peer, status = status.as_u16(), "body not taken: {err}");
+    plain(status, &format!("{err}\n")).close()
+}
+
+fn now_micros() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
+}

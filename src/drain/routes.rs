@@ -1,0 +1,147 @@
+//! Request dispatch: the logs path, `/healthz`, `/metrics`, `/status`, `/ping`, and the small response
+//! helpers they share. What happens to a body is in `logs.rs`; connections are `server.rs`'s business.
+
+use super::logs;
+use super::server::Shared;
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, ALLOW, CONNECTION, CONTENT_TYPE, RETRY_AFTER};
+use hyper::{Method, Request, Response, StatusCode};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Every response the drain sends.
+pub type Reply = Response<Full<Bytes>>;
+
+/// The hyper service entry point: routes, then counts the answer.
+pub async fn handle(
+    shared: Arc<Shared>,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+) -> Result<Reply, Infallible> {
+    let reply = route(&shared, req, peer).await;
+    shared.stats.responded(reply.status().as_u16());
+    Ok(reply)
+}
+
+async fn route(shared: &Shared, req: Request<Incoming>, peer: SocketAddr) -> Reply {
+    let path = req.uri().path();
+    let get = matches!(*req.method(), Method::GET | Method::HEAD);
+    if path == shared.cfg.path {
+        if req.method() != Method::POST {
+            return not_allowed("POST");
+        }
+        return logs::take(shared, req, peer).await;
+    }
+    let page = match path {
+        "/healthz" | "/metrics" | "/status" | "/ping" => path,
+        _ => {
+            return plain(
+                StatusCode::NOT_FOUND,
+                &format!("no such path; logs go to POST {}\n", shared.cfg.path),
+            )
+        }
+    };
+    if !get {
+        return not_allowed("GET, HEAD");
+    }
+    if page == "/healthz" {
+        return plain(StatusCode::OK, "ok\n");
+    }
+    if let Some(denied) = shared.check_auth(shared.page_auth(), req.headers(), peer, page) {
+        return denied;
+    }
+    match page {
+        "/metrics" => metrics(shared),
+        "/status" => match &shared.pages.status {
+            Some(s) => json(StatusCode::OK, &s.status()),
+            None => plain(
+                StatusCode::NOT_FOUND,
+                "no status page: the scaler is not running in this process\n",
+            ),
+        },
+        _ => match &shared.pages.status {
+            Some(s) => match s.ping() {
+                Ok(()) => plain(StatusCode::OK, "OK"),
+                Err(names) => plain(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &format!("BAD: [{}]", names.join(", ")),
+                ),
+            },
+            None => plain(
+                StatusCode::NOT_FOUND,
+                "no ping page: the scaler is not running in this process\n",
+            ),
+        },
+    }
+}
+
+fn metrics(shared: &Shared) -> Reply {
+    let mut out = String::with_capacity(8 << 10);
+    shared.stats.render(&mut out);
+    if let Some(page) = &shared.pages.metrics {
+        page.render(&mut out);
+    }
+    let mut r = Response::new(Full::new(Bytes::from(out)));
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    r
+}
+
+fn json(status: StatusCode, value: &serde_json::Value) -> Reply {
+    let body = serde_json::to_vec_pretty(value).unwrap_or_else(|_| b"{}".to_vec());
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
+
+fn not_allowed(allow: &'static str) -> Reply {
+    let mut r = plain(
+        StatusCode::METHOD_NOT_ALLOWED,
+        &format!("method not allowed; use {allow}\n"),
+    );
+    r.headers_mut()
+        .insert(ALLOW, HeaderValue::from_static(allow));
+    r
+}
+
+/// A `text/plain` response.
+pub fn plain(status: StatusCode, text: &str) -> Reply {
+    let mut r = Response::new(Full::new(Bytes::copy_from_slice(text.as_bytes())));
+    *r.status_mut() = status;
+    if !text.is_empty() {
+        r.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+    }
+    r
+}
+
+/// Small adjustments to a [`Reply`].
+pub trait ReplyExt {
+    /// Adds `Retry-After: 1` (for 503s).
+    fn retry_after(self) -> Reply;
+    /// Asks the client to close the connection (hyper closes it too when the body was not read).
+    fn close(self) -> Reply;
+}
+
+impl ReplyExt for Reply {
+    fn retry_after(mut self) -> Reply {
+        self.headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+        self
+    }
+
+    fn close(mut self) -> Reply {
+        self.headers_mut()
+            .insert(CONNECTION, HeaderValue::from_static("close"));
+        self
+    }
+}

@@ -1,0 +1,330 @@
+//! The drain's own counters (atomics, shared by every connection) and their Prometheus text rendering.
+//! It counts what the drain did; the windows' aggregated metrics are rendered elsewhere (`MetricsPage`).
+
+use super::auth::Denied;
+use crate::logplex::{BadReason, ParseStats};
+use crate::window::IngestCounts;
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+/// Why a body was not ingested (besides auth, which has its own counter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejected {
+    /// Larger than `max_body_bytes` (413).
+    TooLarge,
+    /// Larger than `max_decompressed_bytes` once gunzipped (413).
+    DecompressedTooLarge,
+    /// A corrupt gzip stream (400).
+    BadGzip,
+    /// A `Content-Encoding` other than gzip or identity (415).
+    UnsupportedEncoding,
+    /// The body did not arrive within `body_timeout` (503).
+    BodyTimeout,
+    /// The connection broke while the body was being read.
+    BodyError,
+    /// `max_in_flight` bodies were already being read (503).
+    Busy,
+    /// A retry arrived while the first attempt with the same Frame-Id was still being ingested (503).
+    FrameIdInProgress,
+}
+
+impl Rejected {
+    const ALL: [Rejected; 8] = [
+        Rejected::TooLarge,
+        Rejected::DecompressedTooLarge,
+        Rejected::BadGzip,
+        Rejected::UnsupportedEncoding,
+        Rejected::BodyTimeout,
+        Rejected::BodyError,
+        Rejected::Busy,
+        Rejected::FrameIdInProgress,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rejected::TooLarge => "too_large",
+            Rejected::DecompressedTooLarge => "decompressed_too_large",
+            Rejected::BadGzip => "bad_gzip",
+            Rejected::UnsupportedEncoding => "unsupported_encoding",
+            Rejected::BodyTimeout => "body_timeout",
+            Rejected::BodyError => "body_error",
+            Rejected::Busy => "busy",
+            Rejected::FrameIdInProgress => "frame_id_in_progress",
+        }
+    }
+}
+
+/// Status codes the drain answers with, in the order rendered.
+const CODES: [u16; 10] = [200, 400, 401, 404, 405, 413, 415, 500, 503, 0];
+
+/// Every counter the drain keeps. All `Relaxed`: they are independent tallies.
+#[derive(Default)]
+pub struct DrainStats {
+    pub bodies: AtomicU64,
+    pub wire_bytes: AtomicU64,
+    pub body_bytes: AtomicU64,
+    pub frames: AtomicU64,
+    pub events: AtomicU64,
+    pub bad_frames: [AtomicU64; 6],
+    pub bad_values: AtomicU64,
+    pub duplicates: AtomicU64,
+    pub msg_count_mismatch: AtomicU64,
+    pub parse_nanos: AtomicU64,
+    pub ingest_nanos: AtomicU64,
+    pub accepted: AtomicU64,
+    pub too_old: AtomicU64,
+    pub future_clamped: AtomicU64,
+    pub over_cap: AtomicU64,
+    pub auth_failures: [AtomicU64; 4],
+    pub rejected: [AtomicU64; 8],
+    /// Indexed as `CODES`; the last slot counts any other code.
+    pub responses: [AtomicU64; 10],
+    pub connections_open: AtomicU64,
+    pub connections_total: AtomicU64,
+    pub connections_refused: AtomicU64,
+}
+
+impl DrainStats {
+    pub fn add_parse(&self, p: &ParseStats, elapsed: Duration) {
+        self.frames.fetch_add(p.frames, Relaxed);
+        self.events.fetch_add(p.events, Relaxed);
+        self.bad_values.fetch_add(p.bad_values, Relaxed);
+        for (i, r) in BadReason::ALL.iter().enumerate() {
+            let n = p.bad(*r);
+            if n > 0 {
+                self.bad_frames[i].fetch_add(n, Relaxed);
+            }
+        }
+        self.parse_nanos
+            .fetch_add(elapsed.as_nanos().min(u64::MAX as u128) as u64, Relaxed);
+    }
+
+    pub fn add_ingest(&self, c: &IngestCounts, elapsed: Duration) {
+        let nanos = elapsed.as_nanos().min(u64::MAX as u128) as u64;
+        self.ingest_nanos.fetch_add(nanos, Relaxed);
+        self.accepted.fetch_add(c.accepted, Relaxed);
+        self.too_old.fetch_add(c.too_old, Relaxed);
+        self.future_clamped.fetch_add(c.future_clamped, Relaxed);
+        self.over_cap.fetch_add(c.over_cap, Relaxed);
+    }
+
+    pub fn auth_failed(&self, d: &Denied) {
+        let i = Denied::REASONS
+            .iter()
+            .position(|r| *r == d.reason())
+            .unwrap_or(0);
+        self.auth_failures[i].fetch_add(1, Relaxed);
+    }
+
+    pub fn rejected(&self, r: Rejected) {
+        let i = Rejected::ALL.iter().position(|x| *x == r).unwrap_or(0);
+        self.rejected[i].fetch_add(1, Relaxed);
+    }
+
+    pub fn responded(&self, code: u16) {
+        let i = CODES
+            .iter()
+            .position(|c| *c == code)
+            .unwrap_or(CODES.len() - 1);
+        self.responses[i].fetch_add(1, Relaxed);
+    }
+
+    /// Appends the Prometheus text exposition of every counter.
+    pub fn render(&self, out: &mut String) {
+        let g = |a: &AtomicU64| a.load(Relaxed);
+        let one = |out: &mut String, name: &str, kind: &str, help: &str, v: u64| {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
+            );
+        };
+        one(
+            out,
+            "drainscale_drain_bodies_total",
+            "counter",
+            "Bodies taken (2xx), duplicates excluded.",
+            g(&self.bodies),
+        );
+        one(
+            out,
+            "drainscale_drain_wire_bytes_total",
+            "counter",
+            "Bytes of taken bodies as sent.",
+            g(&self.wire_bytes),
+        );
+        one(
+            out,
+            "drainscale_drain_body_bytes_total",
+            "counter",
+            "Bytes of taken bodies after gunzip.",
+            g(&self.body_bytes),
+        );
+        one(
+            out,
+            "drainscale_drain_frames_total",
+            "counter",
+            "Syslog frames found, good and bad.",
+            g(&self.frames),
+        );
+        one(
+            out,
+            "drainscale_drain_events_total",
+            "counter",
+            "Events parsed from frames.",
+            g(&self.events),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP drainscale_drain_bad_frames_total Frames not turned into events, by reason.\n\
+             # TYPE drainscale_drain_bad_frames_total counter"
+        );
+        for (i, r) in BadReason::ALL.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "drainscale_drain_bad_frames_total{{reason=\"{}\"}} {}",
+                r.as_str(),
+                g(&self.bad_frames[i])
+            );
+        }
+        one(
+            out,
+            "drainscale_drain_bad_values_total",
+            "counter",
+            "l2met values that were not numbers.",
+            g(&self.bad_values),
+        );
+        one(
+            out,
+            "drainscale_drain_duplicates_total",
+            "counter",
+            "Bodies skipped as retries of a Frame-Id already taken.",
+            g(&self.duplicates),
+        );
+        one(
+            out,
+            "drainscale_drain_msg_count_mismatch_total",
+            "counter",
+            "Bodies whose Logplex-Msg-Count differed from the frames found.",
+            g(&self.msg_count_mismatch),
+        );
+        let secs = g(&self.parse_nanos) as f64 / 1e9;
+        let _ = writeln!(
+            out,
+            "# HELP drainscale_drain_parse_seconds_total Time spent parsing bodies into events.\n\
+             # TYPE drainscale_drain_parse_seconds_total counter\ndrainscale_drain_parse_seconds_total {secs}"
+        );
+        let secs = g(&self.ingest_nanos) as f64 / 1e9;
+        let _ = writeln!(
+            out,
+            "# HELP drainscale_drain_ingest_seconds_total Time spent handing events to the windows.\n\
+             # TYPE drainscale_drain_ingest_seconds_total counter\ndrainscale_drain_ingest_seconds_total {secs}"
+        );
+        let _ = writeln!(
+            out,
+            "# HELP drainscale_drain_ingested_events_total What the windows did with the events.\n\
+             # TYPE drainscale_drain_ingested_events_total counter"
+        );
+        for (result, a) in [
+            ("accepted", &self.accepted),
+            ("too_old", &self.too_old),
+            ("future_clamped", &self.future_clamped),
+            ("over_cap", &self.over_cap),
+        ] {
+            let _ = writeln!(
+                out,
+                "drainscale_drain_ingested_events_total{{result=\"{result}\"}} {}",
+                g(a)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP drainscale_drain_auth_failures_total Requests refused with 401, by reason.\n\
+             # TYPE drainscale_drain_auth_failures_total counter"
+        );
+        for (i, r) in Denied::REASONS.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "drainscale_drain_auth_failures_total{{reason=\"{r}\"}} {}",
+                g(&self.auth_failures[i])
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP drainscale_drain_rejected_bodies_total Bodies not taken, by reason.\n\
+             # TYPE drainscale_drain_rejected_bodies_total counter"
+        );
+        for (i, r) in Rejected::ALL.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "drainscale_drain_rejected_bodies_total{{reason=\"{}\"}} {}",
+                r.as_str(),
+                g(&self.rejected[i])
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP drainscale_drain_responses_total Responses by status code (\"other\" for any code not listed).\n\
+             # TYPE drainscale_drain_responses_total counter"
+        );
+        for (i, c) in CODES.iter().enumerate() {
+            let label = if *c == 0 {
+                "other".to_string()
+            } else {
+                c.to_string()
+            };
+            let _ = writeln!(
+                out,
+                "drainscale_drain_responses_total{{code=\"{label}\"}} {}",
+                g(&self.responses[i])
+            );
+        }
+        one(
+            out,
+            "drainscale_drain_connections_open",
+            "gauge",
+            "Connections being served.",
+            g(&self.connections_open),
+        );
+        one(
+            out,
+            "drainscale_drain_connections_total",
+            "counter",
+            "Connections accepted and served.",
+            g(&self.connections_total),
+        );
+        one(
+            out,
+            "drainscale_drain_connections_refused_total",
+            "counter",
+            "Connections over max_connections, answered 503 or closed.",
+            g(&self.connections_refused),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_every_family_with_type_lines() {
+        let s = DrainStats::default();
+        s.responded(200);
+        s.responded(418);
+        s.rejected(Rejected::BadGzip);
+        s.auth_failed(&Denied::WrongToken);
+        let mut out = String::new();
+        s.render(&mut out);
+        assert!(out.contains("drainscale_drain_responses_total{code=\"200\"} 1\n"));
+        assert!(out.contains("drainscale_drain_responses_total{code=\"other\"} 1\n"));
+        assert!(out.contains("drainscale_drain_rejected_bodies_total{reason=\"bad_gzip\"} 1\n"));
+        assert!(out.contains("drainscale_drain_auth_failures_total{reason=\"wrong_token\"} 1\n"));
+        assert!(out.contains("drainscale_drain_bad_frames_total{reason=\"length_mismatch\"} 0\n"));
+        // Every sample line belongs to a family announced by a TYPE line.
+        for line in out.lines().filter(|l| !l.starts_with('#')) {
+            let family = line.split(['{', ' ']).next().unwrap();
+            assert!(out.contains(&format!("# TYPE {family} ")), "{family}");
+        }
+    }
+}

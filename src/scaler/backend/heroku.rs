@@ -1,0 +1,347 @@
+//! The Heroku Platform API backend: `GET`/`PATCH /apps/{app}/formation/{type}`.
+//!
+//! - Reads are cached (`cache_ttl`, default 60 s) and refreshed before every write; no write when the fresh
+//!   count already matches.
+//! - 429, 5xx and transport errors (timeouts, resets) are retried with exponential backoff and full jitter,
+//!   at most `max_attempts` times; `Retry-After` is honoured (capped at `backoff_max`).
+//! - After a failed PATCH the formation is read again before any retry, so a PATCH that landed despite an error
+//!   is never sent twice.
+//! - `RateLimit-Remaining` is remembered; when it falls below `rate_limit_low`, [`Backend::pace`] asks the loop
+//!   to wait for the pool to refill (Heroku refills about 75 requests a minute).
+//! - Other 4xx answers are reported with Heroku's `id` and `message`, and never retried.
+
+use super::{Backend, BackendError, BackendFuture};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How to reach the API and how patient to be.
+#[derive(Debug, Clone)]
+pub struct HerokuSettings {
+    /// API base URL (default `https://api.heroku.com`).
+    pub api_url: String,
+    pub app: String,
+    pub api_key: String,
+    pub cache_ttl: Duration,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    pub max_attempts: u32,
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+    /// Below this many remaining requests, the loop slows down.
+    pub rate_limit_low: i64,
+}
+
+impl HerokuSettings {
+    pub fn new(api_url: &str, app: &str, api_key: &str) -> Self {
+        HerokuSettings {
+            api_url: api_url.trim_end_matches('/').to_string(),
+            app: app.to_string(),
+            api_key: api_key.to_string(),
+            cache_ttl: Duration::from_secs(60),
+            timeout: Duration::from_secs(10),
+            max_attempts: 4,
+            backoff_base: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(8),
+            rate_limit_low: 100,
+        }
+    }
+}
+
+/// Heroku refills the rate-limit pool at about this many requests per minute.
+const REFILL_PER_MINUTE: f64 = 75.0;
+
+pub struct Heroku {
+    settings: HerokuSettings,
+    client: reqwest::Client,
+    cache: Mutex<HashMap<String, (u32, Instant)>>,
+    /// Last `RateLimit-Remaining` seen; -1 when unknown.
+    remaining: AtomicI64,
+}
+
+#[derive(Deserialize)]
+struct Formation {
+    quantity: u32,
+}
+
+#[derive(Deserialize, Default)]
+struct ApiError {
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    message: String,
+}
+
+/// One failed attempt: retriable or final.
+enum Attempt {
+    Retry {
+        last: String,
+        wait: Option<Duration>,
+    },
+    Fail(BackendError),
+}
+
+impl Heroku {
+    pub fn new(settings: HerokuSettings) -> Result<Self, BackendError> {
+        let client = reqwest::Client::builder()
+            .timeout(settings.timeout)
+            .user_agent(concat!("drainscale/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| BackendError::Protocol {
+                method: "INIT",
+                path: settings.api_url.clone(),
+                message: format!("cannot build the HTTP client: {e}"),
+            })?;
+        Ok(Heroku {
+            settings,
+            client,
+            cache: Mutex::new(HashMap::new()),
+            remaining: AtomicI64::new(-1),
+        })
+    }
+
+    fn path(&self, process: &str) -> String {
+        format!("/apps/{}/formation/{}", self.settings.app, process)
+    }
+
+    /// The last `RateLimit-Remaining` seen.
+    pub fn rate_limit_remaining(&self) -> Option<i64> {
+        Some(self.remaining.load(Ordering::Relaxed)).filter(|r| *r >= 0)
+    }
+
+    fn cached(&self, process: &str) -> Option<u32> {
+        let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        cache
+            .get(process)
+            .filter(|(_, at)| at.elapsed() < self.settings.cache_ttl)
+            .map(|(n, _)| *n)
+    }
+
+    fn remember(&self, process: &str, count: u32) {
+        self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(process.to_string(), (count, Instant::now()));
+    }
+
+    /// One request, classified.
+    async fn attempt(
+        &self,
+        method: &'static str,
+        process: &str,
+        quantity: Option<u32>,
+    ) -> Result<u32, Attempt> {
+        let path = self.path(process);
+        let url = format!("{}{}", self.settings.api_url, path);
+        let request = match quantity {
+            None => self.client.get(&url),
+            Some(q) => self
+                .client
+                .patch(&url)
+                .json(&serde_json::json!({ "quantity": q })),
+        };
+        let response = request
+            .header("Accept", "application/vnd.heroku+json; version=3")
+            .bearer_auth(&self.settings.api_key)
+            .send()
+            .await;
+        let response = match response {
+            Ok(r) => r,
+            Err(e) => {
+                return Err(Attempt::Retry {
+                    last: transport_error(&e),
+                    wait: None,
+                })
+            }
+        };
+        if let Some(rem) =
+            header(&response, "RateLimit-Remaining").and_then(|v| v.parse::<i64>().ok())
+        {
+            self.remaining.store(rem.max(0), Ordering::Relaxed);
+        }
+        let status = response.status().as_u16();
+        let retry_after = header(&response, "Retry-After")
+            .and_then(|v| v.parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let body = match response.bytes().await {
+            Ok(b) => b,
+            Err(e) => {
+                return Err(Attempt::Retry {
+                    last: format!("reading the body: {}", transport_error(&e)),
+                    wait: None,
+                })
+            }
+        };
+        if (200..300).contains(&status) {
+            return serde_json::from_slice::<Formation>(&body)
+                .map(|f| f.quantity)
+                .map_err(|e| {
+                    Attempt::Fail(BackendError::Protocol {
+                        method,
+                        path,
+                        message: format!("formation JSON: {e}"),
+                    })
+                });
+        }
+        let err: ApiError = serde_json::from_slice(&body).unwrap_or_default();
+        let message = if err.message.is_empty() {
+            String::from_utf8_lossy(&body).chars().take(200).collect()
+        } else {
+            err.message
+        };
+        let id = if err.id.is_empty() {
+            "unknown".to_string()
+        } else {
+            err.id
+        };
+        if status == 429 || status >= 500 {
+            return Err(Attempt::Retry {
+                last: format!("HTTP {status} {id}: {message}"),
+                wait: retry_after,
+            });
+        }
+        Err(Attempt::Fail(BackendError::Api {
+            method,
+            path,
+            status,
+            id,
+            message,
+        }))
+    }
+
+    fn backoff(&self, attempt: u32, hint: Option<Duration>) -> Duration {
+        let exp = self
+            .settings
+            .backoff_base
+            .saturating_mul(1u32 << attempt.min(16));
+        let capped = exp.min(self.settings.backoff_max);
+        // Full jitter between half and all of the step.
+        let jittered = capped.mul_f64(0.5 + fastrand::f64() * 0.5);
+        hint.map_or(jittered, |h| h.min(self.settings.backoff_max).max(jittered))
+    }
+
+    /// GET with retries; refreshes the cache.
+    async fn fetch(&self, process: &str) -> Result<u32, BackendError> {
+        let mut last = String::new();
+        for attempt in 0..self.settings.max_attempts {
+            match self.attempt("GET", process, None).await {
+                Ok(count) => {
+                    self.remember(process, count);
+                    return Ok(count);
+                }
+                Err(Attempt::Fail(e)) => return Err(e),
+                Err(Attempt::Retry { last: why, wait }) => {
+                    tracing::warn!(
+                        process,
+                        attempt = attempt + 1,
+                        "Heroku GET failed, retrying: {why}"
+                    );
+                    last = why;
+                    if attempt + 1 < self.settings.max_attempts {
+                        tokio::time::sleep(self.backoff(attempt, wait)).await;
+                    }
+                }
+            }
+        }
+        Err(BackendError::Exhausted {
+            method: "GET",
+            path: self.path(process),
+            attempts: self.settings.max_attempts,
+            last,
+        })
+    }
+
+    async fn write(&self, process: &str, target: u32) -> Result<u32, BackendError> {
+        let fresh = self.fetch(process).await?;
+        if fresh == target {
+            return Ok(fresh);
+        }
+        let mut last = String::new();
+        for attempt in 0..self.settings.max_attempts {
+            match self.attempt("PATCH", process, Some(target)).await {
+                Ok(count) => {
+                    self.remember(process, count);
+                    return Ok(count);
+                }
+                Err(Attempt::Fail(e)) => return Err(e),
+                Err(Attempt::Retry { last: why, wait }) => {
+                    tracing::warn!(
+                        process,
+                        attempt = attempt + 1,
+                        target,
+                        "Heroku PATCH failed: {why}"
+                    );
+                    let refused = why.starts_with("HTTP 429");
+                    last = why;
+                    if attempt + 1 >= self.settings.max_attempts {
+                        break;
+                    }
+                    tokio::time::sleep(self.backoff(attempt, wait)).await;
+                    // A 429 was refused outright; anything else may have landed: look before writing again.
+                    if !refused && self.fetch(process).await? == target {
+                        return Ok(target);
+                    }
+                }
+            }
+        }
+        Err(BackendError::Exhausted {
+            method: "PATCH",
+            path: self.path(process),
+            attempts: self.settings.max_attempts,
+            last,
+        })
+    }
+}
+
+fn header(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.trim().to_string())
+}
+
+fn transport_error(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out".into()
+    } else if e.is_connect() {
+        format!("cannot connect: {e}")
+    } else {
+        e.to_string()
+    }
+}
+
+impl Backend for Heroku {
+    fn current<'a>(&'a self, process: &'a str) -> BackendFuture<'a, u32> {
+        Box::pin(async move {
+            match self.cached(process) {
+                Some(count) => Ok(count),
+                None => self.fetch(process).await,
+            }
+        })
+    }
+
+    fn set<'a>(&'a self, process: &'a str, target: u32) -> BackendFuture<'a, u32> {
+        Box::pin(self.write(process, target))
+    }
+
+    fn pace(&self) -> Option<Duration> {
+        let remaining = self.rate_limit_remaining()?;
+        if remaining >= self.settings.rate_limit_low {
+            return None;
+        }
+        let missing = (self.settings.rate_limit_low - remaining) as f64;
+        Some(Duration::from_secs_f64(
+            (missing / REFILL_PER_MINUTE * 60.0).clamp(5.0, 300.0),
+        ))
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "Heroku Platform API {} app {}",
+            self.settings.api_url, self.settings.app
+        )
+    }
+}

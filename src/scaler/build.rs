@@ -1,0 +1,139 @@
+//! From a validated [`Config`] to a ready [`Scaler`]: backends (one shared Heroku client, one writer per
+//! formation file, dry-run wrappers), inputs with their windows, reporters, the dead man's switch.
+
+use super::backend::dry_run::DryRun;
+use super::backend::file::FormationFile;
+use super::backend::heroku::{Heroku, HerokuSettings};
+use super::backend::Backend;
+use super::clock::Clock;
+use super::controller::{Controller, InputSlot};
+use super::engine::Scaler;
+use super::inputs::InputContext;
+use super::report::{Console, OutletGauges, StatsReporter};
+use super::schedule::Schedule;
+use crate::config::{BackendConfig, Config};
+use crate::outlet::StatsSender;
+use crate::window::WindowReader;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// A config that validated but cannot be built (a bad time zone, a drain input without windows...).
+#[derive(Debug, thiserror::Error)]
+#[error("controller {controller:?}: {message}")]
+pub struct BuildError {
+    pub controller: String,
+    pub message: String,
+}
+
+/// Builds the scaler. `windows` is the drain's window store (needed by `drain` inputs).
+///
+/// Stats go to the console when `scaler.stats.console`; for the outlets, add
+/// [`super::report::OutletGauges`] over [`crate::outlet::OutletsHandle::stats_sender`] with
+/// [`Scaler::add_reporter`] when `scaler.stats.outlets` (see [`outlet_reporter`]).
+pub fn build(
+    config: &Config,
+    windows: Option<Arc<dyn WindowReader>>,
+    clock: Arc<dyn Clock>,
+) -> Result<Scaler, BuildError> {
+    let s = &config.scaler;
+    let ctx = InputContext { windows };
+    let start = clock.tick();
+    let has_key = s.api_key.as_deref().is_some_and(|k| !k.is_empty());
+    let heroku: Option<Arc<dyn Backend>> = if has_key && !s.app.is_empty() {
+        let mut settings =
+            HerokuSettings::new(&s.api_url, &s.app, s.api_key.as_deref().unwrap_or(""));
+        settings.cache_ttl = s.heroku.cache_ttl;
+        settings.timeout = s.heroku.timeout;
+        settings.max_attempts = s.heroku.max_attempts.max(1);
+        settings.backoff_base = s.heroku.backoff_base;
+        settings.backoff_max = s.heroku.backoff_max;
+        settings.rate_limit_low = s.heroku.rate_limit_low;
+        let client = Heroku::new(settings).map_err(|e| BuildError {
+            controller: "*".into(),
+            message: e.to_string(),
+        })?;
+        Some(Arc::new(client))
+    } else {
+        None
+    };
+    let mut files: HashMap<PathBuf, Arc<dyn Backend>> = HashMap::new();
+    let mut controllers = Vec::new();
+    for c in &config.controllers {
+        let fail = |message: String| BuildError {
+            controller: c.name.clone(),
+            message,
+        };
+        let real: Option<Arc<dyn Backend>> = match &c.backend {
+            BackendConfig::Heroku => heroku.clone(),
+            BackendConfig::File(path) => Some(
+                files
+                    .entry(path.clone())
+                    .or_insert_with(|| Arc::new(FormationFile::new(path.clone())))
+                    .clone(),
+            ),
+        };
+        let backend: Arc<dyn Backend> = match (s.dry_run, real) {
+            (true, reader) => Arc::new(DryRun::new(reader, c.min)),
+            (false, Some(b)) => b,
+            (false, None) => {
+                return Err(fail(
+                    "the Heroku backend needs scaler.app and scaler.api_key".into(),
+                ))
+            }
+        };
+        let schedules = c
+            .schedules
+            .iter()
+            .enumerate()
+            .map(|(i, sc)| Schedule::from_config(sc, i))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(fail)?;
+        let mut inputs = Vec::new();
+        for i in &c.inputs {
+            let input = i
+                .params
+                .build(i.conversion.clone(), &ctx, start)
+                .map_err(|e| fail(format!("input {:?}: {e}", i.name)))?;
+            inputs.push(InputSlot::new(
+                i.name.clone(),
+                i.kind(),
+                i.params.describe(),
+                input,
+                i.interval,
+                i.hysteresis_period,
+                i.fallback,
+                i.outage_after,
+                start.mono,
+            ));
+        }
+        controllers.push(Controller::new(
+            c.name.clone(),
+            c.process().to_string(),
+            c.min,
+            c.max,
+            schedules,
+            c.policy.clone(),
+            inputs,
+            backend,
+        ));
+    }
+    let mut reporters: Vec<Arc<dyn StatsReporter>> = Vec::new();
+    if s.stats.console {
+        reporters.push(Arc::new(Console::stdout(&s.stats.prefix, &s.app)));
+    }
+    let mut scaler = Scaler::new(controllers, clock, reporters, s.interval, s.dry_run);
+    if let Some(d) = &s.dead_mans_switch {
+        scaler = scaler.with_dead_mans_switch(d.url.clone(), d.interval);
+    }
+    Ok(scaler)
+}
+
+/// The reporter that sends pass stats through the outlets (statsd, Librato-format HTTP), or `None` when
+/// `scaler.stats.outlets` is off. Names are `<scaler.stats.prefix>.<app>...`, as on the console.
+pub fn outlet_reporter(config: &Config, sender: StatsSender) -> Option<Arc<dyn StatsReporter>> {
+    config.scaler.stats.outlets.then(|| {
+        let s = &config.scaler;
+        Arc::new(OutletGauges::new(sender, &s.stats.prefix, &s.app)) as Arc<dyn StatsReporter>
+    })
+}

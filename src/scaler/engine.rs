@@ -1,0 +1,242 @@
+//! The scaler loop: every controller runs in its own task at the scaler's `interval` (slowed down when a
+//! backend asks, e.g. a low Heroku rate limit). A failing or panicking pass of one controller never stops the
+//! others; it is logged and the next pass runs as usual. After each pass the stats reporters, the status page
+//! and the dead man's switch hear about it.
+
+use super::clock::Clock;
+use super::controller::{Controller, PassReport};
+use super::report::StatsReporter;
+use super::status::ScalerStatus;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// The running scaler.
+pub struct Scaler {
+    controllers: Vec<Controller>,
+    clock: Arc<dyn Clock>,
+    reporters: Vec<Arc<dyn StatsReporter>>,
+    status: Arc<ScalerStatus>,
+    interval: Duration,
+    dead_mans_switch: Option<Arc<DeadMansSwitch>>,
+}
+
+impl Scaler {
+    pub fn new(
+        controllers: Vec<Controller>,
+        clock: Arc<dyn Clock>,
+        reporters: Vec<Arc<dyn StatsReporter>>,
+        interval: Duration,
+        dry_run: bool,
+    ) -> Self {
+        let names: Vec<(String, Vec<String>)> = controllers
+            .iter()
+            .map(|c| (c.name.clone(), c.input_names()))
+            .collect();
+        Scaler {
+            controllers,
+            clock,
+            reporters,
+            status: Arc::new(ScalerStatus::new(dry_run, &names)),
+            interval,
+            dead_mans_switch: None,
+        }
+    }
+
+    /// Pings `url` (HTTP GET) at most once per `every`, after passes in which no controller had an error.
+    pub fn with_dead_mans_switch(mut self, url: String, every: Duration) -> Self {
+        let names = self.controllers.iter().map(|c| c.name.clone()).collect();
+        self.dead_mans_switch = Some(Arc::new(DeadMansSwitch::new(url, every, names)));
+        self
+    }
+
+    /// Adds a stats reporter (e.g. a Librato-format adapter).
+    pub fn add_reporter(&mut self, reporter: Arc<dyn StatsReporter>) {
+        self.reporters.push(reporter);
+    }
+
+    /// The status page (`/status`, `/ping`): hand it to the drain.
+    pub fn status(&self) -> Arc<ScalerStatus> {
+        self.status.clone()
+    }
+
+    /// Runs one pass of every controller, one after the other, and returns their reports (for tests and
+    /// one-shot tools; [`Scaler::run_until`] is the real loop).
+    pub async fn pass_once(&mut self) -> Vec<PassReport> {
+        let mut out = Vec::new();
+        for c in &mut self.controllers {
+            let report = c.pass(self.clock.tick()).await;
+            after_pass(
+                &report,
+                &self.reporters,
+                &self.status,
+                self.dead_mans_switch.as_deref(),
+            );
+            out.push(report);
+        }
+        out
+    }
+
+    /// Runs every controller until `shutdown` resolves; returns once all controller tasks have stopped.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let reporters = Arc::new(self.reporters);
+        let mut tasks = Vec::new();
+        for controller in self.controllers {
+            let lane = Lane {
+                controller: Arc::new(tokio::sync::Mutex::new(controller)),
+                clock: self.clock.clone(),
+                reporters: reporters.clone(),
+                status: self.status.clone(),
+                interval: self.interval,
+                dead_mans_switch: self.dead_mans_switch.clone(),
+            };
+            tasks.push(tokio::spawn(lane.run(stop_rx.clone())));
+        }
+        shutdown.await;
+        let _ = stop_tx.send(true);
+        for task in tasks {
+            if let Err(e) = task.await {
+                tracing::error!("a controller task ended abnormally: {e}");
+            }
+        }
+    }
+}
+
+/// One controller's loop.
+struct Lane {
+    controller: Arc<tokio::sync::Mutex<Controller>>,
+    clock: Arc<dyn Clock>,
+    reporters: Arc<Vec<Arc<dyn StatsReporter>>>,
+    status: Arc<ScalerStatus>,
+    interval: Duration,
+    dead_mans_switch: Option<Arc<DeadMansSwitch>>,
+}
+
+impl Lane {
+    async fn run(self, mut stop: watch::Receiver<bool>) {
+        let name = self.controller.lock().await.name.clone();
+        loop {
+            // Each pass runs in its own task so a panic ends that pass only.
+            let controller = self.controller.clone();
+            let clock = self.clock.clone();
+            let pass = tokio::spawn(async move {
+                let mut c = controller.lock().await;
+                let report = c.pass(clock.tick()).await;
+                (report, c.backend().pace())
+            });
+            let mut wait = self.interval;
+            match pass.await {
+                Ok((report, pace)) => {
+                    after_pass(
+                        &report,
+                        &self.reporters,
+                        &self.status,
+                        self.dead_mans_switch.as_deref(),
+                    );
+                    if let Some(p) = pace.filter(|p| *p > wait) {
+                        tracing::warn!(controller = %name, "the backend asks to slow down: next pass in {}s", p.as_secs());
+                        wait = p;
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(controller = %name, "pass failed: {e}");
+                    self.status
+                        .fail(&name, &format!("the last pass failed: {e}"));
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = stop.changed() => return,
+            }
+            if *stop.borrow() {
+                return;
+            }
+        }
+    }
+}
+
+fn after_pass(
+    report: &PassReport,
+    reporters: &[Arc<dyn StatsReporter>],
+    status: &ScalerStatus,
+    dms: Option<&DeadMansSwitch>,
+) {
+    if let Some(err) = &report.error {
+        tracing::error!(controller = %report.controller, "{err}");
+    }
+    let details: Vec<String> = report
+        .inputs
+        .iter()
+        .map(|i| {
+            format!(
+                "{}: {} -> {}",
+                i.name,
+                fmt_opt(i.value),
+                i.estimate.map_or("-".into(), |e| e.to_string())
+            )
+        })
+        .collect();
+    tracing::debug!(
+        controller = %report.controller,
+        "[combined: {}] {}; {}",
+        report.estimate.map_or("-".into(), |e| e.to_string()),
+        details.join("; "),
+        report.reason
+    );
+    for r in reporters {
+        r.report(report);
+    }
+    status.update(report);
+    if let Some(dms) = dms {
+        dms.after_pass(&report.controller, report.error.is_none());
+    }
+}
+
+fn fmt_opt(v: Option<f64>) -> String {
+    v.map_or("-".into(), |v| format!("{v:.2}"))
+}
+
+/// Dynosaur's success handler: a ping after passes without errors, at most once per `every`.
+pub struct DeadMansSwitch {
+    url: String,
+    every: Duration,
+    client: reqwest::Client,
+    state: Mutex<(HashMap<String, bool>, Option<Instant>)>,
+}
+
+impl DeadMansSwitch {
+    fn new(url: String, every: Duration, controllers: Vec<String>) -> Self {
+        let ok = controllers.into_iter().map(|c| (c, false)).collect();
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap_or_default();
+        DeadMansSwitch {
+            url,
+            every,
+            client,
+            state: Mutex::new((ok, None)),
+        }
+    }
+
+    fn after_pass(&self, controller: &str, ok: bool) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.0.insert(controller.to_string(), ok);
+        let due = state.1.map_or(true, |at| at.elapsed() >= self.every);
+        if !due || !state.0.values().all(|ok| *ok) {
+            return;
+        }
+        state.1 = Some(Instant::now());
+        let (client, url) = (self.client.clone(), self.url.clone());
+        tokio::spawn(async move {
+            match client.get(&url).send().await {
+                Ok(r) if r.status().is_success() => tracing::debug!("dead man's switch pinged"),
+                Ok(r) => tracing::warn!("dead man's switch {url}: HTTP {}", r.status()),
+                Err(e) => tracing::warn!("dead man's switch {url}: {e}"),
+            }
+        });
+    }
+}

@@ -1,0 +1,238 @@
+//! One time bucket: router aggregates and l2met series for `[start, start + resolution)`.
+//!
+//! A bucket holds two halves. `pending` takes every event ingested and has not been flushed to the outlets;
+//! `retained` is what earlier flushes moved over for the scaler's queries (router data and the l2met names the
+//! scaler reads). Reads see both halves. Data is only ever merged in, never overwritten. This file knows nothing
+//! of wall clocks or outlets.
+
+use super::ddsketch::DdSketch;
+use super::series::{SeriesAgg, SeriesKey};
+use crate::logplex::Router;
+use std::collections::HashMap;
+
+/// Most distinct dynos counted per bucket; router lines from further dynos still count in the totals.
+pub const MAX_DYNOS: usize = 1000;
+
+/// Router lines in one bucket.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RouterAgg {
+    /// Router lines (`at=info` and `at=error`).
+    pub requests: u64,
+    /// Requests by status class: index 1..=5 for 1xx..5xx; 0 for lines without a status or outside 100..=599.
+    pub classes: [u64; 6],
+    /// Requests by exact status code, in first-seen order (few distinct codes per bucket).
+    pub statuses: Vec<(u16, u64)>,
+    /// `at=error` lines.
+    pub errors: u64,
+    /// `at=error` lines by code (`H12`); lines without a code are only in `errors`.
+    pub error_codes: Vec<(Box<str>, u64)>,
+    /// `connect=` times, ms.
+    pub connect: DdSketch,
+    /// `service=` times, ms.
+    pub service: DdSketch,
+    /// Requests per dyno (`web.1`), at most [`MAX_DYNOS`] entries.
+    pub dynos: HashMap<Box<str>, u64>,
+}
+
+fn bump<K: PartialEq>(list: &mut Vec<(K, u64)>, key: K, n: u64) {
+    match list.iter_mut().find(|(k, _)| *k == key) {
+        Some((_, c)) => *c += n,
+        None => list.push((key, n)),
+    }
+}
+
+impl RouterAgg {
+    pub fn add(&mut self, r: &Router<'_>) {
+        self.requests += 1;
+        let class = r
+            .status
+            .map(|s| s / 100)
+            .filter(|c| (1..=5).contains(c))
+            .unwrap_or(0);
+        self.classes[class as usize] += 1;
+        if let Some(status) = r.status {
+            bump(&mut self.statuses, status, 1);
+        }
+        if r.error {
+            self.errors += 1;
+            if let Some(code) = r.code {
+                match self.error_codes.iter_mut().find(|(k, _)| &**k == code) {
+                    Some((_, c)) => *c += 1,
+                    None => self.error_codes.push((code.into(), 1)),
+                }
+            }
+        }
+        if let Some(ms) = r.connect_ms {
+            self.connect.add(ms);
+        }
+        if let Some(ms) = r.service_ms {
+            self.service.add(ms);
+        }
+        if let Some(dyno) = r.dyno.filter(|d| !d.is_empty()) {
+            if let Some(c) = self.dynos.get_mut(dyno) {
+                *c += 1;
+            } else if self.dynos.len() < MAX_DYNOS {
+                self.dynos.insert(dyno.into(), 1);
+            }
+        }
+    }
+
+    pub fn merge(&mut self, other: &RouterAgg) {
+        self.requests += other.requests;
+        for (a, b) in self.classes.iter_mut().zip(other.classes) {
+            *a += b;
+        }
+        for (s, n) in &other.statuses {
+            bump(&mut self.statuses, *s, *n);
+        }
+        self.errors += other.errors;
+        for (code, n) in &other.error_codes {
+            match self.error_codes.iter_mut().find(|(k, _)| k == code) {
+                Some((_, c)) => *c += n,
+                None => self.error_codes.push((code.clone(), *n)),
+            }
+        }
+        self.connect.merge(&other.connect);
+        self.service.merge(&other.service);
+        for (dyno, n) in &other.dynos {
+            if let Some(c) = self.dynos.get_mut(dyno) {
+                *c += n;
+            } else if self.dynos.len() < MAX_DYNOS {
+                self.dynos.insert(dyno.clone(), *n);
+            }
+        }
+    }
+
+    /// Requests with one exact status.
+    pub fn status_count(&self, status: u16) -> u64 {
+        self.statuses
+            .iter()
+            .find(|(s, _)| *s == status)
+            .map_or(0, |(_, n)| *n)
+    }
+
+    /// Error lines with one code, or all error lines for `None`.
+    pub fn error_count(&self, code: Option<&str>) -> u64 {
+        match code {
+            None => self.errors,
+            Some(code) => self
+                .error_codes
+                .iter()
+                .find(|(k, _)| &**k == code)
+                .map_or(0, |(_, n)| *n),
+        }
+    }
+
+    /// Requests in a status class (1..=5).
+    pub fn class_count(&self, class: u8) -> u64 {
+        self.classes.get(class as usize).copied().unwrap_or(0)
+    }
+}
+
+/// Router data plus l2met series: one half of a bucket.
+#[derive(Debug, Clone, Default)]
+pub struct Aggs {
+    pub router: Option<Box<RouterAgg>>,
+    pub series: HashMap<SeriesKey, SeriesAgg>,
+}
+
+impl Aggs {
+    pub fn is_empty(&self) -> bool {
+        self.router.is_none() && self.series.is_empty()
+    }
+
+    pub fn router_mut(&mut self) -> &mut RouterAgg {
+        self.router.get_or_insert_with(Box::default)
+    }
+
+    /// Merges a series aggregate in under `key`.
+    pub fn merge_series(&mut self, key: SeriesKey, agg: SeriesAgg) {
+        match self.series.get_mut(&key) {
+            Some(existing) => existing.merge(&agg),
+            None => {
+                self.series.insert(key, agg);
+            }
+        }
+    }
+}
+
+/// A time bucket: what was flushed and kept, and what awaits a flush.
+#[derive(Debug, Clone, Default)]
+pub struct Bucket {
+    pub retained: Aggs,
+    pub pending: Aggs,
+    /// True once any flush has taken this bucket's pending half.
+    pub flushed: bool,
+}
+
+impl Bucket {
+    /// The router data of both halves (a copy only when both have some).
+    pub fn router(&self) -> Option<std::borrow::Cow<'_, RouterAgg>> {
+        use std::borrow::Cow;
+        match (
+            self.retained.router.as_deref(),
+            self.pending.router.as_deref(),
+        ) {
+            (None, None) => None,
+            (Some(r), None) | (None, Some(r)) => Some(Cow::Borrowed(r)),
+            (Some(a), Some(b)) => {
+                let mut both = a.clone();
+                both.merge(b);
+                Some(Cow::Owned(both))
+            }
+        }
+    }
+
+    /// Visits the aggregates of `key` in both halves.
+    pub fn series<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a SeriesAgg> + 'a {
+        self.retained
+            .series
+            .get(key)
+            .into_iter()
+            .chain(self.pending.series.get(key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn router(
+        status: u16,
+        error: Option<&'static str>,
+        dyno: &'static str,
+        service: f64,
+    ) -> Router<'static> {
+        Router {
+            error: error.is_some(),
+            code: error,
+            dyno: Some(dyno),
+            status: Some(status),
+            connect_ms: Some(1.0),
+            service_ms: Some(service),
+            ..Router::default()
+        }
+    }
+
+    #[test]
+    fn router_counts_by_class_status_code_and_dyno() {
+        let mut a = RouterAgg::default();
+        a.add(&router(200, None, "web.1", 10.0));
+        a.add(&router(204, None, "web.2", 20.0));
+        a.add(&router(503, Some("H12"), "web.1", 30000.0));
+        let mut b = RouterAgg::default();
+        b.add(&router(503, Some("H12"), "web.2", 30000.0));
+        b.add(&router(500, None, "web.2", 5.0));
+        a.merge(&b);
+        assert_eq!(a.requests, 5);
+        assert_eq!(a.class_count(2), 2);
+        assert_eq!(a.class_count(5), 3);
+        assert_eq!(a.status_count(503), 2);
+        assert_eq!(a.status_count(404), 0);
+        assert_eq!(a.error_count(Some("H12")), 2);
+        assert_eq!(a.error_count(None), 2);
+        assert_eq!(a.dynos.get("web.2"), Some(&3));
+        assert_eq!(a.service.count(), 5);
+        assert_eq!(a.service.max(), Some(30000.0));
+    }
+}

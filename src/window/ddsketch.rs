@@ -1,0 +1,465 @@
+//! DDSketch: a mergeable quantile sketch with a stated relative error.
+//!
+//! Values map to logarithmic bins `ceil(ln|x| / ln γ)` with `γ = (1+α)/(1-α)`, `α = 0.01`: any quantile it
+//! returns is within 1% of the true value at that rank. Positive and negative values have their own bins; values
+//! within `1e-9` of zero have a counter of their own. Each side's bins start as a short sorted list of
+//! `(index, count)` pairs and turn into a dense run once more than 32 indexes are in use; the run covers only the
+//! indexes seen, capped at [`MAX_BINS`]; past the cap the LOWEST bins collapse into one (small magnitudes lose
+//! accuracy first, the tail the scaler reads keeps it). It also keeps exact count, sum,
+//! min and max. It is not a store of raw values and never grows with the number of values added.
+
+/// Relative accuracy of every quantile.
+pub const RELATIVE_ACCURACY: f64 = 0.01;
+/// Most bins per side (positive, negative). 2048 bins at α=1% span a factor of about 10^17.
+pub const MAX_BINS: usize = 2048;
+/// Magnitudes below this count as zero.
+const MIN_INDEXABLE: f64 = 1e-9;
+
+fn gamma() -> f64 {
+    (1.0 + RELATIVE_ACCURACY) / (1.0 - RELATIVE_ACCURACY)
+}
+
+fn index_of(magnitude: f64) -> i32 {
+    (magnitude.ln() / gamma().ln()).ceil() as i32
+}
+
+/// The value a bin stands for: the point with relative error α to both of its edges.
+fn value_of(index: i32) -> f64 {
+    let g = gamma();
+    2.0 * g.powi(index) / (g + 1.0)
+}
+
+/// A run of bin counters: dense, `counts[k]` holding index `offset + k`.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Dense {
+    offset: i32,
+    counts: Vec<u32>,
+}
+
+impl Dense {
+    fn add(&mut self, index: i32, n: u32) {
+        if self.counts.is_empty() {
+            self.offset = index;
+            self.counts.push(n);
+            return;
+        }
+        let high = self.offset + self.counts.len() as i32 - 1;
+        let mut index = index;
+        if index < self.offset {
+            let lowest_allowed = high - MAX_BINS as i32 + 1;
+            index = index.max(lowest_allowed);
+            if index < self.offset {
+                let grow = (self.offset - index) as usize;
+                let mut counts = vec![0u32; grow + self.counts.len()];
+                counts[grow..].copy_from_slice(&self.counts);
+                self.counts = counts;
+                self.offset = index;
+            }
+        } else if index > high {
+            let new_len = (index - self.offset + 1) as usize;
+            if new_len > MAX_BINS {
+                self.collapse_below(index - MAX_BINS as i32 + 1);
+            }
+            let len = (index - self.offset + 1) as usize;
+            self.counts.resize(len, 0);
+        }
+        let slot = &mut self.counts[(index - self.offset) as usize];
+        *slot = slot.saturating_add(n);
+    }
+
+    /// Folds every bin below `new_offset` into the bin at `new_offset`.
+    fn collapse_below(&mut self, new_offset: i32) {
+        if new_offset <= self.offset {
+            return;
+        }
+        let cut = ((new_offset - self.offset) as usize).min(self.counts.len());
+        let folded: u32 = self.counts[..cut]
+            .iter()
+            .fold(0u32, |a, c| a.saturating_add(*c));
+        self.counts.drain(..cut);
+        if self.counts.is_empty() {
+            self.counts.push(0);
+        }
+        self.offset = new_offset;
+        self.counts[0] = self.counts[0].saturating_add(folded);
+    }
+}
+
+/// Distinct indexes kept as sorted pairs before a side turns dense: 32 pairs are 256 bytes, where a dense run
+/// over 1 ms..10 s would take about 1.9 KB.
+const SPARSE_LIMIT: usize = 32;
+
+/// One side's bins: sparse `(index, count)` pairs while few indexes are in use, then a dense run.
+#[derive(Debug, Clone, PartialEq)]
+enum Bins {
+    Sparse(Vec<(i32, u32)>),
+    Dense(Dense),
+}
+
+impl Default for Bins {
+    fn default() -> Self {
+        Bins::Sparse(Vec::new())
+    }
+}
+
+impl Bins {
+    fn add(&mut self, index: i32, n: u32) {
+        match self {
+            Bins::Dense(d) => d.add(index, n),
+            Bins::Sparse(pairs) => match pairs.binary_search_by_key(&index, |p| p.0) {
+                Ok(at) => pairs[at].1 = pairs[at].1.saturating_add(n),
+                Err(at) if pairs.len() < SPARSE_LIMIT => pairs.insert(at, (index, n)),
+                Err(_) => {
+                    let mut dense = Dense::default();
+                    // Highest first: the run is sized once and any collapse happens at the bottom.
+                    for (i, c) in pairs.iter().rev() {
+                        dense.add(*i, *c);
+                    }
+                    dense.add(index, n);
+                    *self = Bins::Dense(dense);
+                }
+            },
+        }
+    }
+
+    fn merge(&mut self, other: &Bins) {
+        for (i, c) in other.entries().rev() {
+            if c > 0 {
+                self.add(i, c);
+            }
+        }
+    }
+
+    /// `(index, count)` in ascending index order.
+    fn entries(&self) -> Entries<'_> {
+        match self {
+            Bins::Sparse(pairs) => Entries::Sparse(pairs.iter()),
+            Bins::Dense(d) => Entries::Dense(d.offset, d.counts.iter().enumerate()),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Bins::Sparse(pairs) => pairs.len(),
+            Bins::Dense(d) => d.counts.len(),
+        }
+    }
+
+    #[cfg(test)]
+    fn total(&self) -> u64 {
+        self.entries().map(|(_, c)| u64::from(c)).sum()
+    }
+
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Bins::Sparse(pairs) => pairs.capacity() * std::mem::size_of::<(i32, u32)>(),
+            Bins::Dense(d) => d.counts.capacity() * std::mem::size_of::<u32>(),
+        }
+    }
+}
+
+enum Entries<'a> {
+    Sparse(std::slice::Iter<'a, (i32, u32)>),
+    Dense(i32, std::iter::Enumerate<std::slice::Iter<'a, u32>>),
+}
+
+impl Iterator for Entries<'_> {
+    type Item = (i32, u32);
+    fn next(&mut self) -> Option<(i32, u32)> {
+        match self {
+            Entries::Sparse(it) => it.next().copied(),
+            Entries::Dense(offset, it) => it.next().map(|(k, c)| (*offset + k as i32, *c)),
+        }
+    }
+}
+
+impl DoubleEndedIterator for Entries<'_> {
+    fn next_back(&mut self) -> Option<(i32, u32)> {
+        match self {
+            Entries::Sparse(it) => it.next_back().copied(),
+            Entries::Dense(offset, it) => it.next_back().map(|(k, c)| (*offset + k as i32, *c)),
+        }
+    }
+}
+
+/// A distribution: exact count/sum/min/max plus DDSketch bins for quantiles.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DdSketch {
+    positive: Bins,
+    negative: Bins,
+    zero: u64,
+    count: u64,
+    sum: f64,
+    min: f64,
+    max: f64,
+}
+
+impl Default for DdSketch {
+    fn default() -> Self {
+        DdSketch {
+            positive: Bins::default(),
+            negative: Bins::default(),
+            zero: 0,
+            count: 0,
+            sum: 0.0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+        }
+    }
+}
+
+impl DdSketch {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds one value. NaN and infinities are ignored (they have no place in a distribution).
+    pub fn add(&mut self, value: f64) {
+        if !value.is_finite() {
+            return;
+        }
+        if value > MIN_INDEXABLE {
+            self.positive.add(index_of(value), 1);
+        } else if value < -MIN_INDEXABLE {
+            self.negative.add(index_of(-value), 1);
+        } else {
+            self.zero += 1;
+        }
+        self.count += 1;
+        self.sum += value;
+        self.min = self.min.min(value);
+        self.max = self.max.max(value);
+    }
+
+    /// Adds every value of `other` to this sketch.
+    pub fn merge(&mut self, other: &DdSketch) {
+        if other.count == 0 {
+            return;
+        }
+        self.positive.merge(&other.positive);
+        self.negative.merge(&other.negative);
+        self.zero += other.zero;
+        self.count += other.count;
+        self.sum += other.sum;
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+    }
+
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    pub fn sum(&self) -> f64 {
+        self.sum
+    }
+
+    /// The smallest value added, `None` when empty.
+    pub fn min(&self) -> Option<f64> {
+        (self.count > 0).then_some(self.min)
+    }
+
+    /// The largest value added, `None` when empty.
+    pub fn max(&self) -> Option<f64> {
+        (self.count > 0).then_some(self.max)
+    }
+
+    pub fn mean(&self) -> Option<f64> {
+        (self.count > 0).then(|| self.sum / self.count as f64)
+    }
+
+    /// The value at rank `q * (count - 1)`, within [`RELATIVE_ACCURACY`] of the true one; `None` when empty.
+    /// `q` is clamped to 0..=1 (NaN reads as 0.5).
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        self.quantiles([q]).map(|[v]| v)
+    }
+
+    /// Several quantiles in one walk over the bins (the flush asks for median, p95 and p99 of every series).
+    pub fn quantiles<const N: usize>(&self, qs: [f64; N]) -> Option<[f64; N]> {
+        if self.count == 0 {
+            return None;
+        }
+        let mut out = [self.max; N];
+        // (rank, slot), ascending by rank; q = 0 and q = 1 are the exact min and max.
+        let mut wanted: Vec<(u64, usize)> = Vec::with_capacity(N);
+        for (slot, q) in qs.iter().enumerate() {
+            let q = if q.is_nan() { 0.5 } else { q.clamp(0.0, 1.0) };
+            if q == 0.0 {
+                out[slot] = self.min;
+            } else if q < 1.0 {
+                wanted.push(((q * (self.count - 1) as f64).floor() as u64, slot));
+            }
+        }
+        wanted.sort_unstable();
+        let mut next = wanted.iter().peekable();
+        let mut seen = 0u64;
+        let (min, max) = (self.min, self.max);
+        let mut take = |count: u64, value: f64| {
+            seen += count;
+            while let Some((_, slot)) = next.next_if(|(rank, _)| seen > *rank) {
+                out[*slot] = value.clamp(min, max);
+            }
+        };
+        // Ascending values: most negative first (highest negative index), then zero, then positives.
+        for (index, c) in self.negative.entries().rev() {
+            take(u64::from(c), -value_of(index));
+        }
+        take(self.zero, 0.0);
+        for (index, c) in self.positive.entries() {
+            take(u64::from(c), value_of(index));
+        }
+        Some(out)
+    }
+
+    /// Bytes held on the heap (for memory accounting and tests).
+    pub fn heap_bytes(&self) -> usize {
+        self.positive.heap_bytes() + self.negative.heap_bytes()
+    }
+
+    /// Bins in use on both sides.
+    pub fn bins(&self) -> usize {
+        self.positive.len() + self.negative.len()
+    }
+
+    #[cfg(test)]
+    fn binned_total(&self) -> u64 {
+        self.positive.total() + self.negative.total() + self.zero
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn exact(sorted: &[f64], q: f64) -> f64 {
+        sorted[(q * (sorted.len() - 1) as f64).floor() as usize]
+    }
+
+    fn within(got: f64, want: f64) -> bool {
+        (got - want).abs() <= RELATIVE_ACCURACY * want.abs() + 1e-9
+    }
+
+    #[test]
+    fn empty_sketch_has_no_quantiles() {
+        let s = DdSketch::new();
+        assert_eq!(s.quantile(0.5), None);
+        assert_eq!(s.min(), None);
+        assert_eq!(s.mean(), None);
+    }
+
+    #[test]
+    fn uniform_values_within_one_percent() {
+        let mut s = DdSketch::new();
+        let values: Vec<f64> = (1..=10_000).map(f64::from).collect();
+        for v in &values {
+            s.add(*v);
+        }
+        for q in [0.01, 0.25, 0.5, 0.9, 0.95, 0.99, 0.999] {
+            let got = s.quantile(q).unwrap();
+            let want = exact(&values, q);
+            assert!(within(got, want), "q={q} got {got} want {want}");
+        }
+        assert_eq!(s.count(), 10_000);
+        assert_eq!(s.sum(), 50_005_000.0);
+        assert_eq!(s.min(), Some(1.0));
+        assert_eq!(s.max(), Some(10_000.0));
+    }
+
+    #[test]
+    fn zeros_and_negatives_are_ordered() {
+        let mut s = DdSketch::new();
+        for v in [-100.0, -10.0, -1.0, 0.0, 0.0, 1.0, 10.0, 100.0, 1000.0] {
+            s.add(v);
+        }
+        assert!(within(s.quantile(0.0).unwrap(), -100.0));
+        assert!(within(s.quantile(0.2).unwrap(), -10.0));
+        assert_eq!(s.quantile(0.4), Some(0.0));
+        assert!(within(s.quantile(0.75).unwrap(), 10.0));
+        assert_eq!(s.quantile(1.0), Some(1000.0));
+    }
+
+    #[test]
+    fn non_finite_values_are_ignored() {
+        let mut s = DdSketch::new();
+        s.add(f64::NAN);
+        s.add(f64::INFINITY);
+        s.add(3.0);
+        assert_eq!(s.count(), 1);
+        assert_eq!(s.quantile(0.5), Some(3.0));
+    }
+
+    #[test]
+    fn bins_are_capped_and_lowest_collapse() {
+        let mut s = DdSketch::new();
+        // 1e-8 .. 1e12 spans far more than MAX_BINS bins at 1%.
+        let mut v = 1e-8;
+        while v < 1e12 {
+            s.add(v);
+            v *= 1.01;
+        }
+        assert!(s.bins() <= MAX_BINS, "bins {}", s.bins());
+        assert_eq!(s.binned_total(), s.count());
+        // The top of the distribution keeps its accuracy.
+        let p99 = s.quantile(0.99).unwrap();
+        let mut all = Vec::new();
+        let mut v = 1e-8;
+        while v < 1e12 {
+            all.push(v);
+            v *= 1.01;
+        }
+        assert!(within(p99, exact(&all, 0.99)), "p99 {p99}");
+    }
+
+    #[test]
+    fn a_single_value_uses_one_bin() {
+        let mut s = DdSketch::new();
+        for _ in 0..1000 {
+            s.add(42.0);
+        }
+        assert_eq!(s.bins(), 1);
+        assert!(s.heap_bytes() <= 64);
+    }
+
+    #[test]
+    fn quantiles_in_one_walk_equal_one_at_a_time() {
+        let mut s = DdSketch::new();
+        (-500..1500).for_each(|v| s.add(f64::from(v) * 0.37));
+        let qs = [0.99, 0.0, 0.5, 1.0, 0.95, 0.25];
+        let together = s.quantiles(qs).unwrap();
+        for (q, v) in qs.iter().zip(together) {
+            assert_eq!(s.quantile(*q), Some(v));
+        }
+        assert_eq!(together[1], -500.0 * 0.37);
+        assert_eq!(together[3], 1499.0 * 0.37);
+    }
+
+    proptest! {
+        #[test]
+        fn merge_equals_adding_all(a in prop::collection::vec(-1e6f64..1e6, 1..300),
+                                   b in prop::collection::vec(-1e6f64..1e6, 1..300)) {
+            let mut left = DdSketch::new();
+            a.iter().for_each(|v| left.add(*v));
+            let mut right = DdSketch::new();
+            b.iter().for_each(|v| right.add(*v));
+            let mut both = DdSketch::new();
+            a.iter().chain(&b).for_each(|v| both.add(*v));
+            left.merge(&right);
+            prop_assert_eq!(left.count(), both.count());
+            for q in [0.1, 0.5, 0.95, 0.99] {
+                prop_assert_eq!(left.quantile(q), both.quantile(q));
+            }
+        }
+
+        #[test]
+        fn quantiles_within_relative_error(values in prop::collection::vec(-1e9f64..1e9, 1..2000),
+                                           q in 0.0f64..=1.0) {
+            let mut s = DdSketch::new();
+            values.iter().for_each(|v| s.add(*v));
+            let mut sorted = values.clone();
+            sorted.sort_by(f64::total_cmp);
+            let got = s.quantile(q).unwrap();
+            let want = exact(&sorted, q);
+            prop_assert!(within(got, want), "q={} got {} want {}", q, got, want);
+        }
+    }
+}

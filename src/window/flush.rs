@@ -1,0 +1,213 @@
+//! Flushing: a closed bucket's pending half becomes plain numbers ([`Snapshot`]) for the outlets.
+//!
+//! Each event is exported exactly once: a flush takes the pending half, turns it into [`FlushedSeries`], then
+//! moves router data and the kept l2met names into the retained half (for the scaler) and drops the rest. Events
+//! that arrive for an already flushed bucket form a new pending half, exported by a later flush as a second data
+//! point with the same bucket time (`FlushedBucket::late`). This file does not talk to any outlet.
+
+use super::bucket::{Bucket, RouterAgg};
+use super::ddsketch::DdSketch;
+use super::series::{split_key, KeyParts, SeriesAgg};
+use std::collections::HashSet;
+use std::time::Duration;
+
+/// What a flush produced: zero or more closed buckets, oldest first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshot {
+    pub resolution: Duration,
+    pub buckets: Vec<FlushedBucket>,
+}
+
+impl Snapshot {
+    pub fn is_empty(&self) -> bool {
+        self.buckets.is_empty()
+    }
+
+    /// Every series of every bucket, with its bucket's start.
+    pub fn series(&self) -> impl Iterator<Item = (i64, &FlushedSeries)> {
+        self.buckets
+            .iter()
+            .flat_map(|b| b.series.iter().map(move |s| (b.start, s)))
+    }
+}
+
+/// One bucket's flushed data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlushedBucket {
+    /// Bucket start, Unix micros.
+    pub start: i64,
+    /// True when an earlier flush already exported this bucket: this is late data only.
+    pub late: bool,
+    pub series: Vec<FlushedSeries>,
+}
+
+/// One series' numbers for one bucket.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlushedSeries {
+    /// `db.query`, or `router.requests` etc. for router data (see the README).
+    pub name: String,
+    pub source: Option<String>,
+    pub value: FlushedValue,
+}
+
+/// The numbers a series kind flushes to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FlushedValue {
+    Measure(MeasureStats),
+    /// A counter: the sum for the bucket.
+    Count(f64),
+    /// A gauge: the last value.
+    Sample(f64),
+    /// A gauge: distinct members in the bucket.
+    Unique(u64),
+}
+
+/// A distribution summarised (`median`, `p95`, `p99` within the sketch's 1%).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MeasureStats {
+    pub count: u64,
+    pub sum: f64,
+    pub min: f64,
+    pub max: f64,
+    pub mean: f64,
+    pub median: f64,
+    pub p95: f64,
+    pub p99: f64,
+}
+
+impl MeasureStats {
+    /// `None` for an empty sketch.
+    pub fn of(s: &DdSketch) -> Option<MeasureStats> {
+        let [median, p95, p99] = s.quantiles([0.5, 0.95, 0.99])?;
+        Some(MeasureStats {
+            count: s.count(),
+            sum: s.sum(),
+            min: s.min()?,
+            max: s.max()?,
+            mean: s.mean()?,
+            median,
+            p95,
+            p99,
+        })
+    }
+
+    /// `(suffix, value)` pairs in a fixed order: count, sum, min, max, mean, median, p95, p99.
+    pub fn fields(&self) -> [(&'static str, f64); 8] {
+        [
+            ("count", self.count as f64),
+            ("sum", self.sum),
+            ("min", self.min),
+            ("max", self.max),
+            ("mean", self.mean),
+            ("median", self.median),
+            ("p95", self.p95),
+            ("p99", self.p99),
+        ]
+    }
+}
+
+fn series(name: impl Into<String>, source: Option<&str>, value: FlushedValue) -> FlushedSeries {
+    FlushedSeries {
+        name: name.into(),
+        source: source.map(str::to_owned),
+        value,
+    }
+}
+
+/// Router data as series: `router.requests`, `router.status.2xx`, `router.status.503`, `router.errors`,
+/// `router.error.H12`, `router.connect`, `router.service`, `router.dyno.requests` (source = dyno).
+pub fn router_series(r: &RouterAgg, out: &mut Vec<FlushedSeries>) {
+    out.push(series(
+        "router.requests",
+        None,
+        FlushedValue::Count(r.requests as f64),
+    ));
+    for class in 1..=5u8 {
+        let n = r.class_count(class);
+        if n > 0 {
+            out.push(series(
+                format!("router.status.{class}xx"),
+                None,
+                FlushedValue::Count(n as f64),
+            ));
+        }
+    }
+    for (status, n) in &r.statuses {
+        out.push(series(
+            format!("router.status.{status}"),
+            None,
+            FlushedValue::Count(*n as f64),
+        ));
+    }
+    out.push(series(
+        "router.errors",
+        None,
+        FlushedValue::Count(r.errors as f64),
+    ));
+    for (code, n) in &r.error_codes {
+        out.push(series(
+            format!("router.error.{code}"),
+            None,
+            FlushedValue::Count(*n as f64),
+        ));
+    }
+    if let Some(stats) = MeasureStats::of(&r.connect) {
+        out.push(series("router.connect", None, FlushedValue::Measure(stats)));
+    }
+    if let Some(stats) = MeasureStats::of(&r.service) {
+        out.push(series("router.service", None, FlushedValue::Measure(stats)));
+    }
+    let mut dynos: Vec<_> = r.dynos.iter().collect();
+    dynos.sort();
+    for (dyno, n) in dynos {
+        out.push(series(
+            "router.dyno.requests",
+            Some(dyno),
+            FlushedValue::Count(*n as f64),
+        ));
+    }
+}
+
+fn value_of(agg: &SeriesAgg) -> Option<FlushedValue> {
+    match agg {
+        SeriesAgg::Measure(s) => MeasureStats::of(s).map(FlushedValue::Measure),
+        SeriesAgg::Count(n) => Some(FlushedValue::Count(*n)),
+        SeriesAgg::Sample { value, .. } => {
+            (!value.is_nan()).then_some(FlushedValue::Sample(*value))
+        }
+        SeriesAgg::Unique(d) => Some(FlushedValue::Unique(d.estimate())),
+    }
+}
+
+/// Takes a bucket's pending half: summarises it, then keeps router data and `keep` names in the retained half.
+pub fn take_pending(start: i64, bucket: &mut Bucket, keep: &HashSet<Box<str>>) -> FlushedBucket {
+    let pending = std::mem::take(&mut bucket.pending);
+    let mut out = Vec::with_capacity(pending.series.len() + 8);
+    if let Some(router) = pending.router {
+        router_series(&router, &mut out);
+        match bucket.retained.router.as_deref_mut() {
+            Some(r) => r.merge(&router),
+            None => bucket.retained.router = Some(router),
+        }
+    }
+    let mut l2met: Vec<_> = pending.series.into_iter().collect();
+    l2met.sort_by(|a, b| a.0.cmp(&b.0));
+    for (key, agg) in l2met {
+        let Some(KeyParts { name, source, .. }) = split_key(&key) else {
+            continue;
+        };
+        if let Some(value) = value_of(&agg) {
+            out.push(series(name, source, value));
+        }
+        if keep.contains(name) {
+            bucket.retained.merge_series(key.clone(), agg);
+        }
+    }
+    let late = bucket.flushed;
+    bucket.flushed = true;
+    FlushedBucket {
+        start,
+        late,
+        series: out,
+    }
+}

@@ -1,0 +1,274 @@
+//! The in-memory window store: ingest ([`EventSink`]) and flushes for the outlets; queries are in `read.rs`.
+//!
+//! One `Mutex` guards every bucket; each body takes it once. Buckets are keyed by
+//! `floor(event timestamp / resolution)`; an event older than the retention is dropped and counted, one from
+//! further in the future than `max_skew` is clamped to the receiver's clock and counted. Late events merge into
+//! their bucket as long as it is retained. It is not an exporter: [`Store::flush`] hands closed buckets over as a
+//! [`Snapshot`] and the outlets decide what to do with them.
+
+use super::bucket::Bucket;
+use super::flush::{take_pending, Snapshot};
+use super::series::{write_key, MetricKind, SeriesAgg, SeriesKey};
+use super::{EventSink, IngestCounts, WindowConfig};
+use crate::logplex::{Event, EventKind};
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Running totals since the store was created, for the drain's `/metrics`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Every [`IngestCounts`] summed.
+    pub ingest: IngestCounts,
+    /// Messages logplex said it dropped (L10 notices).
+    pub logplex_dropped: u64,
+    /// Events that arrived for a bucket that had already been flushed (exported as a second data point).
+    pub late_after_flush: u64,
+    /// Distinct series held now.
+    pub series: usize,
+    /// Buckets held now.
+    pub buckets: usize,
+}
+
+pub(super) struct Inner {
+    pub(super) buckets: BTreeMap<i64, Bucket>,
+    /// Every series key held by some bucket. A key whose only owner is this set is free to go.
+    registry: HashSet<SeriesKey>,
+    /// l2met names kept for the whole retention.
+    pub(super) keep: HashSet<Box<str>>,
+    pub(super) last_ingest: Option<i64>,
+    /// The earliest bucket ever ingested: rates over a span longer than the store's history divide by the
+    /// history, not the span.
+    pub(super) first_bucket: Option<i64>,
+    stats: StoreStats,
+    key_buf: String,
+}
+
+/// Rolling windows in memory. Share it as `Arc<Store>`.
+pub struct Store {
+    cfg: WindowConfig,
+    resolution: i64,
+    retention: i64,
+    grace: i64,
+    max_skew: i64,
+    inner: Mutex<Inner>,
+}
+
+pub(super) fn micros(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
+}
+
+/// The wall clock in Unix micros.
+pub fn now_micros() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    micros(now)
+}
+
+impl Store {
+    pub fn new(cfg: WindowConfig) -> Store {
+        let resolution = micros(cfg.resolution).max(1_000);
+        let keep = cfg.keep.iter().map(|n| n.as_str().into()).collect();
+        Store {
+            resolution,
+            retention: micros(cfg.retention).max(resolution),
+            grace: micros(cfg.grace),
+            max_skew: micros(cfg.max_skew),
+            inner: Mutex::new(Inner {
+                buckets: BTreeMap::new(),
+                registry: HashSet::new(),
+                keep,
+                last_ingest: None,
+                first_bucket: None,
+                stats: StoreStats::default(),
+                key_buf: String::new(),
+            }),
+            cfg,
+        }
+    }
+
+    pub fn config(&self) -> &WindowConfig {
+        &self.cfg
+    }
+
+    /// Bucket width in micros.
+    pub fn resolution_micros(&self) -> i64 {
+        self.resolution
+    }
+
+    /// The start of the bucket holding `t` (Unix micros).
+    pub fn bucket_start(&self, t: i64) -> i64 {
+        t.div_euclid(self.resolution) * self.resolution
+    }
+
+    pub(super) fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves counters at worst half-updated; keep serving.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Running totals.
+    pub fn stats(&self) -> StoreStats {
+        let inner = self.lock();
+        StoreStats {
+            series: inner.registry.len(),
+            buckets: inner.buckets.len(),
+            ..inner.stats
+        }
+    }
+
+    /// Marks an l2met name as read by the scaler: its buckets are kept for the whole retention from now on.
+    pub fn keep_name(&self, name: &str) {
+        let mut inner = self.lock();
+        if !inner.keep.contains(name) {
+            inner.keep.insert(name.into());
+        }
+    }
+
+    /// Drops buckets that left the retention and the series no bucket holds any more.
+    fn expire(&self, inner: &mut Inner, now: i64) {
+        let oldest = self.bucket_start(now) - self.retention;
+        if inner
+            .buckets
+            .first_key_value()
+            .is_some_and(|(start, _)| *start < oldest)
+        {
+            inner.buckets = inner.buckets.split_off(&oldest);
+            inner.registry.retain(|k| Arc::strong_count(k) > 1);
+        }
+    }
+
+    /// Flushes every bucket closed at `now` (its end plus the grace has passed) that holds unflushed data.
+    pub fn flush(&self, now: i64) -> Snapshot {
+        self.flush_where(now, |start| start + self.resolution + self.grace <= now)
+    }
+
+    /// Flushes every bucket with unflushed data, open or not (graceful shutdown).
+    pub fn flush_all(&self, now: i64) -> Snapshot {
+        self.flush_where(now, |_| true)
+    }
+
+    fn flush_where(&self, now: i64, closed: impl Fn(i64) -> bool) -> Snapshot {
+        let mut inner = self.lock();
+        self.expire(&mut inner, now);
+        let Inner {
+            buckets,
+            keep,
+            registry,
+            ..
+        } = &mut *inner;
+        let mut snapshot = Snapshot {
+            resolution: self.cfg.resolution,
+            buckets: Vec::new(),
+        };
+        for (start, bucket) in buckets.iter_mut() {
+            if !closed(*start) || bucket.pending.is_empty() {
+                continue;
+            }
+            snapshot.buckets.push(take_pending(*start, bucket, keep));
+        }
+        registry.retain(|k| Arc::strong_count(k) > 1);
+        snapshot
+    }
+
+    /// Ingests events as received at `now` (Unix micros).
+    pub fn ingest_at(&self, events: &mut dyn Iterator<Item = Event<'_>>, now: i64) -> IngestCounts {
+        let mut counts = IngestCounts::default();
+        let mut inner = self.lock();
+        self.expire(&mut inner, now);
+        let oldest = self.bucket_start(now) - self.retention;
+        let max_series = self.cfg.max_series;
+        let Inner {
+            buckets,
+            registry,
+            key_buf,
+            stats,
+            first_bucket,
+            ..
+        } = &mut *inner;
+        for event in events {
+            let mut ts = event.meta.timestamp;
+            let (kind, name, source) = match &event.kind {
+                EventKind::Line(_) => continue,
+                EventKind::L10 { dropped } => {
+                    stats.logplex_dropped += dropped;
+                    continue;
+                }
+                EventKind::Router(_) => (None, "", None),
+                EventKind::Measure(m) => (Some(MetricKind::Measure), m.name, m.source),
+                EventKind::Count(m) => (Some(MetricKind::Count), m.name, m.source),
+                EventKind::Sample(m) => (Some(MetricKind::Sample), m.name, m.source),
+                EventKind::Unique(u) => (Some(MetricKind::Unique), u.name, u.source),
+            };
+            if ts > now.saturating_add(self.max_skew) {
+                ts = now;
+                counts.future_clamped += 1;
+            }
+            let start = self.bucket_start(ts);
+            if start < oldest {
+                counts.too_old += 1;
+                continue;
+            }
+            *first_bucket = Some(first_bucket.map_or(start, |f| f.min(start)));
+            let bucket = buckets.entry(start).or_default();
+            if bucket.flushed {
+                stats.late_after_flush += 1;
+            }
+            let Some(kind) = kind else {
+                if let EventKind::Router(r) = &event.kind {
+                    bucket.pending.router_mut().add(r);
+                }
+                counts.accepted += 1;
+                continue;
+            };
+            write_key(key_buf, kind, name, source);
+            let agg = match bucket.pending.series.get_mut(key_buf.as_str()) {
+                Some(agg) => agg,
+                None => {
+                    let key = match registry.get(key_buf.as_str()) {
+                        Some(key) => key.clone(),
+                        None if registry.len() >= max_series => {
+                            counts.over_cap += 1;
+                            continue;
+                        }
+                        None => {
+                            let key: SeriesKey = Arc::from(key_buf.as_str());
+                            registry.insert(key.clone());
+                            key
+                        }
+                    };
+                    bucket
+                        .pending
+                        .series
+                        .entry(key)
+                        .or_insert_with(|| SeriesAgg::empty(kind))
+                }
+            };
+            match (&event.kind, agg) {
+                (EventKind::Measure(m), SeriesAgg::Measure(s)) => s.add(m.value),
+                (EventKind::Count(m), SeriesAgg::Count(sum)) => *sum += m.value,
+                (EventKind::Sample(m), agg @ SeriesAgg::Sample { .. }) => {
+                    agg.merge(&SeriesAgg::Sample {
+                        value: m.value,
+                        at: ts,
+                    })
+                }
+                (EventKind::Unique(u), SeriesAgg::Unique(d)) => d.insert(&u.member.unescape()),
+                _ => {}
+            }
+            counts.accepted += 1;
+        }
+        let s = &mut inner.stats.ingest;
+        s.accepted += counts.accepted;
+        s.too_old += counts.too_old;
+        s.future_clamped += counts.future_clamped;
+        s.over_cap += counts.over_cap;
+        inner.last_ingest = Some(inner.last_ingest.map_or(now, |l| l.max(now)));
+        counts
+    }
+}
+
+impl EventSink for Store {
+    fn ingest(&self, events: &mut dyn Iterator<Item = Event<'_>>, now: i64) -> IngestCounts {
+        self.ingest_at(events, now)
+    }
+}

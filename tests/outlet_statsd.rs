@@ -1,0 +1,256 @@
+//! The statsd outlet end to end: a window store, the flush task and a real UDP listener on 127.0.0.1 that
+//! records every line it receives.
+
+use drainscale::logplex::{Event, EventKind, Meta, Metric, Router};
+use drainscale::outlet::{
+    OutletConfig, Outlets, PrometheusConfig, StatGauge, StatsdConfig, TagStyle,
+};
+use drainscale::window::{EventSink, Store, WindowConfig};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::UdpSocket;
+
+fn now_micros() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros() as i64
+}
+
+fn measure(
+    ts: i64,
+    name: &'static str,
+    value: f64,
+    source: Option<&'static str>,
+) -> Event<'static> {
+    Event {
+        meta: Meta {
+            timestamp: ts,
+            app: "app",
+            procid: "web.1",
+        },
+        kind: EventKind::Measure(Metric {
+            name,
+            value,
+            unit: "ms",
+            source,
+        }),
+    }
+}
+
+fn count(ts: i64, name: &'static str, value: f64) -> Event<'static> {
+    Event {
+        meta: Meta {
+            timestamp: ts,
+            app: "app",
+            procid: "web.1",
+        },
+        kind: EventKind::Count(Metric {
+            name,
+            value,
+            unit: "",
+            source: None,
+        }),
+    }
+}
+
+fn router(ts: i64, status: u16) -> Event<'static> {
+    Event {
+        meta: Meta {
+            timestamp: ts,
+            app: "heroku",
+            procid: "router",
+        },
+        kind: EventKind::Router(Router {
+            status: Some(status),
+            service_ms: Some(12.0),
+            ..Router::default()
+        }),
+    }
+}
+
+/// Lines received, keyed by `name|type[|#tags]`, values in arrival order.
+type Received = HashMap<String, Vec<f64>>;
+
+fn parse_line(line: &str, into: &mut Received) {
+    let Some((name, rest)) = line.split_once(':') else {
+        return;
+    };
+    let mut parts = rest.split('|');
+    let value: f64 = parts.next().unwrap().parse().unwrap();
+    let kind = parts.next().unwrap();
+    let key = match parts.next() {
+        Some(tags) => format!("{name}|{kind}|{tags}"),
+        None => format!("{name}|{kind}"),
+    };
+    into.entry(key).or_default().push(value);
+}
+
+/// Receives until `done` holds or 20 s pass.
+async fn receive_until(
+    socket: &UdpSocket,
+    received: &mut Received,
+    done: impl Fn(&Received) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut buf = vec![0u8; 65536];
+    while !done(received) && Instant::now() < deadline {
+        if let Ok(Ok(n)) =
+            tokio::time::timeout(Duration::from_millis(200), socket.recv(&mut buf)).await
+        {
+            for line in std::str::from_utf8(&buf[..n]).unwrap().lines() {
+                parse_line(line, received);
+            }
+        }
+    }
+}
+
+fn config(port: u16, tags: TagStyle) -> OutletConfig {
+    OutletConfig {
+        flush_interval: Duration::from_millis(100),
+        statsd: Some(StatsdConfig {
+            address: format!("127.0.0.1:{port}"),
+            tags,
+            ..StatsdConfig::default()
+        }),
+        prometheus: PrometheusConfig {
+            enabled: false,
+            ..PrometheusConfig::default()
+        },
+        ..OutletConfig::default()
+    }
+}
+
+fn within_one_percent(got: f64, want: f64) -> bool {
+    (got - want).abs() <= want.abs() * 0.01 + 1e-9
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flushed_windows_arrive_as_counters_and_gauges() {
+    let listener = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // A wide bucket so every event below lands in one; shutdown flushes it.
+    let store = Arc::new(Store::new(WindowConfig {
+        resolution: Duration::from_secs(600),
+        ..WindowConfig::default()
+    }));
+    let handle = Outlets::start(&config(port, TagStyle::None), store.clone()).unwrap();
+    let ts = now_micros();
+    let mut events: Vec<_> = (1..=1000)
+        .map(|i| measure(ts, "db.query", i as f64, Some("web.1")))
+        .collect();
+    events.push(count(ts, "jobs", 7.0));
+    events.push(count(ts, "jobs", 5.0));
+    events.extend((0..30).map(|_| router(ts, 200)));
+    events.extend((0..3).map(|_| router(ts, 503)));
+    let counts = store.ingest(&mut events.into_iter(), ts);
+    assert_eq!(counts.accepted, 1035);
+    let stats = handle.shutdown().await;
+    assert_eq!(stats.statsd.unwrap().dropped, 0);
+
+    let mut got = Received::new();
+    receive_until(&listener, &mut got, |r| {
+        r.contains_key("drainscale.db.query.web.1.p99|g")
+            && r.contains_key("drainscale.router.status.5xx|c")
+    })
+    .await;
+    let one = |key: &str| -> f64 {
+        let v = got
+            .get(key)
+            .unwrap_or_else(|| panic!("no {key} in {:?}", got.keys().collect::<Vec<_>>()));
+        assert_eq!(v.len(), 1, "{key} sent {} times", v.len());
+        v[0]
+    };
+    assert_eq!(one("drainscale.db.query.web.1.count|c"), 1000.0);
+    assert_eq!(one("drainscale.db.query.web.1.sum|g"), 500_500.0);
+    assert_eq!(one("drainscale.db.query.web.1.min|g"), 1.0);
+    assert_eq!(one("drainscale.db.query.web.1.max|g"), 1000.0);
+    assert_eq!(one("drainscale.db.query.web.1.mean|g"), 500.5);
+    assert!(within_one_percent(
+        one("drainscale.db.query.web.1.median|g"),
+        500.0
+    ));
+    assert!(within_one_percent(
+        one("drainscale.db.query.web.1.p95|g"),
+        950.0
+    ));
+    assert!(within_one_percent(
+        one("drainscale.db.query.web.1.p99|g"),
+        990.0
+    ));
+    assert_eq!(one("drainscale.jobs|c"), 12.0);
+    assert_eq!(one("drainscale.router.requests|c"), 33.0);
+    assert_eq!(one("drainscale.router.status.2xx|c"), 30.0);
+    assert_eq!(one("drainscale.router.status.503|c"), 3.0);
+    assert_eq!(one("drainscale.router.status.5xx|c"), 3.0);
+    assert!(within_one_percent(
+        one("drainscale.router.service.p95|g"),
+        12.0
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dogstatsd_tags_carry_the_source_and_closed_buckets_flush_on_the_tick() {
+    let listener = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let store = Arc::new(Store::new(WindowConfig {
+        resolution: Duration::from_secs(1),
+        grace: Duration::ZERO,
+        ..WindowConfig::default()
+    }));
+    let handle = Outlets::start(&config(port, TagStyle::Dogstatsd), store.clone()).unwrap();
+    // Two seconds ago: the bucket is already closed, so the periodic flush (not shutdown) sends it.
+    let ts = now_micros() - 2_000_000;
+    let events = vec![
+        measure(ts, "queue_time", 4.0, Some("web.2")),
+        measure(ts, "queue_time", 6.0, Some("web.2")),
+    ];
+    store.ingest(&mut events.into_iter(), now_micros());
+    handle.gauges(&[StatGauge {
+        name: "dynosaur.app.web.combined.estimate".into(),
+        source: Some("web".into()),
+        value: 3.0,
+    }]);
+
+    let mut got = Received::new();
+    receive_until(&listener, &mut got, |r| {
+        r.contains_key("drainscale.queue_time.max|g|#source:web.2")
+            && r.contains_key("dynosaur.app.web.combined.estimate|g|#source:web")
+    })
+    .await;
+    assert_eq!(
+        got.get("drainscale.queue_time.count|c|#source:web.2"),
+        Some(&vec![2.0])
+    );
+    assert_eq!(
+        got.get("drainscale.queue_time.max|g|#source:web.2"),
+        Some(&vec![6.0])
+    );
+    assert_eq!(
+        got.get("dynosaur.app.web.combined.estimate|g|#source:web"),
+        Some(&vec![3.0])
+    );
+    assert!(handle.stats().flushes >= 1);
+    handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statsd_nobody_listens_to_never_blocks_the_flush() {
+    // Bind then drop a socket: its port is (very likely) closed, so datagrams are refused.
+    let port = {
+        let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        s.local_addr().unwrap().port()
+    };
+    let store = Arc::new(Store::new(WindowConfig::default()));
+    let handle = Outlets::start(&config(port, TagStyle::None), store.clone()).unwrap();
+    let ts = now_micros();
+    let events: Vec<_> = (0..5000)
+        .map(|i| measure(ts, "x", i as f64, None))
+        .collect();
+    store.ingest(&mut events.into_iter(), ts);
+    let stats = tokio::time::timeout(Duration::from_secs(20), handle.shutdown())
+        .await
+        .unwrap();
+    assert!(stats.flushes >= 1);
+}

@@ -1,0 +1,301 @@
+//! A fake Heroku Platform API for tests: a real hyper HTTP/1 server on 127.0.0.1 (port 0) that behaves like
+//! `GET`/`PATCH /apps/{app}/formation/{type}`: it checks `Accept` and `Authorization: Bearer`, keeps the
+//! formation, answers Heroku's JSON errors (401, 404, 406, 422, 429 with `RateLimit-Remaining`, 503) and can
+//! be told to fail or stall the next requests. Every request is logged for assertions.
+#![allow(dead_code)]
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What to do to the next matching request.
+#[derive(Debug, Clone)]
+pub enum Fault {
+    /// Answer this status with Heroku's error JSON, without applying anything.
+    Status {
+        status: u16,
+        id: &'static str,
+        message: &'static str,
+    },
+    /// 429 `rate_limit` with `Retry-After: secs`.
+    RateLimited { retry_after: u64 },
+    /// Apply a PATCH, then answer 503 (the write landed but the client cannot know).
+    ApplyThen503,
+    /// Apply a PATCH, then stall this long before answering (longer than the client's timeout).
+    ApplyThenStall(Duration),
+    /// Stall this long, then answer normally.
+    Stall(Duration),
+}
+
+/// One request as received.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Seen {
+    pub method: String,
+    pub path: String,
+    pub body: String,
+    pub status: u16,
+}
+
+#[derive(Default)]
+struct State {
+    formation: HashMap<String, u32>,
+    faults: VecDeque<(Option<&'static str>, Fault)>,
+    log: Vec<Seen>,
+    /// Successful writes (PATCHes that changed or set the formation), in order: (type, quantity).
+    writes: Vec<(String, u32)>,
+    rate_limit_remaining: i64,
+}
+
+/// The running fake.
+#[derive(Clone)]
+pub struct FakeHeroku {
+    pub url: String,
+    pub app: String,
+    pub token: String,
+    state: Arc<Mutex<State>>,
+}
+
+/// The most dynos a PATCH may ask for (beyond: 422, as Heroku does for account limits).
+pub const MAX_QUANTITY: u32 = 100;
+
+impl FakeHeroku {
+    /// Starts the server with a formation (`[("web", 2)]`).
+    pub async fn start(app: &str, token: &str, formation: &[(&str, u32)]) -> FakeHeroku {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr: SocketAddr = listener.local_addr().unwrap();
+        let state = Arc::new(Mutex::new(State {
+            formation: formation.iter().map(|(t, n)| (t.to_string(), *n)).collect(),
+            rate_limit_remaining: 4500,
+            ..State::default()
+        }));
+        let fake = FakeHeroku {
+            url: format!("http://{addr}"),
+            app: app.into(),
+            token: token.into(),
+            state,
+        };
+        let server = fake.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let server = server.clone();
+                tokio::spawn(async move {
+                    let svc = service_fn(move |req| {
+                        let server = server.clone();
+                        async move { Ok::<_, std::convert::Infallible>(server.handle(req).await) }
+                    });
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        });
+        fake
+    }
+
+    /// Queues a fault for the next request (with `method`, or any when `None`).
+    pub fn fail_next(&self, method: Option<&'static str>, fault: Fault) {
+        self.state.lock().unwrap().faults.push_back((method, fault));
+    }
+
+    pub fn set_rate_limit_remaining(&self, n: i64) {
+        self.state.lock().unwrap().rate_limit_remaining = n;
+    }
+
+    pub fn quantity(&self, process: &str) -> Option<u32> {
+        self.state.lock().unwrap().formation.get(process).copied()
+    }
+
+    pub fn set_quantity(&self, process: &str, n: u32) {
+        self.state
+            .lock()
+            .unwrap()
+            .formation
+            .insert(process.into(), n);
+    }
+
+    pub fn log(&self) -> Vec<Seen> {
+        self.state.lock().unwrap().log.clone()
+    }
+
+    /// Requests with this method.
+    pub fn count(&self, method: &str) -> usize {
+        self.state
+            .lock()
+            .unwrap()
+            .log
+            .iter()
+            .filter(|s| s.method == method)
+            .count()
+    }
+
+    /// PATCHes that were applied.
+    pub fn writes(&self) -> Vec<(String, u32)> {
+        self.state.lock().unwrap().writes.clone()
+    }
+
+    async fn handle(&self, req: Request<Incoming>) -> Response<Full<Bytes>> {
+        let method = req.method().as_str().to_string();
+        let path = req.uri().path().to_string();
+        let accept = header(&req, "accept");
+        let auth = header(&req, "authorization");
+        let body = req
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        let body = String::from_utf8_lossy(&body).into_owned();
+        let (status, json, extra, stall) = self.decide(&method, &path, &accept, &auth, &body);
+        if let Some(d) = stall {
+            tokio::time::sleep(d).await;
+        }
+        let remaining = {
+            let mut st = self.state.lock().unwrap();
+            st.log.push(Seen {
+                method,
+                path,
+                body,
+                status,
+            });
+            st.rate_limit_remaining
+        };
+        let mut resp = Response::builder()
+            .status(status)
+            .header("content-type", "application/json")
+            .header("RateLimit-Remaining", remaining.to_string());
+        for (k, v) in extra {
+            resp = resp.header(k, v);
+        }
+        resp.body(Full::new(Bytes::from(json.to_string()))).unwrap()
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn decide(
+        &self,
+        method: &str,
+        path: &str,
+        accept: &str,
+        auth: &str,
+        body: &str,
+    ) -> (
+        u16,
+        serde_json::Value,
+        Vec<(&'static str, String)>,
+        Option<Duration>,
+    ) {
+        let error = |status: u16, id: &str, message: &str| {
+            (
+                status,
+                serde_json::json!({"id": id, "message": message, "url": "https://devcenter.heroku.com/articles/platform-api-reference"}),
+                vec![],
+                None,
+            )
+        };
+        let mut st = self.state.lock().unwrap();
+        let fault = match st.faults.front() {
+            Some((m, _)) if m.map_or(true, |m| m == method) => {
+                st.faults.pop_front().map(|(_, f)| f)
+            }
+            _ => None,
+        };
+        let mut stall = None;
+        match &fault {
+            Some(Fault::Status {
+                status,
+                id,
+                message,
+            }) => return error(*status, id, message),
+            Some(Fault::RateLimited { retry_after }) => {
+                let (s, j, _, _) = error(429, "rate_limit", "Your account reached the API rate limit. Please wait a few minutes before making new requests");
+                return (s, j, vec![("Retry-After", retry_after.to_string())], None);
+            }
+            Some(Fault::Stall(d)) => stall = Some(*d),
+            _ => {}
+        }
+        if accept != "application/vnd.heroku+json; version=3" {
+            return error(
+                406,
+                "not_acceptable",
+                "Please specify a version along with Heroku's API MIME type.",
+            );
+        }
+        if auth != format!("Bearer {}", self.token) {
+            return error(401, "unauthorized", "Invalid credentials provided.");
+        }
+        let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let ["apps", app, "formation", process] = parts.as_slice() else {
+            return error(
+                404,
+                "not_found",
+                "The requested API endpoint was not found.",
+            );
+        };
+        if *app != self.app {
+            return error(404, "not_found", "Couldn't find that app.");
+        }
+        let Some(&current) = st.formation.get(*process) else {
+            return error(404, "not_found", "Couldn't find that formation.");
+        };
+        let process = process.to_string();
+        let formation = |n: u32| {
+            serde_json::json!({
+                "app": {"name": self.app, "id": "01234567-89ab-cdef-0123-456789abcdef"},
+                "command": "bundle exec puma", "created_at": "2026-01-01T00:00:00Z",
+                "id": "01234567-89ab-cdef-0123-456789abcdef", "quantity": n, "size": "standard-1X",
+                "type": process, "updated_at": "2026-01-01T00:00:00Z"
+            })
+        };
+        match method {
+            "GET" => (200, formation(current), vec![], stall),
+            "PATCH" => {
+                let parsed: Option<u32> = serde_json::from_str::<serde_json::Value>(body)
+                    .ok()
+                    .and_then(|v| v.get("quantity").and_then(|q| q.as_u64()))
+                    .and_then(|q| u32::try_from(q).ok());
+                let Some(q) = parsed else {
+                    return error(
+                        422,
+                        "invalid_params",
+                        "Invalid params: quantity must be an integer.",
+                    );
+                };
+                if q > MAX_QUANTITY {
+                    return error(
+                        422,
+                        "invalid_params",
+                        "Cannot update to more than 100 dynos per process type.",
+                    );
+                }
+                st.formation.insert(process.clone(), q);
+                st.writes.push((process.clone(), q));
+                match fault {
+                    Some(Fault::ApplyThen503) => {
+                        error(503, "unavailable", "Service temporarily unavailable.")
+                    }
+                    Some(Fault::ApplyThenStall(d)) => (200, formation(q), vec![], Some(d)),
+                    _ => (200, formation(q), vec![], stall),
+                }
+            }
+            _ => error(405, "method_not_allowed", "Method not allowed."),
+        }
+    }
+}
+
+fn header(req: &Request<Incoming>, name: &str) -> String {
+    req.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
