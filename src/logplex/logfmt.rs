@@ -51,22 +51,43 @@ impl<'a> Iterator for Pairs<'a> {
             self.rest = &s[key_end..];
             return Some(Pair { key, value: None });
         }
-        let v = key_end + 1;
-        if bytes.get(v) == Some(&b'"') {
-            let (raw, escaped, after) = quoted(s, v + 1);
-            self.rest = &s[after..];
-            return Some(Pair {
-                key,
-                value: Some(Text { raw, escaped }),
-            });
-        }
-        let end = scan(bytes, v, |w| has_byte(w, b' '), |b| b == b' ');
+        let (value, end) = value_at(s, key_end + 1);
         self.rest = &s[end..];
         Some(Pair {
             key,
-            value: Some(Text::plain(&s[v..end])),
+            value: Some(value),
         })
     }
+}
+
+impl<'a> Pairs<'a> {
+    /// When the next pair's key is `key`, consumes it and returns its value; otherwise consumes nothing.
+    /// For lines whose keys come in a known order (router lines): no key scanning, one compare.
+    #[inline(always)]
+    pub fn value_of(&mut self, key: &str) -> Option<Text<'a>> {
+        let lead = self.rest.bytes().take_while(|b| *b == b' ').count();
+        let s = &self.rest[lead..];
+        self.rest = s;
+        let bytes = s.as_bytes();
+        if !(bytes.starts_with(key.as_bytes()) && bytes.get(key.len()) == Some(&b'=')) {
+            return None;
+        }
+        let (value, end) = value_at(s, key.len() + 1);
+        self.rest = &s[end..];
+        Some(value)
+    }
+}
+
+/// The value starting at `v` (just after `=`): quoted or bare, and where the rest of the line starts.
+#[inline(always)]
+fn value_at(s: &str, v: usize) -> (Text<'_>, usize) {
+    let bytes = s.as_bytes();
+    if bytes.get(v) == Some(&b'"') {
+        let (raw, escaped, after) = quoted(s, v + 1);
+        return (Text { raw, escaped }, after);
+    }
+    let end = scan(bytes, v, |w| has_byte(w, b' '), |b| b == b' ');
+    (Text::plain(&s[v..end]), end)
 }
 
 /// The quoted value starting at `from` (just after the opening quote): its raw text, whether it has escapes,
