@@ -227,10 +227,33 @@ proptest! {
     fn str_header_path_agrees_with_bytes_path(frame in header_like(), logs_line in any::<bool>()) {
         let frame = if logs_line { frame[1..].to_vec() } else { frame };
         if let Ok(text) = std::str::from_utf8(&frame) {
-            let from_str = drainscale::logplex::syslog::parse_frame_str(text).map(|(h, m)| (h, m.to_string()));
+            let from_str = drainscale::logplex::syslog::parse_frame_str(text, &mut Default::default()).map(|(h, m)| (h, m.to_string()));
             let from_bytes = drainscale::logplex::syslog::parse_frame(&frame)
                 .map(|h| (h, String::from_utf8_lossy(h.message).into_owned()));
             prop_assert_eq!(from_str, from_bytes);
+        }
+    }
+}
+
+proptest! {
+    #[test]
+    fn minute_cache_agrees_with_the_plain_parse(stamps in proptest::collection::vec(
+        (0i64..4_102_444_800_000_000, 0i64..180_000_000, any::<bool>()), 1..20)
+    ) {
+        use drainscale::logplex::timestamp::{parse_rfc3339, MinuteCache};
+        let mut cache = MinuteCache::default();
+        let mut t = stamps[0].0;
+        for (_, step, zulu) in &stamps {
+            t += step;
+            // Zulu, or the same instant written at -07:00.
+            let text = if *zulu {
+                jiff::Timestamp::from_microsecond(t).unwrap().to_string()
+            } else {
+                let local = jiff::Timestamp::from_microsecond(t - 7 * 3_600_000_000).unwrap().to_string();
+                format!("{}-07:00", local.trim_end_matches('Z'))
+            };
+            prop_assert_eq!(cache.parse(text.as_bytes()), parse_rfc3339(text.as_bytes()), "{}", text);
+            prop_assert_eq!(parse_rfc3339(text.as_bytes()), Some(t), "{}", text);
         }
     }
 }

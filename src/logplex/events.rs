@@ -8,6 +8,7 @@ use super::event::{Event, EventKind, Meta};
 use super::frame::{Frame, Frames};
 use super::l2met::{self, Found};
 use super::logfmt::{pairs, Pairs};
+use super::timestamp::MinuteCache;
 use super::{l10, router, syslog, BadReason, ParseStats};
 
 /// Iterator over the events of one body; see [`super::parse_body`].
@@ -15,6 +16,8 @@ pub struct Events<'a> {
     frames: Frames<'a>,
     stats: ParseStats,
     pending: Option<MetricLine<'a>>,
+    /// Frames of one body share the timestamp's minute: parsed once.
+    minutes: MinuteCache,
 }
 
 /// An l2met line whose pairs are still being read.
@@ -33,6 +36,7 @@ impl<'a> Events<'a> {
             frames: Frames::new(body),
             stats: ParseStats::default(),
             pending: None,
+            minutes: MinuteCache::default(),
         }
     }
 
@@ -101,7 +105,7 @@ impl<'a> Events<'a> {
             }
         };
         let parsed = match std::str::from_utf8(text) {
-            Ok(frame) => syslog::parse_frame_str(frame),
+            Ok(frame) => syslog::parse_frame_str(frame, &mut self.minutes),
             // Not UTF-8 somewhere: the header decides whether it is its fault; if not, keep what the message can give.
             Err(_) => syslog::parse_frame(text).and_then(|header| {
                 match std::str::from_utf8(header.message) {

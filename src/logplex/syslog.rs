@@ -8,7 +8,7 @@
 use super::event::Micros;
 use super::scan::{has_byte, scan};
 use super::syslog_nom::{ascii, is_print, parse_heroku_logs_line};
-use super::timestamp::parse_rfc3339;
+use super::timestamp::{parse_rfc3339, MinuteCache};
 use super::BadReason;
 
 /// The fields of a syslog header; strings are slices of the frame.
@@ -39,15 +39,19 @@ pub fn parse_frame(frame: &[u8]) -> Result<Header<'_>, BadReason> {
 
 /// Parses a frame already known to be UTF-8: the same answers as [`parse_frame`], plus the message as `&str`,
 /// without validating each field again (the hot path: one UTF-8 check per frame).
+/// `minutes` carries the last timestamp's minute from frame to frame (keep one per body).
 #[inline]
-pub fn parse_frame_str(frame: &str) -> Result<(Header<'_>, &str), BadReason> {
+pub fn parse_frame_str<'a>(
+    frame: &'a str,
+    minutes: &mut MinuteCache,
+) -> Result<(Header<'a>, &'a str), BadReason> {
     let bytes = frame.as_bytes();
     if bytes.first() != Some(&b'<') {
         let header = parse_heroku_logs_line(bytes)?;
         let message = &frame[frame.len() - header.message.len()..];
         return Ok((header, message));
     }
-    let spans = scan_syslog(bytes)?;
+    let spans = scan_syslog(bytes, |ts| minutes.parse(ts))?;
     // Every span ends at an ASCII byte, so slicing the `&str` cannot split a character.
     let header = Header {
         pri: spans.pri,
@@ -73,7 +77,7 @@ struct Spans {
 }
 
 fn parse_syslog(f: &[u8]) -> Result<Header<'_>, BadReason> {
-    let spans = scan_syslog(f)?;
+    let spans = scan_syslog(f, parse_rfc3339)?;
     let text = |(a, b): (usize, usize)| ascii(&f[a..b]);
     Ok(Header {
         pri: spans.pri,
@@ -89,7 +93,10 @@ fn parse_syslog(f: &[u8]) -> Result<Header<'_>, BadReason> {
 /// The syslog header by hand: the hottest per-frame step, held to `syslog_nom::parse_syslog`'s answers (same
 /// fields, same error reasons) by the property tests.
 #[inline]
-fn scan_syslog(f: &[u8]) -> Result<Spans, BadReason> {
+fn scan_syslog(
+    f: &[u8],
+    mut parse_timestamp: impl FnMut(&[u8]) -> Option<Micros>,
+) -> Result<Spans, BadReason> {
     let digits = f
         .iter()
         .skip(1)
@@ -110,7 +117,7 @@ fn scan_syslog(f: &[u8]) -> Result<Spans, BadReason> {
     let version_ok =
         version.1 - version.0 <= 2 && f[version.0..version.1].iter().all(u8::is_ascii_digit);
     let pri = u8::try_from(pri).ok().filter(|p| *p <= 191);
-    let timestamp = parse_rfc3339(ts).filter(|_| ts_end < f.len());
+    let timestamp = parse_timestamp(ts).filter(|_| ts_end < f.len());
     let ts_field = || !ts.is_empty() && ts_end < f.len() && ts.iter().all(|b| is_print(*b));
     let timestamp = match (pri, timestamp) {
         (Some(pri), Some(t)) if version_ok => (pri, t),
