@@ -46,7 +46,7 @@ fn a_bad_file_exits_1_naming_file_key_and_line() {
     let path = dir.path().join("bad.yaml");
     std::fs::write(
         &path,
-        "drain: {}\ncontrollers:\n  - name: web\n    max: 3\n    mni: 1\n    inputs: []\n",
+        "drain: {auth: {insecure: true}}\ncontrollers:\n  - name: web\n    max: 3\n    mni: 1\n    inputs: []\n",
     )
     .unwrap();
     let (code, out, err) = check(&path);
@@ -63,7 +63,7 @@ fn secrets_are_masked_in_the_plan() {
     let path = dir.path().join("secret.yaml");
     std::fs::write(
         &path,
-        "scaler:\n  app: shop\n  api_key: hunter2-token\n  dead_mans_switch: {url: 'https://u:pw-secret@hc.example/ping'}\ncontrollers:\n  - name: web\n    max: 3\n    inputs:\n      - {name: s, type: sine}\n",
+        "drain: {auth: {users: [{user: logplex, password: pa55-drain}], tokens: [d.tok-secret]}}\nscaler:\n  app: shop\n  api_key: hunter2-token\n  dead_mans_switch: {url: 'https://u:pw-secret@hc.example/ping'}\ncontrollers:\n  - name: web\n    max: 3\n    inputs:\n      - {name: s, type: sine}\n",
     )
     .unwrap();
     let (code, out, err) = check(&path);

@@ -15,7 +15,7 @@ fn err(text: &str) -> String {
     load_str(text, "app.yaml", &no_env).unwrap_err().to_string()
 }
 
-const MINIMAL: &str = "drain: {}\nscaler:\n  dry_run: true\ncontrollers:\n  - name: web\n    max: 5\n    inputs:\n      - name: rpm\n        type: drain\n        query: {signal: request_rate}\n        per_dyno: 10\n";
+const MINIMAL: &str = "drain: {auth: {insecure: true}}\nscaler:\n  dry_run: true\ncontrollers:\n  - name: web\n    max: 5\n    inputs:\n      - name: rpm\n        type: drain\n        query: {signal: request_rate}\n        per_dyno: 10\n";
 
 #[test]
 fn the_sample_loads_and_builds_without_env_or_secrets() {
@@ -60,7 +60,7 @@ fn the_sample_loads_and_builds_without_env_or_secrets() {
 
 #[test]
 fn unknown_keys_name_the_file_the_key_and_the_line() {
-    let e = err("drain: {}\nscaler:\n  dry_run: true\n  intervall: 5s\n");
+    let e = err("drain: {auth: {insecure: true}}\nscaler:\n  dry_run: true\n  intervall: 5s\n");
     assert!(
         e.starts_with("app.yaml: scaler: unknown field `intervall`"),
         "{e}"
@@ -98,7 +98,7 @@ fn wrong_types_name_the_key_and_line() {
 #[test]
 fn semantic_errors_are_named() {
     assert!(err(&MINIMAL.replace("max: 5", "min: 6\n    max: 5")).contains("min 6 is above max 5"));
-    let e = err(&MINIMAL.replace("drain: {}\n", ""));
+    let e = err(&MINIMAL.replace("drain: {auth: {insecure: true}}\n", ""));
     assert!(e.contains("needs the drain"), "{e}");
     let e = err(&MINIMAL.replace("        per_dyno: 10\n", ""));
     assert!(e.contains("needs `per_dyno: N` or `target: N`"), "{e}");
@@ -181,6 +181,11 @@ stats_plugins:
     -
         type: Dynosaur::Stats::Console
 
+success_handlers:
+    -
+        type: Dynosaur::Success::Cronut
+        public_key: "<%= ENV.fetch('CRONUT_PUBLIC_KEY', '').gsub("\n", "|") %>"
+
 error_handlers:
     -
         type: Dynosaur::ErrorHandler::Bugsnag
@@ -247,7 +252,10 @@ fn dynosaurs_layout_is_read_as_it_is() {
         w.contains("GoogleAnalyticsInputPlugin") && w.contains("not supported"),
         "{w}"
     );
-    assert!(w.contains("Librato") && w.contains("Bugsnag"), "{w}");
+    assert!(
+        w.contains("Librato") && w.contains("Bugsnag") && w.contains("Cronut"),
+        "{w}"
+    );
 }
 
 #[test]
@@ -301,7 +309,9 @@ fn the_readme_reference_example_loads() {
         .split("```")
         .next()
         .unwrap();
-    let env = |name: &str| (name == "HEROKU_API_KEY").then(|| "token".to_string());
+    let env = |name: &str| {
+        matches!(name, "HEROKU_API_KEY" | "DRAIN_PASSWORD").then(|| "secret".to_string())
+    };
     let loaded = load_str(yaml, "README.md", &env).unwrap();
     let web = &loaded.config.controllers[0];
     assert_eq!(web.inputs.len(), 4);
@@ -321,5 +331,33 @@ fn the_readme_reference_example_loads() {
             .unwrap()
             .interval,
         Duration::from_secs(60)
+    );
+}
+
+#[test]
+fn window_and_outlet_sections_are_validated_too() {
+    let e = err(&format!(
+        "windows: {{resolution: 1m, retention: 10s}}\n{MINIMAL}"
+    ));
+    assert!(e.contains("windows.retention"), "{e}");
+    let e = err(&format!(
+        "outlets: {{statsd: {{address: nowhere}}}}\n{MINIMAL}"
+    ));
+    assert!(e.contains("outlets.statsd.address"), "{e}");
+}
+
+#[test]
+fn an_open_drain_must_say_so() {
+    let e = err(&MINIMAL.replace("drain: {auth: {insecure: true}}", "drain: {}"));
+    assert!(e.contains("drain.auth has no users and no tokens"), "{e}");
+    // Open on purpose: allowed, with the drain's own warning.
+    let loaded = load_str(MINIMAL, "app.yaml", &no_env).unwrap();
+    assert!(
+        loaded
+            .warnings
+            .iter()
+            .any(|w| w.contains("drain.auth.insecure")),
+        "{:?}",
+        loaded.warnings
     );
 }

@@ -63,7 +63,7 @@ impl Passes {
 
 fn config(fake: &FakeHeroku, dry_run: bool, scaler_interval: &str, input_interval: &str) -> String {
     format!(
-        "drain: {{}}\nscaler:\n  app: {app}\n  api_key: {token}\n  api_url: {url}\n  dry_run: {dry_run}\n  interval: {scaler_interval}\n  stats: {{console: false, metrics: false}}\n  heroku: {{cache_ttl: 0s, backoff_base: 10ms, max_attempts: 2}}\ncontrollers:\n  - name: web\n    min: 1\n    max: 20\n    inputs:\n      - name: rps\n        type: drain\n        query: {{signal: request_rate}}\n        interval: {input_interval}\n        per_dyno: 10\n  - name: worker\n    min: 1\n    max: 5\n    inputs:\n      - {{name: wave, type: sine, period: 10s, interval: 100ms}}\n",
+        "drain: {{auth: {{insecure: true}}}}\nscaler:\n  app: {app}\n  api_key: {token}\n  api_url: {url}\n  dry_run: {dry_run}\n  interval: {scaler_interval}\n  stats: {{console: false, outlets: false}}\n  heroku: {{cache_ttl: 0s, backoff_base: 10ms, max_attempts: 2}}\ncontrollers:\n  - name: web\n    min: 1\n    max: 20\n    inputs:\n      - name: rps\n        type: drain\n        query: {{signal: request_rate}}\n        interval: {input_interval}\n        per_dyno: 10\n  - name: worker\n    min: 1\n    max: 5\n    inputs:\n      - {{name: wave, type: sine, period: 10s, interval: 100ms}}\n",
         app = fake.app,
         token = fake.token,
         url = fake.url
@@ -224,7 +224,7 @@ async fn the_formation_file_backend_follows_the_estimate() {
     let path = dir.path().join("formation");
     std::fs::write(&path, "# scaled by drainscale\nweb=1\nclock=1\n").unwrap();
     let text = format!(
-        "scaler:\n  interval: 50ms\n  stats: {{console: false, metrics: false}}\ncontrollers:\n  - name: web\n    max: 9\n    backend: {{file: {}}}\n    inputs:\n      - {{name: r, type: random, seed: 3, per_dyno: 10, interval: 50ms}}\n",
+        "scaler:\n  interval: 50ms\n  stats: {{console: false, outlets: false}}\ncontrollers:\n  - name: web\n    max: 9\n    backend: {{file: {}}}\n    inputs:\n      - {{name: r, type: random, seed: 3, per_dyno: 10, interval: 50ms}}\n",
         path.display()
     );
     let loaded = load_str(&text, "f.yaml", &|_| None).unwrap();

@@ -179,8 +179,8 @@ pub fn parse(text: &str) -> Result<(Config, Vec<String>), String> {
         match short(&h.kind) {
             "Console" => stats.console = true,
             "Librato" => warnings.push(format!(
-                "stats_plugins {}: Librato is retired; scaler stats go to the `metrics` gauges (statsd) and \
-                 the Librato-format outlet configured under `outlets:` (the api_email/api_key here are not used)",
+                "stats_plugins {}: Librato is retired; scaler stats go through the statsd and Librato-format \
+                 outlets configured under `outlets:` (the api_email/api_key here are not used)",
                 h.kind
             )),
             _ => warnings.push(format!("stats_plugins {}: not supported, skipped", h.kind)),

@@ -5,7 +5,8 @@
 //! - `$${` writes a literal `${`.
 //! - Dynosaur's ERB forms: `<%= ENV['VAR'] %>` (empty when unset, as ERB renders nil, with a warning) and
 //!   `<%= ENV.fetch('VAR', default) %>` / `<%= ENV.fetch('VAR') %>` (an error when unset without default).
-//!   A trailing `.to_i` / `.to_s` is accepted; any other Ruby is an error naming the expression.
+//!   Trailing `.to_i` / `.to_s` / `.to_f` and `.gsub("a", "b")` (string literals, as Dynosaur's sample uses to
+//!   flatten PEM keys) are applied; any other Ruby is an error naming the expression.
 //!
 //! Comment lines (first non-blank character `#`) are copied as they are. Values may not contain newlines.
 
@@ -121,10 +122,44 @@ fn erb(
     let unsupported = || {
         format!("unsupported ERB expression `{expr}` (supported: ENV['VAR'], ENV.fetch('VAR', default))")
     };
+    // Trailing methods, outermost first: `.to_i`, `.to_s`, `.to_f` (no-ops here) and `.gsub("a", "b")`.
     let mut body = expr;
-    for suffix in [".to_i", ".to_s", ".to_f"] {
-        body = body.strip_suffix(suffix).unwrap_or(body);
+    let mut gsubs = Vec::new();
+    loop {
+        if let Some(b) = [".to_i", ".to_s", ".to_f"]
+            .iter()
+            .find_map(|suf| body.strip_suffix(suf))
+        {
+            body = b;
+        } else if let Some(at) = body.rfind(".gsub(").filter(|_| body.ends_with(')')) {
+            let (from, to) = split_args(&body[at + 6..body.len() - 1]).ok_or_else(unsupported)?;
+            gsubs.push((
+                ruby_string(from).ok_or_else(unsupported)?,
+                ruby_string(to).ok_or_else(unsupported)?,
+            ));
+            body = &body[..at];
+        } else {
+            break;
+        }
     }
+    let (value, warning) = erb_env(body, expr, env).map_err(|e| e.unwrap_or_else(unsupported))?;
+    let value = gsubs.iter().rev().fold(value, |v, (from, to)| {
+        if from.is_empty() {
+            v
+        } else {
+            v.replace(from, to)
+        }
+    });
+    Ok((value, warning))
+}
+
+/// `ENV['X']` or `ENV.fetch('X'[, default])`; `Err(None)` when it is neither.
+fn erb_env(
+    body: &str,
+    expr: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(String, Option<String>), Option<String>> {
+    let unsupported = || None;
     if let Some(inner) = body.strip_prefix("ENV[").and_then(|r| r.strip_suffix(']')) {
         let name = ruby_string(inner).ok_or_else(unsupported)?;
         return Ok(match env(&name) {
@@ -149,12 +184,12 @@ fn erb(
         return match (env(&name), default) {
             (Some(v), _) => Ok((v, None)),
             (None, Some(d)) => Ok((ruby_literal(d).ok_or_else(unsupported)?, None)),
-            (None, None) => Err(format!(
+            (None, None) => Err(Some(format!(
                 "environment variable {name} is not set (`{expr}` has no default)"
-            )),
+            ))),
         };
     }
-    Err(unsupported())
+    Err(None)
 }
 
 /// Splits `'A', 2` at the top-level comma.
@@ -174,11 +209,29 @@ fn split_args(s: &str) -> Option<(&str, &str)> {
 fn ruby_string(s: &str) -> Option<String> {
     let s = s.trim();
     let q = s.chars().next()?;
-    if (q == '\'' || q == '"') && s.len() >= 2 && s.ends_with(q) {
-        Some(s[1..s.len() - 1].to_string())
-    } else {
-        None
+    if !((q == '\'' || q == '"') && s.len() >= 2 && s.ends_with(q)) {
+        return None;
     }
+    let inner = &s[1..s.len() - 1];
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match (q, chars.next()) {
+            ('"', Some('n')) => out.push('\n'),
+            ('"', Some('t')) => out.push('\t'),
+            (_, Some(c @ ('\\' | '\'' | '"'))) => out.push(c),
+            (_, Some(c)) => {
+                out.push('\\');
+                out.push(c);
+            }
+            (_, None) => out.push('\\'),
+        }
+    }
+    Some(out)
 }
 
 fn ruby_literal(s: &str) -> Option<String> {
@@ -262,9 +315,22 @@ mod tests {
             .unwrap_err()
             .message
             .contains("UNSET"));
-        let e = run("\n\nk: <%= ENV.fetch('X', '').gsub(\"\\n\", \"|\") %>\n").unwrap_err();
+        // Dynosaur's sample flattens PEM keys with gsub.
+        assert_eq!(
+            run("k: <%= ENV.fetch('MULTI', \"\").gsub(\"\\n\", \"|\") %>\n").unwrap(),
+            "k: a|b\n"
+        );
+        assert_eq!(
+            run("k: <%= ENV.fetch('NONE', \"\").gsub(\"\\n\", \"|\") %>\n").unwrap(),
+            "k: \n"
+        );
+        assert_eq!(
+            run("k: <%= ENV['APP'].gsub('o', '0').gsub('s', '5') %>\n").unwrap(),
+            "k: 5h0p\n"
+        );
+        let e = run("\n\nk: <%= ENV.fetch('X', '').strip %>\n").unwrap_err();
         assert_eq!(e.line, 3);
-        assert!(e.message.contains("gsub"), "{e}");
+        assert!(e.message.contains("strip"), "{e}");
     }
 
     #[test]

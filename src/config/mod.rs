@@ -87,8 +87,9 @@ pub struct StatsConfig {
     pub prefix: String,
     /// Print a `stats ...` line to stdout after every pass (default true).
     pub console: bool,
-    /// Set `metrics` gauges (sent by the statsd outlet when configured; default true).
-    pub metrics: bool,
+    /// Send the stats through the configured outlets (`outlets.statsd`, `outlets.librato`) as
+    /// `<outlet prefix>.<app>.<controller>...` (default true).
+    pub outlets: bool,
 }
 
 impl Default for StatsConfig {
@@ -96,7 +97,7 @@ impl Default for StatsConfig {
         StatsConfig {
             prefix: "drainscale".into(),
             console: true,
-            metrics: true,
+            outlets: true,
         }
     }
 }

@@ -50,12 +50,21 @@ pub fn render(loaded: &Loaded) -> String {
         s.api_url,
         dur(s.interval)
     );
-    let mut sinks = Vec::new();
+    let mut sinks: Vec<String> = Vec::new();
     if s.stats.console {
-        sinks.push("console");
+        sinks.push("console".into());
     }
-    if s.stats.metrics {
-        sinks.push("metrics gauges");
+    if s.stats.outlets {
+        if let Some(st) = &c.outlets.statsd {
+            sinks.push(format!("statsd {} as {}.<app>...", st.address, st.prefix));
+        }
+        if let Some(l) = &c.outlets.librato {
+            sinks.push(format!(
+                "Librato-format {} as {}.<app>...",
+                mask_url(&l.url),
+                l.prefix
+            ));
+        }
     }
     let _ = writeln!(
         out,
@@ -143,8 +152,8 @@ fn mask(v: &mut serde_json::Value) {
                 let secret = ["password", "secret", "token", "key", "credential"]
                     .iter()
                     .any(|s| k.contains(s));
-                if secret && !val.is_null() {
-                    *val = serde_json::Value::String("***".into());
+                if secret {
+                    hide(val);
                 } else if k.contains("url") {
                     if let serde_json::Value::String(s) = val {
                         *s = mask_url(s);
@@ -155,6 +164,17 @@ fn mask(v: &mut serde_json::Value) {
             }
         }
         serde_json::Value::Array(items) => items.iter_mut().for_each(mask),
+        _ => {}
+    }
+}
+
+/// Replaces secret strings (also inside lists) with `***`, keeping empty ones visible as empty.
+fn hide(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::String(s) if !s.is_empty() => *s = "***".into(),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(hide),
+        serde_json::Value::Object(_) => mask(v),
+        serde_json::Value::Number(_) | serde_json::Value::Bool(_) => *v = "***".into(),
         _ => {}
     }
 }

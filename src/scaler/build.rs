@@ -9,9 +9,10 @@ use super::clock::Clock;
 use super::controller::{Controller, InputSlot};
 use super::engine::Scaler;
 use super::inputs::InputContext;
-use super::report::{Console, MetricsGauges, StatsReporter};
+use super::report::{Console, OutletGauges, StatsReporter};
 use super::schedule::Schedule;
 use crate::config::{BackendConfig, Config};
+use crate::outlet::StatsSender;
 use crate::window::WindowReader;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -26,6 +27,10 @@ pub struct BuildError {
 }
 
 /// Builds the scaler. `windows` is the drain's window store (needed by `drain` inputs).
+///
+/// Stats go to the console when `scaler.stats.console`; for the outlets, add
+/// [`super::report::OutletGauges`] over [`crate::outlet::OutletsHandle::stats_sender`] with
+/// [`Scaler::add_reporter`] when `scaler.stats.outlets` (see [`outlet_reporter`]).
 pub fn build(
     config: &Config,
     windows: Option<Arc<dyn WindowReader>>,
@@ -117,12 +122,19 @@ pub fn build(
     if s.stats.console {
         reporters.push(Arc::new(Console::stdout(&s.stats.prefix, &s.app)));
     }
-    if s.stats.metrics {
-        reporters.push(Arc::new(MetricsGauges::new(&s.stats.prefix, &s.app)));
-    }
     let mut scaler = Scaler::new(controllers, clock, reporters, s.interval, s.dry_run);
     if let Some(d) = &s.dead_mans_switch {
         scaler = scaler.with_dead_mans_switch(d.url.clone(), d.interval);
     }
     Ok(scaler)
+}
+
+/// The reporter that sends pass stats through the outlets (statsd, Librato-format HTTP), or `None` when
+/// `scaler.stats.outlets` is off. The outlets add their own `prefix`: names are `<outlet prefix>.<app>...`.
+pub fn outlet_reporter(config: &Config, sender: StatsSender) -> Option<Arc<dyn StatsReporter>> {
+    config
+        .scaler
+        .stats
+        .outlets
+        .then(|| Arc::new(OutletGauges::new(sender, &config.scaler.app)) as Arc<dyn StatsReporter>)
 }

@@ -69,21 +69,28 @@ impl InputSlot {
                 RETRIEVE_TIMEOUT.as_secs()
             ))),
         };
-        match result {
+        let error = match result {
             Ok(v) if v.is_finite() => {
                 let estimate = self.input.conversion().estimate(v, current);
                 self.window.record(now.mono, v, estimate);
-                self.last_error = None;
+                None
             }
-            Ok(v) => {
-                self.window.record_failure();
-                self.last_error = Some(InputError::BadValue(v.to_string()).to_string());
-            }
-            Err(e) => {
-                self.window.record_failure();
-                self.last_error = Some(e.to_string());
-            }
+            Ok(v) => Some(InputError::BadValue(v.to_string()).to_string()),
+            Err(e) => Some(e.to_string()),
+        };
+        if error.is_some() {
+            self.window.record_failure();
         }
+        // Log changes only: a drain that stays silent for an hour makes one line, not one per pass.
+        match (&self.last_error, &error) {
+            (None, Some(e)) => tracing::warn!(input = %self.name, "input failed: {e}"),
+            (Some(old), Some(e)) if old != e => {
+                tracing::warn!(input = %self.name, "input still failing: {e}")
+            }
+            (Some(_), None) => tracing::info!(input = %self.name, "input recovered"),
+            _ => {}
+        }
+        self.last_error = error;
     }
 
     fn report(&self, now: Tick) -> InputReport {
@@ -104,6 +111,7 @@ impl InputSlot {
         InputReport {
             name: self.name.clone(),
             kind: self.kind,
+            description: self.description.clone(),
             unit: self.input.unit().to_string(),
             value: self.window.last(),
             max,
@@ -124,6 +132,8 @@ impl InputSlot {
 pub struct InputReport {
     pub name: String,
     pub kind: &'static str,
+    /// What it reads, in words (`drain p95 router service time (ms) over 1m, ...`).
+    pub description: String,
     pub unit: String,
     /// The newest good value.
     pub value: Option<f64>,
@@ -183,6 +193,8 @@ pub struct Controller {
     last_change: Option<(Instant, Change)>,
     /// The last count read, for estimates made while the backend cannot be read.
     last_known: Option<u32>,
+    /// The first pass.
+    started: Option<Instant>,
 }
 
 impl Controller {
@@ -208,6 +220,7 @@ impl Controller {
             backend,
             last_change: None,
             last_known: None,
+            started: None,
         }
     }
 
@@ -246,6 +259,7 @@ impl Controller {
     /// One pass: read the count, refresh inputs, decide, write if needed.
     pub async fn pass(&mut self, now: Tick) -> PassReport {
         let bounds = self.bounds(now.wall);
+        self.started.get_or_insert(now.mono);
         let mut error = None;
         let current = match self.backend.current(&self.process).await {
             Ok(c) => Some(c),
@@ -291,6 +305,7 @@ impl Controller {
             bounds,
             unhealthy,
             last_change: self.last_change.as_ref().map(|(at, _)| *at),
+            started: self.started,
             now: now.mono,
         });
         report.reason = decision.reason.clone();

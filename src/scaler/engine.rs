@@ -167,15 +167,6 @@ fn after_pass(
     if let Some(err) = &report.error {
         tracing::error!(controller = %report.controller, "{err}");
     }
-    for input in report.inputs.iter().filter(|i| i.last_error.is_some()) {
-        tracing::warn!(
-            controller = %report.controller,
-            input = %input.name,
-            health = %input.health,
-            "input failed: {}",
-            input.last_error.as_deref().unwrap_or_default()
-        );
-    }
     let details: Vec<String> = report
         .inputs
         .iter()

@@ -53,6 +53,9 @@ pub struct Situation {
     /// Inputs that are not OK: they block any scale-down.
     pub unhealthy: Vec<String>,
     pub last_change: Option<Instant>,
+    /// When the controller started: the first scale-down after a (re)start also waits one down cool-down,
+    /// since the hysteresis windows start empty.
+    pub started: Option<Instant>,
     pub now: Instant,
 }
 
@@ -92,11 +95,15 @@ impl Policy {
             }
             (Some(e), None) => format!("estimate {e} clamped to {desired}"),
         };
-        let since = s.last_change.map(|at| s.now.saturating_duration_since(at));
-        let remaining = |cool: Duration| {
-            since
+        let left = |from: Option<Instant>, cool: Duration| {
+            from.map(|at| s.now.saturating_duration_since(at))
                 .and_then(|d| cool.checked_sub(d))
                 .filter(|r| !r.is_zero())
+        };
+        let remaining = |cool: Duration| left(s.last_change, cool);
+        let down_from = match (s.last_change, s.started) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
         };
         let hold = |hold: Hold, why: String| Decision {
             target: s.current,
@@ -134,7 +141,7 @@ impl Policy {
                     format!("{source}: scale-down blocked, input not OK: {names}"),
                 );
             }
-            if let Some(left) = remaining(self.down_cooldown) {
+            if let Some(left) = left(down_from, self.down_cooldown) {
                 return hold(
                     Hold::DownCooldown(left),
                     format!("{source}: down cool-down, {}s left", left.as_secs()),
@@ -190,6 +197,7 @@ mod tests {
             },
             unhealthy: vec![],
             last_change: None,
+            started: None,
             now: Instant::now() + Duration::from_secs(3600),
         }
     }
@@ -263,9 +271,17 @@ mod tests {
         assert_eq!(p.decide(&s).target, 4);
         s.last_change = Some(s.now - Duration::from_secs(300));
         assert_eq!(p.decide(&s).target, 3);
-        // With no change ever made there is no cool-down to wait for.
+        // With no change ever made there is no cool-down to wait for ...
         s.last_change = None;
         assert_eq!(p.decide(&s).target, 3);
+        // ... except right after a (re)start: the first scale-down waits one down cool-down.
+        s.started = Some(s.now - Duration::from_secs(120));
+        assert_eq!(
+            p.decide(&s).hold,
+            Some(Hold::DownCooldown(Duration::from_secs(180)))
+        );
+        s.estimate = Some(9);
+        assert_eq!(p.decide(&s).target, 9);
     }
 
     #[test]
@@ -324,6 +340,7 @@ mod properties {
                 bounds: Bounds { min, max: min + span, schedule: None },
                 unhealthy: if unhealthy { vec!["x".into()] } else { vec![] },
                 last_change: since.map(|s| now - Duration::from_secs(s)),
+                started: None,
                 now,
             };
             let d = policy.decide(&s);

@@ -2,8 +2,9 @@
 //! `<prefix>.<app>.<controller>.<input>.{value,max,estimate}` and per controller
 //! `<prefix>.<app>.<controller>.combined.{estimate,actual}`. With prefix `dynosaur` the names are Dynosaur's.
 //!
-//! [`stat_lines`] makes the list; each [`StatsReporter`] sends it somewhere (the console, the `metrics` facade
-//! that the statsd exporter reads). A Librato-format adapter only has to map [`stat_lines`] to its outlet.
+//! [`stat_lines`] makes the list; each [`StatsReporter`] sends it somewhere: the console, or the outlets
+//! (statsd and Librato-format HTTP, through [`crate::outlet::StatsSender`]), where the outlet's own `prefix`
+//! takes the place of `<prefix>`.
 
 use super::controller::PassReport;
 use std::io::Write;
@@ -28,8 +29,14 @@ pub fn segment(name: &str) -> String {
 }
 
 /// The stats of one pass: `(name, value)`; values that do not exist yet (no retrieval) are left out.
+/// An empty `prefix` gives names starting at `<app>`.
 pub fn stat_lines(prefix: &str, app: &str, pass: &PassReport) -> Vec<(String, f64)> {
-    let base = format!("{}.{}.{}", prefix, segment(app), segment(&pass.controller));
+    let app = if app.is_empty() { "app" } else { app };
+    let base = crate::outlet::names::prefixed(
+        prefix,
+        '.',
+        &format!("{}.{}", segment(app), segment(&pass.controller)),
+    );
     let mut out = Vec::with_capacity(pass.inputs.len() * 3 + 2);
     for input in &pass.inputs {
         let name = format!("{base}.{}", segment(&input.name));
@@ -94,26 +101,28 @@ fn fmt_value(v: f64) -> String {
     }
 }
 
-/// Sets a `metrics` gauge per stat; whichever recorder is installed (statsd) sends them.
-pub struct MetricsGauges {
-    prefix: String,
+/// Sends every stat through the outlets (statsd, Librato-format HTTP) as `<outlet prefix>.<app>.<controller>...`.
+pub struct OutletGauges {
+    sender: crate::outlet::StatsSender,
     app: String,
 }
 
-impl MetricsGauges {
-    pub fn new(prefix: &str, app: &str) -> Self {
-        MetricsGauges {
-            prefix: prefix.to_string(),
+impl OutletGauges {
+    pub fn new(sender: crate::outlet::StatsSender, app: &str) -> Self {
+        OutletGauges {
+            sender,
             app: app.to_string(),
         }
     }
 }
 
-impl StatsReporter for MetricsGauges {
+impl StatsReporter for OutletGauges {
     fn report(&self, pass: &PassReport) {
-        for (name, value) in stat_lines(&self.prefix, &self.app, pass) {
-            metrics::gauge!(name).set(value);
-        }
+        let gauges: Vec<crate::outlet::StatGauge> = stat_lines("", &self.app, pass)
+            .into_iter()
+            .map(|(name, value)| crate::outlet::StatGauge::new(name, value))
+            .collect();
+        self.sender.gauges(&gauges);
     }
 }
 
@@ -133,6 +142,7 @@ mod tests {
                 InputReport {
                     name: "rpm".into(),
                     kind: "drain",
+                    description: String::new(),
                     unit: "per minute".into(),
                     value: Some(1200.0),
                     max: Some(1500.5),
@@ -145,6 +155,7 @@ mod tests {
                 InputReport {
                     name: "redis connections".into(),
                     kind: "sine",
+                    description: String::new(),
                     unit: String::new(),
                     value: None,
                     max: None,
@@ -185,6 +196,14 @@ mod tests {
             ]
         );
         assert_eq!(lines[1].1, 1500.5);
+        assert_eq!(
+            stat_lines("", "my-app", &sample_pass())[0].0,
+            "my-app.web.rpm.value"
+        );
+        assert_eq!(
+            stat_lines("x", "", &sample_pass())[0].0,
+            "x.app.web.rpm.value"
+        );
     }
 
     #[derive(Clone, Default)]

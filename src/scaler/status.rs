@@ -84,6 +84,7 @@ fn document(pass: &PassReport, last_change: Option<&Change>) -> Value {
             json!({
                 "name": i.name,
                 "type": i.kind,
+                "reads": i.description,
                 "unit": i.unit,
                 "value": i.value,
                 "max": i.max,

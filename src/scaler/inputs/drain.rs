@@ -176,9 +176,10 @@ impl DrainInput {
                 ))
             }
             Some(at) if now_us.saturating_sub(at) > silence => {
-                let secs = now_us.saturating_sub(at) / 1_000_000;
+                // A stable message (no running count) so the failure is logged once, not every pass.
                 return Err(InputError::Stale(format!(
-                    "the drain has received nothing for {secs}s"
+                    "the drain has received nothing for more than {}",
+                    crate::config::duration::format(self.params.max_silence)
                 )));
             }
             Some(_) => {}
