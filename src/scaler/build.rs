@@ -130,11 +130,10 @@ pub fn build(
 }
 
 /// The reporter that sends pass stats through the outlets (statsd, Librato-format HTTP), or `None` when
-/// `scaler.stats.outlets` is off. The outlets add their own `prefix`: names are `<outlet prefix>.<app>...`.
+/// `scaler.stats.outlets` is off. Names are `<scaler.stats.prefix>.<app>...`, as on the console.
 pub fn outlet_reporter(config: &Config, sender: StatsSender) -> Option<Arc<dyn StatsReporter>> {
-    config
-        .scaler
-        .stats
-        .outlets
-        .then(|| Arc::new(OutletGauges::new(sender, &config.scaler.app)) as Arc<dyn StatsReporter>)
+    config.scaler.stats.outlets.then(|| {
+        let s = &config.scaler;
+        Arc::new(OutletGauges::new(sender, &s.stats.prefix, &s.app)) as Arc<dyn StatsReporter>
+    })
 }

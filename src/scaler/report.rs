@@ -104,13 +104,16 @@ fn fmt_value(v: f64) -> String {
 /// Sends every stat through the outlets (statsd, Librato-format HTTP) as `<outlet prefix>.<app>.<controller>...`.
 pub struct OutletGauges {
     sender: crate::outlet::StatsSender,
+    prefix: String,
     app: String,
 }
 
 impl OutletGauges {
-    pub fn new(sender: crate::outlet::StatsSender, app: &str) -> Self {
+    /// Names are `<prefix>.<app>...` as the outlets send gauge names as given.
+    pub fn new(sender: crate::outlet::StatsSender, prefix: &str, app: &str) -> Self {
         OutletGauges {
             sender,
+            prefix: prefix.to_string(),
             app: app.to_string(),
         }
     }
@@ -118,7 +121,7 @@ impl OutletGauges {
 
 impl StatsReporter for OutletGauges {
     fn report(&self, pass: &PassReport) {
-        let gauges: Vec<crate::outlet::StatGauge> = stat_lines("", &self.app, pass)
+        let gauges: Vec<crate::outlet::StatGauge> = stat_lines(&self.prefix, &self.app, pass)
             .into_iter()
             .map(|(name, value)| crate::outlet::StatGauge::new(name, value))
             .collect();
