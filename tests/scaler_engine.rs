@@ -351,3 +351,36 @@ async fn a_panicking_controller_never_stops_the_others() {
         .unwrap()
         .unwrap();
 }
+
+#[tokio::test]
+async fn the_dead_mans_switch_pings_after_clean_passes_only() {
+    // The fake Heroku API doubles as the check-in endpoint: it logs every request, paths included.
+    let fake = FakeHeroku::start("shop", "tok", &[("web", 1)]).await;
+    let yaml = |process: &str| {
+        format!(
+            "scaler:\n  app: shop\n  api_key: tok\n  api_url: {url}\n  interval: 20ms\n  stats: {{console: false}}\n  dead_mans_switch: {{url: '{url}/check-in', interval: 1h}}\ncontrollers:\n  - name: web\n    process: {process}\n    max: 3\n    inputs:\n      - {{name: wave, type: sine, interval: 20ms}}\n",
+            url = fake.url
+        )
+    };
+    let check_ins = || fake.log().iter().filter(|s| s.path == "/check-in").count();
+    for (process, want) in [("clock", 0), ("web", 1)] {
+        let loaded = load_str(&yaml(process), "t.yaml", &|_| None).unwrap();
+        let mut scaler =
+            drainscale::scaler::build(&loaded.config, None, Arc::new(SystemClock)).unwrap();
+        let passes = Arc::new(Passes::default());
+        scaler.add_reporter(passes.clone());
+        let before = check_ins();
+        for _ in 0..10 {
+            scaler.pass_once().await;
+        }
+        // `clock` is not in the formation: every pass fails (404), so no check-in; `web` passes are clean:
+        // exactly one check-in within the hour.
+        if want > 0 {
+            wait_for("the check-in", || check_ins() > before).await;
+        } else {
+            assert!(passes.0.lock().unwrap().iter().all(|p| p.error.is_some()));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(check_ins() - before, want, "process {process}");
+    }
+}
