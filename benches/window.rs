@@ -142,8 +142,8 @@ fn main() {
             }
         }) / 100;
         println!(
-            "read {label:<22} {:>7} us over 60 buckets",
-            per_read.as_micros()
+            "read {label:<22} {:>7} ns over 60 buckets",
+            per_read.as_nanos()
         );
     }
 }

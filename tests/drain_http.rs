@@ -252,3 +252,38 @@ async fn other_content_types_are_still_taken() {
     assert_eq!(drain.sink.events(), ["router:200"]);
     drain.stop().await;
 }
+
+#[tokio::test]
+async fn the_window_store_gets_every_event_once() {
+    use drainscale::drain::{Pages, Server};
+    use drainscale::window::{Store, WindowConfig};
+    let store = std::sync::Arc::new(Store::new(WindowConfig::default()));
+    let server = Server::bind(config(), store.clone(), Pages::default()).unwrap();
+    let addr = server.local_addr();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(server.run_until(async move {
+        let _ = rx.await;
+    }));
+    let packed = gzip(mixed_body().as_bytes());
+    let id = ("logplex-frame-id", "E2E-1");
+    for _ in 0..2 {
+        let a = once(
+            addr,
+            logs_post(&[id, ("content-encoding", "gzip")]),
+            packed.clone(),
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::OK);
+    }
+    // Two router lines and two measures; the plain line is not a metric and is not aggregated.
+    let ingest = store.stats().ingest;
+    assert_eq!(ingest.accepted, 4);
+    assert_eq!(ingest.too_old + ingest.over_cap, 0);
+    let m = metrics(addr).await;
+    let accepted = "drainscale_drain_ingested_events_total{result=\"accepted\"}";
+    assert_eq!(sample(&m, accepted), 4.0);
+    assert_eq!(sample(&m, "drainscale_drain_events_total"), 5.0);
+    assert_eq!(sample(&m, "drainscale_drain_duplicates_total"), 1.0);
+    let _ = tx.send(());
+    task.await.unwrap().unwrap();
+}

@@ -223,7 +223,7 @@ async fn retries_503_and_429_then_delivers() {
     let url = serve(fake.clone()).await;
     let handle = Outlets::start(&config(url, "tok"), wide_store()).unwrap();
     handle.gauges(&[StatGauge {
-        name: "scaler.web.dynos".into(),
+        name: "dynosaur.app.web.combined.estimate".into(),
         source: None,
         value: 4.0,
     }]);
@@ -243,7 +243,7 @@ async fn retries_503_and_429_then_delivers() {
     );
     assert_eq!(
         bodies[0]["gauges"][0]["name"],
-        "drainscale.scaler.web.dynos"
+        "dynosaur.app.web.combined.estimate"
     );
     assert_eq!(bodies[0]["gauges"][0]["value"], 4.0);
 }
@@ -290,12 +290,25 @@ async fn a_hung_receiver_fills_the_bounded_queue_and_shutdown_still_ends() {
     librato.queue_size = 2;
     librato.batch_size = 1;
     librato.timeout = Duration::from_secs(60);
-    let handle = Outlets::start(&cfg, wide_store()).unwrap();
+    let store = wide_store();
+    let handle = Outlets::start(&cfg, store.clone()).unwrap();
     // Six one-gauge batches: the sender holds at most one (stuck on the hung request), the queue two.
     let six: Vec<_> = (0..6)
         .map(|i| StatGauge::new(format!("g{i}"), 1.0))
         .collect();
     handle.gauges(&six);
+    // The flush task keeps ticking and the store keeps taking events while Librato is stuck.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while handle.stats().flushes < 5 && Instant::now() < deadline {
+        let ts = now_micros();
+        let counts = store.ingest(&mut std::iter::once(measure(ts, "x", 1.0, None)), ts);
+        assert_eq!(counts.accepted, 1);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        handle.stats().flushes >= 5,
+        "flush task stalled behind the hung receiver"
+    );
     let stats = tokio::time::timeout(Duration::from_secs(20), handle.shutdown())
         .await
         .unwrap()

@@ -208,7 +208,7 @@ async fn dogstatsd_tags_carry_the_source_and_closed_buckets_flush_on_the_tick() 
     ];
     store.ingest(&mut events.into_iter(), now_micros());
     handle.gauges(&[StatGauge {
-        name: "scaler.dynos".into(),
+        name: "dynosaur.app.web.combined.estimate".into(),
         source: Some("web".into()),
         value: 3.0,
     }]);
@@ -216,7 +216,7 @@ async fn dogstatsd_tags_carry_the_source_and_closed_buckets_flush_on_the_tick() 
     let mut got = Received::new();
     receive_until(&listener, &mut got, |r| {
         r.contains_key("drainscale.queue_time.max|g|#source:web.2")
-            && r.contains_key("drainscale.scaler.dynos|g|#source:web")
+            && r.contains_key("dynosaur.app.web.combined.estimate|g|#source:web")
     })
     .await;
     assert_eq!(
@@ -228,7 +228,7 @@ async fn dogstatsd_tags_carry_the_source_and_closed_buckets_flush_on_the_tick() 
         Some(&vec![6.0])
     );
     assert_eq!(
-        got.get("drainscale.scaler.dynos|g|#source:web"),
+        got.get("dynosaur.app.web.combined.estimate|g|#source:web"),
         Some(&vec![3.0])
     );
     assert!(handle.stats().flushes >= 1);

@@ -65,6 +65,25 @@ impl Default for DrainConfig {
 }
 
 impl DrainConfig {
+    /// Checks what serde cannot: a path, non-zero limits, and auth (or an explicit `insecure: true`).
+    /// [`crate::drain::Server::bind`] calls it; `drainscale check` can call it without binding.
+    pub fn validate(&self) -> Result<(), String> {
+        if !self.path.starts_with('/') {
+            return Err(format!(
+                "drain.path must start with '/', got {:?}",
+                self.path
+            ));
+        }
+        if self.max_connections == 0 || self.max_in_flight == 0 {
+            return Err("drain.max_connections and drain.max_in_flight must be at least 1".into());
+        }
+        self.auth.validate("drain.auth")?;
+        if let Some(s) = &self.status_auth {
+            s.validate("drain.status_auth")?;
+        }
+        Ok(())
+    }
+
     /// Warnings a user should see (`drainscale check`, and the log at start): e.g. a drain without auth.
     pub fn warnings(&self) -> Vec<String> {
         let mut out = Vec::new();
@@ -99,6 +118,15 @@ pub struct AuthConfig {
 }
 
 impl AuthConfig {
+    fn validate(&self, what: &str) -> Result<(), String> {
+        if self.is_open() && !self.insecure {
+            return Err(format!(
+                "{what} has no users and no tokens; configure one, or set {what}.insecure: true to run open"
+            ));
+        }
+        Ok(())
+    }
+
     /// True when neither users nor tokens are configured.
     pub fn is_open(&self) -> bool {
         self.users.is_empty() && self.tokens.is_empty()
@@ -171,6 +199,25 @@ mod tests {
             password: "hunter2".into(),
         };
         assert!(!format!("{u:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn validates_auth_path_and_limits() {
+        let mut cfg = DrainConfig::default();
+        assert!(cfg
+            .validate()
+            .unwrap_err()
+            .contains("drain.auth.insecure: true"));
+        cfg.auth.tokens = vec!["d.1".into()];
+        assert_eq!(cfg.validate(), Ok(()));
+        cfg.status_auth = Some(AuthConfig::default());
+        assert!(cfg.validate().unwrap_err().contains("drain.status_auth"));
+        cfg.status_auth = None;
+        cfg.path = "logs".into();
+        assert!(cfg.validate().unwrap_err().contains("drain.path"));
+        cfg.path = "/logs".into();
+        cfg.max_in_flight = 0;
+        assert!(cfg.validate().is_err());
     }
 
     #[test]

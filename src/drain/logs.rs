@@ -5,15 +5,15 @@
 
 use super::body::{self, BodyError};
 use super::dedup::Begin;
+use super::ingest::parse_and_ingest;
 use super::routes::{plain, Reply, ReplyExt};
 use super::server::Shared;
 use super::stats::Rejected;
-use crate::logplex::parse_body;
 use hyper::body::Incoming;
 use hyper::{Request, StatusCode};
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Takes one body.
 pub async fn take(shared: &Shared, req: Request<Incoming>, peer: SocketAddr) -> Reply {
@@ -69,20 +69,15 @@ pub async fn take(shared: &Shared, req: Request<Incoming>, peer: SocketAddr) -> 
         Err(e) => return reject(shared, e, peer),
     };
 
-    let started = Instant::now();
-    let mut events = parse_body(&decoded);
-    let counts = shared.sink.ingest(&mut events, now_micros());
-    // The sink may stop early; finish the iterator so the parse stats are complete.
-    events.by_ref().for_each(drop);
-    let elapsed = started.elapsed();
-    let parsed = events.stats();
+    let got = parse_and_ingest(shared.sink.as_ref(), &decoded, now_micros());
+    let parsed = &got.parse;
 
     let stats = &shared.stats;
     stats.bodies.fetch_add(1, Relaxed);
     stats.wire_bytes.fetch_add(wire_len as u64, Relaxed);
     stats.body_bytes.fetch_add(decoded.len() as u64, Relaxed);
-    stats.add_parse(parsed, elapsed);
-    stats.add_ingest(&counts);
+    stats.add_parse(parsed, got.parse_time);
+    stats.add_ingest(&got.counts, got.ingest_time);
     if msg_count.is_some_and(|n| n != parsed.frames) {
         stats.msg_count_mismatch.fetch_add(1, Relaxed);
     }

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod body;
 mod config;
 pub mod dedup;
+mod ingest;
 mod logs;
 mod routes;
 mod server;

@@ -3,7 +3,7 @@
 //! What a request means is `routes.rs`'s business.
 
 use super::auth::Authenticator;
-use super::config::{AuthConfig, DrainConfig};
+use super::config::DrainConfig;
 use super::dedup::FrameIds;
 use super::routes::{self, plain, Reply, ReplyExt};
 use super::stats::DrainStats;
@@ -105,15 +105,6 @@ pub struct Server {
     shared: Arc<Shared>,
 }
 
-fn authenticator(cfg: &AuthConfig, what: &str) -> Result<Option<Authenticator>, DrainError> {
-    if cfg.is_open() && !cfg.insecure {
-        return Err(DrainError::Config(format!(
-            "{what} has no users and no tokens; configure one, or set {what}.insecure: true to run open"
-        )));
-    }
-    Ok(Authenticator::new(cfg))
-}
-
 impl Server {
     /// Validates the config and binds the listening socket (no runtime needed; nothing is served yet).
     pub fn bind(
@@ -121,22 +112,9 @@ impl Server {
         sink: Arc<dyn EventSink>,
         pages: Pages,
     ) -> Result<Server, DrainError> {
-        if !cfg.path.starts_with('/') {
-            return Err(DrainError::Config(format!(
-                "drain.path must start with '/', got {:?}",
-                cfg.path
-            )));
-        }
-        if cfg.max_connections == 0 || cfg.max_in_flight == 0 {
-            return Err(DrainError::Config(
-                "drain.max_connections and drain.max_in_flight must be at least 1".into(),
-            ));
-        }
-        let auth = authenticator(&cfg.auth, "drain.auth")?;
-        let status_auth = match &cfg.status_auth {
-            Some(a) => authenticator(a, "drain.status_auth")?,
-            None => None,
-        };
+        cfg.validate().map_err(DrainError::Config)?;
+        let auth = Authenticator::new(&cfg.auth);
+        let status_auth = cfg.status_auth.as_ref().and_then(Authenticator::new);
         for w in cfg.warnings() {
             tracing::warn!("{w}");
         }

@@ -71,6 +71,7 @@ pub struct DrainStats {
     pub duplicates: AtomicU64,
     pub msg_count_mismatch: AtomicU64,
     pub parse_nanos: AtomicU64,
+    pub ingest_nanos: AtomicU64,
     pub accepted: AtomicU64,
     pub too_old: AtomicU64,
     pub future_clamped: AtomicU64,
@@ -99,7 +100,9 @@ impl DrainStats {
             .fetch_add(elapsed.as_nanos().min(u64::MAX as u128) as u64, Relaxed);
     }
 
-    pub fn add_ingest(&self, c: &IngestCounts) {
+    pub fn add_ingest(&self, c: &IngestCounts, elapsed: Duration) {
+        let nanos = elapsed.as_nanos().min(u64::MAX as u128) as u64;
+        self.ingest_nanos.fetch_add(nanos, Relaxed);
         self.accepted.fetch_add(c.accepted, Relaxed);
         self.too_old.fetch_add(c.too_old, Relaxed);
         self.future_clamped.fetch_add(c.future_clamped, Relaxed);
@@ -208,8 +211,14 @@ impl DrainStats {
         let secs = g(&self.parse_nanos) as f64 / 1e9;
         let _ = writeln!(
             out,
-            "# HELP drainscale_drain_parse_seconds_total Time spent parsing bodies and handing events to the windows.\n\
+            "# HELP drainscale_drain_parse_seconds_total Time spent parsing bodies into events.\n\
              # TYPE drainscale_drain_parse_seconds_total counter\ndrainscale_drain_parse_seconds_total {secs}"
+        );
+        let secs = g(&self.ingest_nanos) as f64 / 1e9;
+        let _ = writeln!(
+            out,
+            "# HELP drainscale_drain_ingest_seconds_total Time spent handing events to the windows.\n\
+             # TYPE drainscale_drain_ingest_seconds_total counter\ndrainscale_drain_ingest_seconds_total {secs}"
         );
         let _ = writeln!(
             out,

@@ -141,13 +141,13 @@ impl LibratoOutlet {
         self.send(gauges_of(snapshot, &self.cfg.prefix, &self.stats));
     }
 
-    /// The scaler's gauges, measured now.
+    /// Gauges from outside the windows (the scaler's stats), measured now, named as given (no prefix added).
     pub fn send_gauges(&self, gauges: &[StatGauge], now_secs: i64) {
         let out = gauges
             .iter()
             .filter(|g| g.value.is_finite())
             .map(|g| Gauge {
-                name: names::librato(&names::prefixed(&self.cfg.prefix, '.', &g.name)),
+                name: names::librato(&g.name),
                 value: g.value,
                 source: g.source.as_deref().map(names::librato),
                 measure_time: now_secs,

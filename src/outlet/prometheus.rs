@@ -147,21 +147,7 @@ impl PrometheusPage {
 
     fn render_own(&self, families: &mut Families) {
         let s = self.store.stats();
-        let events = self.family("window_events", "_total");
-        for (result, n) in [
-            ("accepted", s.ingest.accepted),
-            ("too_old", s.ingest.too_old),
-            ("future_clamped", s.ingest.future_clamped),
-            ("over_cap", s.ingest.over_cap),
-        ] {
-            families.add(
-                events.clone(),
-                "counter",
-                None,
-                Some(("result", result)),
-                n as f64,
-            );
-        }
+        // What the store did with each event is on the drain's page (`drainscale_drain_ingested_events_total`).
         families.add(
             self.family("window_late_after_flush", "_total"),
             "counter",

@@ -26,7 +26,8 @@ pub enum OutletError {
     Librato { url: String, reason: String },
 }
 
-/// One gauge from outside the windows (the scaler's stats): `<prefix>.<name>`, optionally with a source.
+/// One gauge from outside the windows (the scaler's stats), optionally with a source. Its name is sent as given:
+/// the scaler's stat names carry their own prefix (`dynosaur.<app>.<controller>...`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct StatGauge {
     pub name: String,
@@ -234,6 +235,21 @@ impl OutletsHandle {
 
     pub fn stats(&self) -> OutletStats {
         self.source.snapshot()
+    }
+
+    /// Installs a process-wide `metrics` recorder that sends to the statsd outlet, so `metrics::gauge!` calls
+    /// elsewhere (the scaler's `MetricsGauges` reporter) reach it. `Ok(false)` when statsd is not configured;
+    /// an error when a global recorder is already installed. The windows never need it.
+    pub fn install_global_statsd(&self) -> Result<bool, OutletError> {
+        let Some(statsd) = &self.source.statsd else {
+            return Ok(false);
+        };
+        let recorder = statsd.global_recorder()?;
+        metrics::set_global_recorder(recorder).map_err(|e| OutletError::Statsd {
+            address: "global recorder".into(),
+            reason: e.to_string(),
+        })?;
+        Ok(true)
     }
 
     /// Flushes every bucket (open ones too), delivers what is queued within `shutdown_timeout`, and stops.

@@ -6,7 +6,8 @@
 //! `max_packet` bytes per datagram. A full queue drops lines and counts them; nothing here ever waits on the
 //! network. Per flushed series (`<base>` is `<prefix>.<name>`, plus `.<source>` when tags are `none`):
 //! measure -> counter `<base>.count`, gauges `<base>.{sum,min,max,mean,median,p95,p99}`; count -> counter
-//! `<base>`; sample and unique -> gauge `<base>`. Late re-flushes send their counters only.
+//! `<base>`; sample and unique -> gauge `<base>`. Late re-flushes send their counters only. Gauges from outside
+//! the windows ([`StatGauge`], the scaler's stats) are sent under the name they carry, without the prefix.
 
 use super::config::{StatsdConfig, TagStyle};
 use super::names;
@@ -46,6 +47,8 @@ pub struct StatsdOutlet {
     dropped: Arc<AtomicU64>,
     skipped: AtomicU64,
     tags: TagStyle,
+    prefix: String,
+    address: String,
 }
 
 /// Running totals of the statsd outlet.
@@ -89,10 +92,10 @@ impl StatsdOutlet {
             inner: sink.clone(),
             dropped: dropped.clone(),
         };
-        let prefix = (!cfg.prefix.is_empty()).then_some(cfg.prefix.as_str());
+        // The prefix is added per name (window series get it, the scaler's stats carry their own).
         let recorder = StatsdBuilder::from("", 0)
             .with_sink(counting)
-            .build(prefix)
+            .build(None)
             .map_err(|e| statsd_err(e.to_string()))?;
         Ok(StatsdOutlet {
             recorder,
@@ -100,7 +103,26 @@ impl StatsdOutlet {
             dropped,
             skipped: AtomicU64::new(0),
             tags: cfg.tags,
+            prefix: cfg.prefix.clone(),
+            address: cfg.address.clone(),
         })
+    }
+
+    /// A second recorder over the same queue and socket, for `metrics::set_global_recorder`: any
+    /// `metrics::gauge!`/`counter!` in the process (the scaler's stats reporter) then reaches this statsd,
+    /// names as given, counted with this outlet's lines.
+    pub fn global_recorder(&self) -> Result<StatsdRecorder, OutletError> {
+        let counting = CountingSink {
+            inner: self.sink.clone(),
+            dropped: self.dropped.clone(),
+        };
+        StatsdBuilder::from("", 0)
+            .with_sink(counting)
+            .build(None)
+            .map_err(|e| OutletError::Statsd {
+                address: self.address.clone(),
+                reason: e.to_string(),
+            })
     }
 
     pub fn stats(&self) -> StatsdStats {
@@ -111,15 +133,13 @@ impl StatsdOutlet {
         }
     }
 
-    /// The name without the prefix (the recorder adds it) and the source tag, per the tag style.
-    fn base(&self, name: &str, source: Option<&str>) -> (String, Option<String>) {
+    /// The full name (`prefix` + name) and the source tag, per the tag style.
+    fn base(&self, prefix: &str, name: &str, source: Option<&str>) -> (String, Option<String>) {
+        let name = names::prefixed(prefix, '.', &names::statsd(name));
         match (self.tags, source) {
-            (TagStyle::None, Some(src)) => (
-                format!("{}.{}", names::statsd(name), names::statsd(src)),
-                None,
-            ),
-            (TagStyle::Dogstatsd, Some(src)) => (names::statsd(name), Some(names::statsd_tag(src))),
-            (_, None) => (names::statsd(name), None),
+            (TagStyle::None, Some(src)) => (format!("{name}.{}", names::statsd(src)), None),
+            (TagStyle::Dogstatsd, Some(src)) => (name, Some(names::statsd_tag(src))),
+            (_, None) => (name, None),
         }
     }
 
@@ -147,7 +167,7 @@ impl StatsdOutlet {
         metrics::with_local_recorder(&self.recorder, || {
             for bucket in &snapshot.buckets {
                 for s in &bucket.series {
-                    let (base, tag) = self.base(&s.name, s.source.as_deref());
+                    let (base, tag) = self.base(&self.prefix, &s.name, s.source.as_deref());
                     match &s.value {
                         FlushedValue::Measure(m) => {
                             self.counter(format!("{base}.count"), &tag, m.count as f64);
@@ -169,11 +189,11 @@ impl StatsdOutlet {
         });
     }
 
-    /// Queues the scaler's gauges (`<prefix>.<name>`). Never blocks.
+    /// Queues gauges from outside the windows, named as given (no prefix added). Never blocks.
     pub fn send_gauges(&self, gauges: &[StatGauge]) {
         metrics::with_local_recorder(&self.recorder, || {
             for g in gauges {
-                let (base, tag) = self.base(&g.name, g.source.as_deref());
+                let (base, tag) = self.base("", &g.name, g.source.as_deref());
                 Self::gauge(base, &tag, g.value);
             }
         });

@@ -268,38 +268,46 @@ impl DdSketch {
     }
 
     /// The value at rank `q * (count - 1)`, within [`RELATIVE_ACCURACY`] of the true one; `None` when empty.
-    /// `q` is clamped to 0..=1.
+    /// `q` is clamped to 0..=1 (NaN reads as 0.5).
     pub fn quantile(&self, q: f64) -> Option<f64> {
+        self.quantiles([q]).map(|[v]| v)
+    }
+
+    /// Several quantiles in one walk over the bins (the flush asks for median, p95 and p99 of every series).
+    pub fn quantiles<const N: usize>(&self, qs: [f64; N]) -> Option<[f64; N]> {
         if self.count == 0 {
             return None;
         }
-        let q = if q.is_nan() { 0.5 } else { q.clamp(0.0, 1.0) };
-        if q == 0.0 {
-            return Some(self.min);
+        let mut out = [self.max; N];
+        // (rank, slot), ascending by rank; q = 0 and q = 1 are the exact min and max.
+        let mut wanted: Vec<(u64, usize)> = Vec::with_capacity(N);
+        for (slot, q) in qs.iter().enumerate() {
+            let q = if q.is_nan() { 0.5 } else { q.clamp(0.0, 1.0) };
+            if q == 0.0 {
+                out[slot] = self.min;
+            } else if q < 1.0 {
+                wanted.push(((q * (self.count - 1) as f64).floor() as u64, slot));
+            }
         }
-        if q == 1.0 {
-            return Some(self.max);
-        }
-        let rank = (q * (self.count - 1) as f64).floor() as u64;
+        wanted.sort_unstable();
+        let mut next = wanted.iter().peekable();
         let mut seen = 0u64;
+        let (min, max) = (self.min, self.max);
+        let mut take = |count: u64, value: f64| {
+            seen += count;
+            while let Some((_, slot)) = next.next_if(|(rank, _)| seen > *rank) {
+                out[*slot] = value.clamp(min, max);
+            }
+        };
         // Ascending values: most negative first (highest negative index), then zero, then positives.
         for (index, c) in self.negative.entries().rev() {
-            seen += u64::from(c);
-            if seen > rank {
-                return Some((-value_of(index)).clamp(self.min, self.max));
-            }
+            take(u64::from(c), -value_of(index));
         }
-        seen += self.zero;
-        if seen > rank {
-            return Some(0.0f64.clamp(self.min, self.max));
-        }
+        take(self.zero, 0.0);
         for (index, c) in self.positive.entries() {
-            seen += u64::from(c);
-            if seen > rank {
-                return Some(value_of(index).clamp(self.min, self.max));
-            }
+            take(u64::from(c), value_of(index));
         }
-        Some(self.max)
+        Some(out)
     }
 
     /// Bytes held on the heap (for memory accounting and tests).
@@ -410,6 +418,19 @@ mod tests {
         }
         assert_eq!(s.bins(), 1);
         assert!(s.heap_bytes() <= 64);
+    }
+
+    #[test]
+    fn quantiles_in_one_walk_equal_one_at_a_time() {
+        let mut s = DdSketch::new();
+        (-500..1500).for_each(|v| s.add(f64::from(v) * 0.37));
+        let qs = [0.99, 0.0, 0.5, 1.0, 0.95, 0.25];
+        let together = s.quantiles(qs).unwrap();
+        for (q, v) in qs.iter().zip(together) {
+            assert_eq!(s.quantile(*q), Some(v));
+        }
+        assert_eq!(together[1], -500.0 * 0.37);
+        assert_eq!(together[3], 1499.0 * 0.37);
     }
 
     proptest! {

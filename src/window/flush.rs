@@ -78,15 +78,16 @@ pub struct MeasureStats {
 impl MeasureStats {
     /// `None` for an empty sketch.
     pub fn of(s: &DdSketch) -> Option<MeasureStats> {
+        let [median, p95, p99] = s.quantiles([0.5, 0.95, 0.99])?;
         Some(MeasureStats {
             count: s.count(),
             sum: s.sum(),
             min: s.min()?,
             max: s.max()?,
             mean: s.mean()?,
-            median: s.quantile(0.5)?,
-            p95: s.quantile(0.95)?,
-            p99: s.quantile(0.99)?,
+            median,
+            p95,
+            p99,
         })
     }
 

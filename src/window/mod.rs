@@ -11,6 +11,7 @@ pub mod bucket;
 pub mod ddsketch;
 pub mod flush;
 pub mod hll;
+mod read;
 pub mod series;
 pub mod store;
 

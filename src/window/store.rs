@@ -1,4 +1,4 @@
-//! The in-memory window store: ingest ([`EventSink`]), queries ([`WindowReader`]) and flushes for the outlets.
+//! The in-memory window store: ingest ([`EventSink`]) and flushes for the outlets; queries are in `read.rs`.
 //!
 //! One `Mutex` guards every bucket; each body takes it once. Buckets are keyed by
 //! `floor(event timestamp / resolution)`; an event older than the retention is dropped and counted, one from
@@ -9,7 +9,7 @@
 use super::bucket::Bucket;
 use super::flush::{take_pending, Snapshot};
 use super::series::{write_key, MetricKind, SeriesAgg, SeriesKey};
-use super::{EventSink, IngestCounts, Query, ReadError, Reading, WindowConfig, WindowReader};
+use super::{EventSink, IngestCounts, WindowConfig};
 use crate::logplex::{Event, EventKind};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -35,10 +35,10 @@ pub(super) struct Inner {
     registry: HashSet<SeriesKey>,
     /// l2met names kept for the whole retention.
     pub(super) keep: HashSet<Box<str>>,
-    last_ingest: Option<i64>,
+    pub(super) last_ingest: Option<i64>,
     /// The earliest bucket ever ingested: rates over a span longer than the store's history divide by the
     /// history, not the span.
-    first_bucket: Option<i64>,
+    pub(super) first_bucket: Option<i64>,
     stats: StoreStats,
     key_buf: String,
 }
@@ -53,7 +53,7 @@ pub struct Store {
     inner: Mutex<Inner>,
 }
 
-fn micros(d: std::time::Duration) -> i64 {
+pub(super) fn micros(d: std::time::Duration) -> i64 {
     i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
 }
 
@@ -170,129 +170,6 @@ impl Store {
         snapshot
     }
 
-    fn read_locked(&self, inner: &mut Inner, query: &Query, now: i64) -> Option<f64> {
-        use super::Signal::*;
-        let span = micros(query.span).max(1);
-        let from = self.bucket_start(now.saturating_sub(span));
-        let start = inner.first_bucket.map_or(from, |f| from.max(f));
-        let seconds = (now - start).max(1_000_000) as f64 / 1e6;
-        let buckets = inner.buckets.range(from..);
-        let rate = |n: u64| Some(n as f64 / seconds);
-        match &query.signal {
-            RequestRate => rate(
-                buckets
-                    .filter_map(|(_, b)| b.router())
-                    .map(|r| r.requests)
-                    .sum(),
-            ),
-            StatusClassRate { class } => rate(
-                buckets
-                    .filter_map(|(_, b)| b.router())
-                    .map(|r| r.class_count(*class))
-                    .sum(),
-            ),
-            StatusRate { status } => rate(
-                buckets
-                    .filter_map(|(_, b)| b.router())
-                    .map(|r| r.status_count(*status))
-                    .sum(),
-            ),
-            ErrorRate { code } => rate(
-                buckets
-                    .filter_map(|(_, b)| b.router())
-                    .map(|r| r.error_count(code.as_deref()))
-                    .sum(),
-            ),
-            ServiceTime { quantile } | ConnectTime { quantile } => {
-                let service = matches!(query.signal, ServiceTime { .. });
-                let mut merged = super::ddsketch::DdSketch::new();
-                for r in buckets.filter_map(|(_, b)| b.router()) {
-                    merged.merge(if service { &r.service } else { &r.connect });
-                }
-                merged.quantile(*quantile)
-            }
-            Measure {
-                name,
-                quantile,
-                source,
-            } => {
-                let mut merged = super::ddsketch::DdSketch::new();
-                for_series(
-                    buckets,
-                    MetricKind::Measure,
-                    name,
-                    source.as_deref(),
-                    |_, agg| {
-                        if let SeriesAgg::Measure(s) = agg {
-                            merged.merge(s);
-                        }
-                    },
-                );
-                merged.quantile(*quantile)
-            }
-            CountRate { name, source } => {
-                let mut sum = 0.0;
-                for_series(
-                    buckets,
-                    MetricKind::Count,
-                    name,
-                    source.as_deref(),
-                    |_, agg| {
-                        if let SeriesAgg::Count(n) = agg {
-                            sum += n;
-                        }
-                    },
-                );
-                Some(sum / seconds)
-            }
-            Sample { name, source } => {
-                // The newest value per source, then the max over sources.
-                let mut latest: Vec<(Option<Box<str>>, f64, i64)> = Vec::new();
-                for_series(
-                    buckets,
-                    MetricKind::Sample,
-                    name,
-                    source.as_deref(),
-                    |src, agg| {
-                        if let SeriesAgg::Sample { value, at } = agg {
-                            match latest.iter_mut().find(|(s, _, _)| s.as_deref() == src) {
-                                Some(entry) if *at >= entry.2 => {
-                                    entry.1 = *value;
-                                    entry.2 = *at;
-                                }
-                                Some(_) => {}
-                                None => latest.push((src.map(Into::into), *value, *at)),
-                            }
-                        }
-                    },
-                );
-                latest
-                    .iter()
-                    .map(|(_, v, _)| *v)
-                    .filter(|v| !v.is_nan())
-                    .reduce(f64::max)
-            }
-        }
-    }
-
-    /// Answers a query as of `now` (Unix micros). Reading an l2met name marks it kept (see [`Store::keep_name`]).
-    pub fn read_at(&self, query: &Query, now: i64) -> Reading {
-        let mut inner = self.lock();
-        if let super::Signal::Measure { name, .. }
-        | super::Signal::CountRate { name, .. }
-        | super::Signal::Sample { name, .. } = &query.signal
-        {
-            if !inner.keep.contains(name.as_str()) {
-                inner.keep.insert(name.as_str().into());
-            }
-        }
-        let value = self.read_locked(&mut inner, query, now);
-        Reading {
-            value,
-            last_ingest: inner.last_ingest,
-        }
-    }
-
     /// Ingests events as received at `now` (Unix micros).
     pub fn ingest_at(&self, events: &mut dyn Iterator<Item = Event<'_>>, now: i64) -> IngestCounts {
         let mut counts = IngestCounts::default();
@@ -390,41 +267,8 @@ impl Store {
     }
 }
 
-/// Visits every aggregate of (kind, name[, source]) in `buckets`, with its source.
-fn for_series<'a>(
-    buckets: impl Iterator<Item = (&'a i64, &'a Bucket)>,
-    kind: MetricKind,
-    name: &str,
-    source: Option<&str>,
-    mut visit: impl FnMut(Option<&str>, &SeriesAgg),
-) {
-    let mut key = String::new();
-    write_key(&mut key, kind, name, source);
-    for (_, bucket) in buckets {
-        if source.is_some() {
-            bucket.series(&key).for_each(|agg| visit(source, agg));
-            continue;
-        }
-        for half in [&bucket.retained, &bucket.pending] {
-            for (k, agg) in &half.series {
-                if let Some(parts) = super::series::split_key(k) {
-                    if parts.kind == kind && parts.name == name {
-                        visit(parts.source, agg);
-                    }
-                }
-            }
-        }
-    }
-}
-
 impl EventSink for Store {
     fn ingest(&self, events: &mut dyn Iterator<Item = Event<'_>>, now: i64) -> IngestCounts {
         self.ingest_at(events, now)
-    }
-}
-
-impl WindowReader for Store {
-    fn read(&self, query: &Query) -> Result<Reading, ReadError> {
-        Ok(self.read_at(query, now_micros()))
     }
 }
