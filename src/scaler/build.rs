@@ -129,12 +129,12 @@ pub fn build(
     Ok(scaler)
 }
 
-/// The reporter that sends pass stats through the outlets (statsd, Librato-format HTTP), or `None` when
-/// `scaler.stats.outlets` is off. The outlets add their own `prefix`: names are `<outlet prefix>.<app>...`.
+/// The reporter that sends pass stats through the outlets (statsd, Librato-format HTTP) under the same names
+/// as the console (`<scaler.stats.prefix>.<app>...`), or `None` when `scaler.stats.outlets` is off.
 pub fn outlet_reporter(config: &Config, sender: StatsSender) -> Option<Arc<dyn StatsReporter>> {
-    config
-        .scaler
-        .stats
-        .outlets
-        .then(|| Arc::new(OutletGauges::new(sender, &config.scaler.app)) as Arc<dyn StatsReporter>)
+    let stats = &config.scaler.stats;
+    stats.outlets.then(|| {
+        Arc::new(OutletGauges::new(sender, &stats.prefix, &config.scaler.app))
+            as Arc<dyn StatsReporter>
+    })
 }

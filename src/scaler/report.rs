@@ -3,8 +3,7 @@
 //! `<prefix>.<app>.<controller>.combined.{estimate,actual}`. With prefix `dynosaur` the names are Dynosaur's.
 //!
 //! [`stat_lines`] makes the list; each [`StatsReporter`] sends it somewhere: the console, or the outlets
-//! (statsd and Librato-format HTTP, through [`crate::outlet::StatsSender`]), where the outlet's own `prefix`
-//! takes the place of `<prefix>`.
+//! (statsd and Librato-format HTTP, through [`crate::outlet::StatsSender`], which send the names as given).
 
 use super::controller::PassReport;
 use std::io::Write;
@@ -101,16 +100,18 @@ fn fmt_value(v: f64) -> String {
     }
 }
 
-/// Sends every stat through the outlets (statsd, Librato-format HTTP) as `<outlet prefix>.<app>.<controller>...`.
+/// Sends every stat through the outlets (statsd, Librato-format HTTP), named as on the console.
 pub struct OutletGauges {
     sender: crate::outlet::StatsSender,
+    prefix: String,
     app: String,
 }
 
 impl OutletGauges {
-    pub fn new(sender: crate::outlet::StatsSender, app: &str) -> Self {
+    pub fn new(sender: crate::outlet::StatsSender, prefix: &str, app: &str) -> Self {
         OutletGauges {
             sender,
+            prefix: prefix.to_string(),
             app: app.to_string(),
         }
     }
@@ -118,7 +119,7 @@ impl OutletGauges {
 
 impl StatsReporter for OutletGauges {
     fn report(&self, pass: &PassReport) {
-        let gauges: Vec<crate::outlet::StatGauge> = stat_lines("", &self.app, pass)
+        let gauges: Vec<crate::outlet::StatGauge> = stat_lines(&self.prefix, &self.app, pass)
             .into_iter()
             .map(|(name, value)| crate::outlet::StatGauge::new(name, value))
             .collect();
