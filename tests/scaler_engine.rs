@@ -384,3 +384,36 @@ async fn the_dead_mans_switch_pings_after_clean_passes_only() {
         assert_eq!(check_ins() - before, want, "process {process}");
     }
 }
+
+#[tokio::test]
+async fn shutdown_does_not_wait_for_a_pass_stuck_on_a_slow_api() {
+    let fake = FakeHeroku::start("shop", "tok", &[("web", 1), ("worker", 1)]).await;
+    // Every GET stalls for 2 minutes.
+    for _ in 0..20 {
+        fake.fail_next(
+            Some("GET"),
+            support::fake_heroku::Fault::Stall(Duration::from_secs(120)),
+        );
+    }
+    let windows = Arc::new(Windows::default());
+    // A patient client: without cancellation, shutdown would wait 2 x 60 s for the passes.
+    let text = config(&fake, false, "50ms", "100ms")
+        .replace("max_attempts: 2", "max_attempts: 2, timeout: 60s");
+    let loaded = load_str(&text, "t.yaml", &|_| None).unwrap();
+    let scaler =
+        drainscale::scaler::build(&loaded.config, Some(windows), Arc::new(SystemClock)).unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let run = tokio::spawn(scaler.run_until(async move {
+        let _ = stopped.await;
+    }));
+    wait_for("both passes to be stuck on the API", || {
+        fake.arrived("GET") >= 2
+    })
+    .await;
+    assert_eq!(fake.count("GET"), 0, "no GET answered yet");
+    let _ = stop.send(());
+    tokio::time::timeout(Duration::from_secs(20), run)
+        .await
+        .expect("run_until waited for the stuck passes")
+        .unwrap();
+}
