@@ -3,14 +3,16 @@
 pub mod check;
 pub mod parse;
 pub mod run;
-mod stats_bridge;
 
-/// Logs go to stderr; `RUST_LOG` filters them (default `info`).
+use std::io::IsTerminal;
+
+/// Logs go to stderr (colours only on a terminal); `RUST_LOG` filters them (default `info`).
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
 }

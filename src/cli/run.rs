@@ -2,7 +2,6 @@
 //! shutdown order Heroku's 30 s allow: stop accepting and finish in-flight bodies, stop the scaler, flush every
 //! open window to the outlets, exit 0.
 
-use super::stats_bridge::OutletStats;
 use anyhow::Context;
 use drainscale::config::Loaded;
 use drainscale::drain::{shutdown_signal, Pages, Server};
@@ -37,11 +36,11 @@ async fn serve(loaded: Loaded) -> anyhow::Result<()> {
     let reader: Arc<dyn WindowReader> = store.clone();
     let mut scaler = drainscale::scaler::build::build(&config, Some(reader), Arc::new(SystemClock))
         .with_context(|| format!("{file}: building the scaler"))?;
-    scaler.add_reporter(Arc::new(OutletStats::new(
-        outlets.stats_sender(),
-        &config.scaler.stats.prefix,
-        &config.scaler.app,
-    )));
+    if let Some(reporter) =
+        drainscale::scaler::build::outlet_reporter(&config, outlets.stats_sender())
+    {
+        scaler.add_reporter(reporter);
+    }
     let has_controllers = !config.controllers.is_empty();
 
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -63,7 +62,6 @@ async fn serve(loaded: Loaded) -> anyhow::Result<()> {
             };
             let server = Server::bind(drain_cfg, sink, pages)
                 .with_context(|| format!("{file}: starting the drain"))?;
-            tracing::info!(addr = %server.local_addr(), "drain listening on {}", server.local_addr());
             Some(tokio::spawn(server.run_until(stopped())))
         }
         None => {

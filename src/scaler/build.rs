@@ -129,12 +129,11 @@ pub fn build(
     Ok(scaler)
 }
 
-/// The reporter that sends pass stats through the outlets (statsd, Librato-format HTTP) under the same names
-/// as the console (`<scaler.stats.prefix>.<app>...`), or `None` when `scaler.stats.outlets` is off.
+/// The reporter that sends pass stats through the outlets (statsd, Librato-format HTTP), or `None` when
+/// `scaler.stats.outlets` is off. Names are `<scaler.stats.prefix>.<app>...`, as on the console.
 pub fn outlet_reporter(config: &Config, sender: StatsSender) -> Option<Arc<dyn StatsReporter>> {
-    let stats = &config.scaler.stats;
-    stats.outlets.then(|| {
-        Arc::new(OutletGauges::new(sender, &stats.prefix, &config.scaler.app))
-            as Arc<dyn StatsReporter>
+    config.scaler.stats.outlets.then(|| {
+        let s = &config.scaler;
+        Arc::new(OutletGauges::new(sender, &s.stats.prefix, &s.app)) as Arc<dyn StatsReporter>
     })
 }

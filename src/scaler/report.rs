@@ -3,7 +3,8 @@
 //! `<prefix>.<app>.<controller>.combined.{estimate,actual}`. With prefix `dynosaur` the names are Dynosaur's.
 //!
 //! [`stat_lines`] makes the list; each [`StatsReporter`] sends it somewhere: the console, or the outlets
-//! (statsd and Librato-format HTTP, through [`crate::outlet::StatsSender`], which send the names as given).
+//! (statsd and Librato-format HTTP, through [`crate::outlet::StatsSender`]), where the outlet's own `prefix`
+//! takes the place of `<prefix>`.
 
 use super::controller::PassReport;
 use std::io::Write;
@@ -100,7 +101,7 @@ fn fmt_value(v: f64) -> String {
     }
 }
 
-/// Sends every stat through the outlets (statsd, Librato-format HTTP), named as on the console.
+/// Sends every stat through the outlets (statsd, Librato-format HTTP) as `<outlet prefix>.<app>.<controller>...`.
 pub struct OutletGauges {
     sender: crate::outlet::StatsSender,
     prefix: String,
@@ -108,6 +109,7 @@ pub struct OutletGauges {
 }
 
 impl OutletGauges {
+    /// Names are `<prefix>.<app>...` as the outlets send gauge names as given.
     pub fn new(sender: crate::outlet::StatsSender, prefix: &str, app: &str) -> Self {
         OutletGauges {
             sender,
