@@ -317,7 +317,7 @@ async fn bodies_over_the_in_flight_limit_get_503() {
     let mut cfg = config();
     cfg.max_in_flight = 1;
     let drain = start(cfg);
-    *drain.sink.delay.lock().unwrap() = Duration::from_millis(1500);
+    drain.sink.hold();
     let addr = drain.addr;
     let slow = tokio::spawn(async move { once(addr, logs_post(&[]), router(200)).await.status });
     eventually("the first body in the sink", || {
@@ -327,8 +327,8 @@ async fn bodies_over_the_in_flight_limit_get_503() {
     let a = once(drain.addr, logs_post(&[]), router(201)).await;
     assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(a.headers["retry-after"], "1");
+    drain.sink.release();
     assert_eq!(slow.await.unwrap(), StatusCode::OK);
-    *drain.sink.delay.lock().unwrap() = Duration::ZERO;
     assert_eq!(
         once(drain.addr, logs_post(&[]), router(202)).await.status,
         StatusCode::OK
@@ -341,5 +341,34 @@ async fn bodies_over_the_in_flight_limit_get_503() {
         ),
         1.0
     );
+    drain.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_during_the_first_attempt_gets_503_then_counts_as_a_duplicate() {
+    let drain = start(config());
+    drain.sink.hold();
+    let addr = drain.addr;
+    let id = ("logplex-frame-id", "SAME-BATCH");
+    let first = tokio::spawn(async move { once(addr, logs_post(&[id]), router(200)).await.status });
+    eventually("the first attempt in the sink", || {
+        drain.sink.entered.load(Relaxed) == 1
+    })
+    .await;
+    let a = once(drain.addr, logs_post(&[id]), router(200)).await;
+    assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(a.headers["retry-after"], "1");
+    drain.sink.release();
+    assert_eq!(first.await.unwrap(), StatusCode::OK);
+    // The sender's next retry finds the batch taken.
+    assert_eq!(
+        once(drain.addr, logs_post(&[id]), router(200)).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(drain.sink.events(), ["router:200"]);
+    let m = metrics(drain.addr).await;
+    let in_progress = "drainscale_drain_rejected_bodies_total{reason=\"frame_id_in_progress\"}";
+    assert_eq!(sample(&m, in_progress), 1.0);
+    assert_eq!(sample(&m, "drainscale_drain_duplicates_total"), 1.0);
     drain.stop().await;
 }

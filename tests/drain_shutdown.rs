@@ -18,7 +18,7 @@ async fn in_flight_body_finishes_idle_connections_close_new_ones_are_refused() {
     cfg.shutdown_timeout = Duration::from_secs(120);
     let mut drain = start(cfg);
     let _idle = Conn::open(drain.addr).await;
-    *drain.sink.delay.lock().unwrap() = Duration::from_millis(1500);
+    drain.sink.hold();
     let addr = drain.addr;
     let in_flight =
         tokio::spawn(async move { once(addr, logs_post(&[]), router(200)).await.status });
@@ -28,6 +28,23 @@ async fn in_flight_body_finishes_idle_connections_close_new_ones_are_refused() {
     .await;
 
     drain.signal_stop();
+    // The listener closes while the body is still held in the sink...
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        // Refused means closed; a connect that hangs (full backlog) counts as still open.
+        let attempt = tokio::time::timeout(Duration::from_secs(2), TcpStream::connect(addr)).await;
+        if matches!(attempt, Ok(Err(_))) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the listener never closed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(drain.sink.body_count(), 0);
+    // ...and the body in flight still lands.
+    drain.sink.release();
     assert_eq!(in_flight.await.unwrap(), StatusCode::OK);
     assert_eq!(drain.sink.events(), ["router:200"]);
     let task = drain.task.take().unwrap();

@@ -351,3 +351,69 @@ async fn a_panicking_controller_never_stops_the_others() {
         .unwrap()
         .unwrap();
 }
+
+#[tokio::test]
+async fn the_dead_mans_switch_pings_after_clean_passes_only() {
+    // The fake Heroku API doubles as the check-in endpoint: it logs every request, paths included.
+    let fake = FakeHeroku::start("shop", "tok", &[("web", 1)]).await;
+    let yaml = |process: &str| {
+        format!(
+            "scaler:\n  app: shop\n  api_key: tok\n  api_url: {url}\n  interval: 20ms\n  stats: {{console: false}}\n  dead_mans_switch: {{url: '{url}/check-in', interval: 1h}}\ncontrollers:\n  - name: web\n    process: {process}\n    max: 3\n    inputs:\n      - {{name: wave, type: sine, interval: 20ms}}\n",
+            url = fake.url
+        )
+    };
+    let check_ins = || fake.log().iter().filter(|s| s.path == "/check-in").count();
+    for (process, want) in [("clock", 0), ("web", 1)] {
+        let loaded = load_str(&yaml(process), "t.yaml", &|_| None).unwrap();
+        let mut scaler =
+            drainscale::scaler::build(&loaded.config, None, Arc::new(SystemClock)).unwrap();
+        let passes = Arc::new(Passes::default());
+        scaler.add_reporter(passes.clone());
+        let before = check_ins();
+        for _ in 0..10 {
+            scaler.pass_once().await;
+        }
+        // `clock` is not in the formation: every pass fails (404), so no check-in; `web` passes are clean:
+        // exactly one check-in within the hour.
+        if want > 0 {
+            wait_for("the check-in", || check_ins() > before).await;
+        } else {
+            assert!(passes.0.lock().unwrap().iter().all(|p| p.error.is_some()));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(check_ins() - before, want, "process {process}");
+    }
+}
+
+#[tokio::test]
+async fn shutdown_does_not_wait_for_a_pass_stuck_on_a_slow_api() {
+    let fake = FakeHeroku::start("shop", "tok", &[("web", 1), ("worker", 1)]).await;
+    // Every GET stalls for 2 minutes.
+    for _ in 0..20 {
+        fake.fail_next(
+            Some("GET"),
+            support::fake_heroku::Fault::Stall(Duration::from_secs(120)),
+        );
+    }
+    let windows = Arc::new(Windows::default());
+    // A patient client: without cancellation, shutdown would wait 2 x 60 s for the passes.
+    let text = config(&fake, false, "50ms", "100ms")
+        .replace("max_attempts: 2", "max_attempts: 2, timeout: 60s");
+    let loaded = load_str(&text, "t.yaml", &|_| None).unwrap();
+    let scaler =
+        drainscale::scaler::build(&loaded.config, Some(windows), Arc::new(SystemClock)).unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let run = tokio::spawn(scaler.run_until(async move {
+        let _ = stopped.await;
+    }));
+    wait_for("both passes to be stuck on the API", || {
+        fake.arrived("GET") >= 2
+    })
+    .await;
+    assert_eq!(fake.count("GET"), 0, "no GET answered yet");
+    let _ = stop.send(());
+    tokio::time::timeout(Duration::from_secs(20), run)
+        .await
+        .expect("run_until waited for the stuck passes")
+        .unwrap();
+}

@@ -87,8 +87,8 @@ pub struct StatsConfig {
     pub prefix: String,
     /// Print a `stats ...` line to stdout after every pass (default true).
     pub console: bool,
-    /// Send the stats through the configured outlets (`outlets.statsd`, `outlets.librato`) as
-    /// `<outlet prefix>.<app>.<controller>...` (default true).
+    /// Also send the stats through the configured outlets (`outlets.statsd`, `outlets.librato`), under the
+    /// same names (default true).
     pub outlets: bool,
 }
 

@@ -56,7 +56,7 @@ pub fn render(loaded: &Loaded) -> String {
     }
     if s.stats.outlets {
         if let Some(st) = &c.outlets.statsd {
-            sinks.push(format!("statsd {} as {}.<app>...", st.address, st.prefix));
+            sinks.push(format!("statsd {}", st.address));
         }
         if let Some(l) = &c.outlets.librato {
             sinks.push(format!(

@@ -16,20 +16,8 @@ pub fn validate(c: &Config, text: &str) -> Result<Vec<String>, String> {
     c.windows.validate()?;
     c.outlets.validate()?;
     if let Some(d) = &c.drain {
-        // The drain refuses to start open unless told to: say so at load time (and in `check`).
-        if d.auth.is_open() && !d.auth.insecure {
-            return Err("drain.auth has no users and no tokens; configure one, or set drain.auth.insecure: true \
-                        to run open"
-                .into());
-        }
-        if d.status_auth
-            .as_ref()
-            .is_some_and(|a| a.is_open() && !a.insecure)
-        {
-            return Err("drain.status_auth has no users and no tokens; configure one, or set \
-                        drain.status_auth.insecure: true to make /status, /ping and /metrics public"
-                .into());
-        }
+        // The drain's own checks (auth or an explicit `insecure`, path, limits), so `check` reports them.
+        d.validate()?;
         warnings.extend(d.warnings());
     }
     if c.scaler.interval.is_zero() {
@@ -183,21 +171,6 @@ pub fn validate(c: &Config, text: &str) -> Result<Vec<String>, String> {
             return Err(format!(
                 "scaler.app: {app:?} is not a Heroku app name (lowercase letters, digits, `-`)"
             ));
-        }
-    }
-    if c.scaler.stats.outlets && !c.controllers.is_empty() {
-        let outlets = [
-            c.outlets.statsd.as_ref().map(|o| ("statsd", &o.prefix)),
-            c.outlets.librato.as_ref().map(|o| ("librato", &o.prefix)),
-        ];
-        for (name, prefix) in outlets.into_iter().flatten() {
-            if *prefix != c.scaler.stats.prefix {
-                warnings.push(format!(
-                    "scaler stats go to {name} as `{prefix}.<app>...` (outlets.{name}.prefix), the console as \
-                     `{}.<app>...` (scaler.stats.prefix)",
-                    c.scaler.stats.prefix
-                ));
-            }
         }
     }
     Ok(warnings)

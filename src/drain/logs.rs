@@ -69,7 +69,7 @@ pub async fn take(shared: &Shared, req: Request<Incoming>, peer: SocketAddr) -> 
         Err(e) => return reject(shared, e, peer),
     };
 
-    let got = parse_and_ingest(shared.sink.as_ref(), &decoded, now_micros());
+    let got = off_the_reactor(|| parse_and_ingest(shared.sink.as_ref(), &decoded, now_micros()));
     let parsed = &got.parse;
 
     let stats = &shared.stats;
@@ -110,6 +110,18 @@ fn reject(shared: &Shared, err: BodyError, peer: SocketAddr) -> Reply {
     shared.stats.rejected(reason);
     tracing::warn!(%peer, status = status.as_u16(), "body not taken: {err}");
     plain(status, &format!("{err}\n")).close()
+}
+
+/// Runs CPU work (parsing, a sink that may take a lock) without starving the tasks queued on this worker: on a
+/// multi-threaded runtime they move to another thread meanwhile (`block_in_place`); elsewhere it runs inline.
+fn off_the_reactor<T>(work: impl FnOnce() -> T) -> T {
+    let multi = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if multi {
+        tokio::task::block_in_place(work)
+    } else {
+        work()
+    }
 }
 
 fn now_micros() -> i64 {

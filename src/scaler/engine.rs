@@ -1,6 +1,6 @@
 //! The scaler loop: every controller runs in its own task at the scaler's `interval` (slowed down when a
 //! backend asks, e.g. a low Heroku rate limit). A failing or panicking pass of one controller never stops the
-//! others; it is logged and the next pass runs as usual. After each pass the stats reporters, the status page
+//! others; it is logged and the next pass runs as usual. Shutdown stops every loop at once, even mid-pass. After each pass the stats reporters, the status page
 //! and the dead man's switch hear about it.
 
 use super::clock::Clock;
@@ -122,13 +122,22 @@ impl Lane {
             // Each pass runs in its own task so a panic ends that pass only.
             let controller = self.controller.clone();
             let clock = self.clock.clone();
-            let pass = tokio::spawn(async move {
+            let mut pass = tokio::spawn(async move {
                 let mut c = controller.lock().await;
                 let report = c.pass(clock.tick()).await;
                 (report, c.backend().pace())
             });
             let mut wait = self.interval;
-            match pass.await {
+            // Shutdown does not wait for a pass stuck on a slow API: the pass is dropped (a write in flight may
+            // or may not land; the next start reads the formation afresh).
+            let outcome = tokio::select! {
+                outcome = &mut pass => outcome,
+                _ = stop.changed() => {
+                    pass.abort();
+                    return;
+                }
+            };
+            match outcome {
                 Ok((report, pace)) => {
                     after_pass(
                         &report,

@@ -13,7 +13,7 @@ use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
@@ -26,8 +26,8 @@ pub const PASSWORD: &str = "s3cret-pw";
 #[derive(Default)]
 pub struct Recorder {
     pub bodies: Mutex<Vec<Vec<String>>>,
-    /// Sleep this long inside `ingest` (to hold a request in flight).
-    pub delay: Mutex<Duration>,
+    /// While closed, `ingest` waits inside the sink (holding a request in flight) until [`Recorder::release`].
+    gate: (Mutex<bool>, Condvar),
     /// Calls to `ingest` begun.
     pub entered: AtomicUsize,
 }
@@ -42,6 +42,16 @@ impl Recorder {
             .cloned()
             .collect()
     }
+    /// Makes the next `ingest` calls wait until [`Recorder::release`].
+    pub fn hold(&self) {
+        *self.gate.0.lock().unwrap() = true;
+    }
+
+    pub fn release(&self) {
+        *self.gate.0.lock().unwrap() = false;
+        self.gate.1.notify_all();
+    }
+
     pub fn body_count(&self) -> usize {
         self.bodies.lock().unwrap().len()
     }
@@ -62,10 +72,17 @@ pub fn describe(e: &Event<'_>) -> String {
 impl EventSink for Recorder {
     fn ingest(&self, events: &mut dyn Iterator<Item = Event<'_>>, _now: i64) -> IngestCounts {
         self.entered.fetch_add(1, Ordering::SeqCst);
-        let delay = *self.delay.lock().unwrap();
-        if !delay.is_zero() {
-            std::thread::sleep(delay);
+        let (closed, opened) = &self.gate;
+        let mut closed = closed.lock().unwrap();
+        while *closed {
+            // Bounded, so a failed test cannot hang the suite.
+            let (c, timeout) = opened
+                .wait_timeout(closed, Duration::from_secs(30))
+                .unwrap();
+            assert!(!timeout.timed_out(), "the test never released the sink");
+            closed = c;
         }
+        drop(closed);
         let got: Vec<String> = events.map(|e| describe(&e)).collect();
         let accepted = got.len() as u64;
         self.bodies.lock().unwrap().push(got);

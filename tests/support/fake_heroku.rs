@@ -49,6 +49,8 @@ struct State {
     formation: HashMap<String, u32>,
     faults: VecDeque<(Option<&'static str>, Fault)>,
     log: Vec<Seen>,
+    /// Requests as they arrive (method, path), before any stall.
+    arrived: Vec<(String, String)>,
     /// Successful writes (PATCHes that changed or set the formation), in order: (type, quantity).
     writes: Vec<(String, u32)>,
     rate_limit_remaining: i64,
@@ -128,6 +130,17 @@ impl FakeHeroku {
         self.state.lock().unwrap().log.clone()
     }
 
+    /// Requests with this method that have arrived (answered or not yet).
+    pub fn arrived(&self, method: &str) -> usize {
+        self.state
+            .lock()
+            .unwrap()
+            .arrived
+            .iter()
+            .filter(|(m, _)| m == method)
+            .count()
+    }
+
     /// Requests with this method.
     pub fn count(&self, method: &str) -> usize {
         self.state
@@ -156,6 +169,11 @@ impl FakeHeroku {
             .map(|b| b.to_bytes())
             .unwrap_or_default();
         let body = String::from_utf8_lossy(&body).into_owned();
+        self.state
+            .lock()
+            .unwrap()
+            .arrived
+            .push((method.clone(), path.clone()));
         let (status, json, extra, stall) = self.decide(&method, &path, &accept, &auth, &body);
         if let Some(d) = stall {
             tokio::time::sleep(d).await;
