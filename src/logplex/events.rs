@@ -9,7 +9,7 @@ use super::frame::{Frame, Frames};
 use super::l2met::{self, Found};
 use super::logfmt::{pairs, Pairs};
 use super::timestamp::MinuteCache;
-use super::{l10, router, syslog, BadReason, ParseStats};
+use super::{l10, router, scan, syslog, BadReason, ParseStats};
 
 /// Iterator over the events of one body; see [`super::parse_body`].
 pub struct Events<'a> {
@@ -104,7 +104,7 @@ impl<'a> Events<'a> {
                 stats.count_bad(reason);
             }
         };
-        let parsed = match std::str::from_utf8(text) {
+        let parsed = match scan::utf8(text) {
             Ok(frame) => syslog::parse_frame_str(frame, &mut self.minutes),
             // Not UTF-8 somewhere: the header decides whether it is its fault; if not, keep what the message can give.
             Err(_) => syslog::parse_frame(text).and_then(|header| {
