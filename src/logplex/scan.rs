@@ -53,13 +53,29 @@ pub(crate) fn utf8(bytes: &[u8]) -> Result<&str, Utf8Error> {
     }
 }
 
-/// Whether every byte is below 0x80: the OR of all words, with no early exit, so it vectorises.
+/// Whether every byte is below 0x80: the OR of all bytes, 32 at a time as four words, no early exit.
 #[inline]
 fn is_ascii(bytes: &[u8]) -> bool {
-    let (words, tail) = bytes.as_chunks::<8>();
-    let all = words
-        .iter()
-        .fold(0u64, |acc, w| acc | u64::from_ne_bytes(*w));
+    let word = |c: &[u8], i: usize| {
+        u64::from_ne_bytes([
+            c[i],
+            c[i + 1],
+            c[i + 2],
+            c[i + 3],
+            c[i + 4],
+            c[i + 5],
+            c[i + 6],
+            c[i + 7],
+        ])
+    };
+    let blocks = bytes.chunks_exact(32);
+    let rest = blocks.remainder();
+    let mut all = blocks.fold(0u64, |acc, c| {
+        acc | word(c, 0) | word(c, 8) | word(c, 16) | word(c, 24)
+    });
+    let words = rest.chunks_exact(8);
+    let tail = words.remainder();
+    all |= words.fold(0u64, |acc, c| acc | word(c, 0));
     let tail = tail.iter().fold(0u8, |acc, b| acc | b);
     all & HI == 0 && tail < 0x80
 }
