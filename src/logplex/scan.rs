@@ -14,6 +14,17 @@ pub(crate) fn has_byte(word: u64, b: u8) -> u64 {
     x.wrapping_sub(LO) & !x & HI
 }
 
+/// A mask whose lowest set bit marks the first byte of `word` that is not printable ASCII (`!`..=`~`, what
+/// syslog header fields are made of); higher bits may be false hits.
+#[inline(always)]
+pub(crate) fn not_print(word: u64) -> u64 {
+    // Below `!` (0x21): the classic has-less test; above `~`: adding one reaches 0x80 (bytes already at or
+    // above 0x80 are caught by `| word`). Carries and borrows only run upward from a real hit.
+    let below = word.wrapping_sub(LO * 0x21) & !word;
+    let above = word.wrapping_add(LO) | word;
+    (below | above) & HI
+}
+
 /// The first index at or after `from` where `hit` says so, eight bytes at a time (`word` is the SWAR form of
 /// `hit`), or the length. Logfmt keys and values are short, where this beats memchr's set-up.
 #[inline(always)]
@@ -99,5 +110,23 @@ mod tests {
         for case in cases {
             assert_eq!(utf8(case), std::str::from_utf8(case), "{case:?}");
         }
+    }
+
+    #[test]
+    fn not_print_finds_the_first_non_printable_byte() {
+        for b in 0u8..=255 {
+            for at in 0..8 {
+                let mut bytes = [b'a'; 8];
+                bytes[at] = b;
+                let m = not_print(u64::from_le_bytes(bytes));
+                let printable = (0x21..=0x7e).contains(&b);
+                assert_eq!(m == 0, printable, "{b:#x} at {at}");
+                if !printable {
+                    assert_eq!((m.trailing_zeros() / 8) as usize, at, "{b:#x} at {at}");
+                }
+            }
+        }
+        let m = not_print(u64::from_le_bytes(*b"ab \xffc\x7f\x00d"));
+        assert_eq!(m.trailing_zeros() / 8, 2);
     }
 }

@@ -6,7 +6,7 @@
 //! too, for newline-delimited input. The message is returned as raw bytes: UTF-8 and meaning are decided later.
 
 use super::event::Micros;
-use super::scan::{has_byte, scan};
+use super::scan::{has_byte, not_print, scan};
 use super::syslog_nom::{ascii, is_print, parse_heroku_logs_line};
 use super::timestamp::{parse_rfc3339, MinuteCache};
 use super::BadReason;
@@ -151,14 +151,10 @@ fn scan_syslog(
     })
 }
 
-/// Where the run of printable ASCII starting at `from` ends.
+/// Where the run of printable ASCII starting at `from` ends (eight bytes a step).
 #[inline(always)]
 fn token_end(f: &[u8], from: usize) -> usize {
-    let mut i = from;
-    while i < f.len() && is_print(f[i]) {
-        i += 1;
-    }
-    i
+    scan(f, from, not_print, |b| !is_print(b))
 }
 
 /// A non-empty printable token at `from` and the single space after it; returns its range and where the next
