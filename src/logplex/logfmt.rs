@@ -17,14 +17,19 @@ pub struct Pair<'a> {
 }
 
 /// Iterator over the pairs of one message.
+///
+/// It walks byte positions of the line and cuts `&str`s only where a key or value ends. Every cut point is the
+/// start or end of the line, the position of an ASCII byte (`=`, a space, a quote), or just after one; all of
+/// them are char boundaries, so [`Pairs::cut`] skips `str`'s boundary checks (checked in debug builds).
 #[derive(Debug, Clone)]
 pub struct Pairs<'a> {
-    rest: &'a str,
+    line: &'a str,
+    at: usize,
 }
 
 /// The pairs of `line`.
 pub fn pairs(line: &str) -> Pairs<'_> {
-    Pairs { rest: line }
+    Pairs { line, at: 0 }
 }
 
 impl<'a> Iterator for Pairs<'a> {
@@ -32,27 +37,24 @@ impl<'a> Iterator for Pairs<'a> {
 
     #[inline(always)]
     fn next(&mut self) -> Option<Pair<'a>> {
-        let lead = self.rest.bytes().take_while(|b| *b == b' ').count();
-        let s = &self.rest[lead..];
-        if s.is_empty() {
-            self.rest = s;
+        let start = self.skip_spaces();
+        let bytes = self.line.as_bytes();
+        if start == bytes.len() {
+            self.at = start;
             return None;
         }
-        let bytes = s.as_bytes();
-        // Slicing at ASCII bytes always lands on char boundaries, so the `&s[..]` below cannot panic.
         let key_end = scan(
             bytes,
-            0,
+            start,
             |w| has_byte(w, b'=') | has_byte(w, b' '),
             |b| b == b'=' || b == b' ',
         );
-        let key = &s[..key_end];
+        let key = self.cut(start, key_end);
         if bytes.get(key_end) != Some(&b'=') {
-            self.rest = &s[key_end..];
+            self.at = key_end;
             return Some(Pair { key, value: None });
         }
-        let (value, end) = value_at(s, key_end + 1);
-        self.rest = &s[end..];
+        let value = self.value_at(key_end + 1);
         Some(Pair {
             key,
             value: Some(value),
@@ -65,48 +67,70 @@ impl<'a> Pairs<'a> {
     /// For lines whose keys come in a known order (router lines): no key scanning, one compare.
     #[inline(always)]
     pub fn value_of(&mut self, key: &str) -> Option<Text<'a>> {
-        let lead = self.rest.bytes().take_while(|b| *b == b' ').count();
-        let s = &self.rest[lead..];
-        self.rest = s;
-        let bytes = s.as_bytes();
-        if !(bytes.starts_with(key.as_bytes()) && bytes.get(key.len()) == Some(&b'=')) {
+        let start = self.skip_spaces();
+        self.at = start;
+        let rest = &self.line.as_bytes()[start..];
+        if !(rest.starts_with(key.as_bytes()) && rest.get(key.len()) == Some(&b'=')) {
             return None;
         }
-        let (value, end) = value_at(s, key.len() + 1);
-        self.rest = &s[end..];
-        Some(value)
+        // `start + key.len()` is the `=`, so one past it is a char boundary whatever `key` is.
+        Some(self.value_at(start + key.len() + 1))
     }
-}
 
-/// The value starting at `v` (just after `=`): quoted or bare, and where the rest of the line starts.
-#[inline(always)]
-fn value_at(s: &str, v: usize) -> (Text<'_>, usize) {
-    let bytes = s.as_bytes();
-    if bytes.get(v) == Some(&b'"') {
-        let (raw, escaped, after) = quoted(s, v + 1);
-        return (Text { raw, escaped }, after);
-    }
-    let end = scan(bytes, v, |w| has_byte(w, b' '), |b| b == b' ');
-    (Text::plain(&s[v..end]), end)
-}
-
-/// The quoted value starting at `from` (just after the opening quote): its raw text, whether it has escapes,
-/// and where the rest of the line starts.
-fn quoted(s: &str, from: usize) -> (&str, bool, usize) {
-    let bytes = s.as_bytes();
-    let mut at = from;
-    let mut escaped = false;
-    while let Some(off) = memchr2(b'"', b'\\', &bytes[at..]) {
-        let hit = at + off;
-        if bytes[hit] == b'"' {
-            return (&s[from..hit], escaped, hit + 1);
+    /// Where the next non-space byte (or the end) is.
+    #[inline(always)]
+    fn skip_spaces(&self) -> usize {
+        let bytes = self.line.as_bytes();
+        let mut i = self.at;
+        while bytes.get(i) == Some(&b' ') {
+            i += 1;
         }
-        escaped = true;
-        // Skip the escaped byte; if it is a multi-byte char, the next scan starts inside it harmlessly
-        // because memchr2 only stops at ASCII quote or backslash.
-        at = (hit + 2).min(bytes.len());
+        i
     }
-    (&s[from..], escaped, bytes.len())
+
+    /// `line[from..to]` for cut points this iterator found (see [`Pairs`]).
+    #[inline(always)]
+    fn cut(&self, from: usize, to: usize) -> &'a str {
+        debug_assert!(from <= to && to <= self.line.len());
+        debug_assert!(self.line.is_char_boundary(from) && self.line.is_char_boundary(to));
+        // SAFETY: `from <= to <= len`, and both are the line's ends, positions of ASCII bytes, or just after
+        // an ASCII byte (see the type's comment): char boundaries, so the slice is valid UTF-8.
+        unsafe { self.line.get_unchecked(from..to) }
+    }
+
+    /// The value starting at `v` (just after `=`): quoted or bare; moves past it.
+    #[inline(always)]
+    fn value_at(&mut self, v: usize) -> Text<'a> {
+        let bytes = self.line.as_bytes();
+        if bytes.get(v) == Some(&b'"') {
+            let (raw, escaped) = self.quoted(v + 1);
+            return Text { raw, escaped };
+        }
+        let end = scan(bytes, v, |w| has_byte(w, b' '), |b| b == b' ');
+        self.at = end;
+        Text::plain(self.cut(v, end))
+    }
+
+    /// The quoted value starting at `from` (just after the opening quote): its raw text and whether it has
+    /// escapes; moves past the closing quote.
+    fn quoted(&mut self, from: usize) -> (&'a str, bool) {
+        let bytes = self.line.as_bytes();
+        let mut at = from;
+        let mut escaped = false;
+        while let Some(off) = memchr2(b'"', b'\\', &bytes[at..]) {
+            let hit = at + off;
+            if bytes[hit] == b'"' {
+                self.at = hit + 1;
+                return (self.cut(from, hit), escaped);
+            }
+            escaped = true;
+            // Skip the escaped byte; if it is a multi-byte char, the next scan starts inside it harmlessly
+            // because memchr2 only stops at ASCII quote or backslash (and this position is never a cut).
+            at = (hit + 2).min(bytes.len());
+        }
+        self.at = bytes.len();
+        (self.cut(from, bytes.len()), escaped)
+    }
 }
 
 /// The logfmt grammar in nom, the executable definition [`pairs`] must agree with; slower, so not used to parse.
