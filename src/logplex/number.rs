@@ -6,63 +6,51 @@
 
 /// Splits `12.5ms` into `(12.5, "ms")`. The unit is the ASCII letters (or `%`) right after the number and must
 /// end the value; anything else after the number makes the value unparsable.
-#[inline]
+#[inline(always)]
 pub fn number_with_unit(s: &str) -> Option<(f64, &str)> {
     let b = s.as_bytes();
-    let mut i = usize::from(matches!(b.first(), Some(b'-' | b'+')));
-    let negative = b.first() == Some(&b'-');
-    let int_start = i;
-    let mut mantissa: u64 = 0;
-    let mut digits = 0u32;
-    while i < b.len() && b[i].is_ascii_digit() {
-        mantissa = mantissa
-            .wrapping_mul(10)
-            .wrapping_add(u64::from(b[i] - b'0'));
-        digits += 1;
-        i += 1;
-    }
+    let (negative, int_start) = match b.first() {
+        Some(b'-') => (true, 1),
+        Some(b'+') => (false, 1),
+        _ => (false, 0),
+    };
+    let (mut mantissa, mut i) = digits(b, int_start, 0);
     let int_digits = i - int_start;
     let mut frac_digits = 0usize;
-    if i < b.len() && b[i] == b'.' {
-        i += 1;
-        let frac_start = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            mantissa = mantissa
-                .wrapping_mul(10)
-                .wrapping_add(u64::from(b[i] - b'0'));
-            digits += 1;
-            i += 1;
-        }
-        frac_digits = i - frac_start;
+    if b.get(i) == Some(&b'.') {
+        let (m, end) = digits(b, i + 1, mantissa);
+        frac_digits = end - (i + 1);
+        mantissa = m;
+        i = end;
     }
-    if int_digits == 0 && frac_digits == 0 {
+    let significant = int_digits + frac_digits;
+    if significant == 0 {
         return None;
     }
     let mut exponent = false;
-    if i < b.len() && matches!(b[i], b'e' | b'E') {
+    if matches!(b.get(i), Some(b'e' | b'E')) {
         let mut j = i + 1;
-        if j < b.len() && matches!(b[j], b'+' | b'-') {
+        if matches!(b.get(j), Some(b'+' | b'-')) {
             j += 1;
         }
-        if j < b.len() && b[j].is_ascii_digit() {
-            while j < b.len() && b[j].is_ascii_digit() {
-                j += 1;
-            }
+        let (_, end) = digits(b, j, 0);
+        if end > j {
             exponent = true;
-            i = j;
+            i = end;
         }
     }
-    let unit = &s[i..];
-    if !unit.bytes().all(|c| c.is_ascii_alphabetic() || c == b'%') {
+    // `i` is at an ASCII byte or the end, so `s.get(i..)` always succeeds.
+    let unit = s.get(i..)?;
+    if !unit
+        .bytes()
+        .all(|c| (c | 0x20).wrapping_sub(b'a') < 26 || c == b'%')
+    {
         return None;
     }
-    let fast = !exponent && digits <= 15 && frac_digits < POW10.len();
-    let value = if fast {
-        let v = if frac_digits == 0 {
-            mantissa as f64
-        } else {
-            mantissa as f64 / POW10[frac_digits]
-        };
+    let value = if !exponent && significant <= 15 && frac_digits < POW10.len() {
+        // Both the mantissa (below 10^15 < 2^53) and the power of ten are exact, so one division is correctly
+        // rounded: the same f64 as `str::parse`.
+        let v = mantissa as f64 / POW10[frac_digits];
         if negative {
             -v
         } else {
@@ -72,6 +60,22 @@ pub fn number_with_unit(s: &str) -> Option<(f64, &str)> {
         s[..i].parse::<f64>().ok().filter(|v| v.is_finite())?
     };
     Some((value, unit))
+}
+
+/// Reads decimal digits from `from`, continuing `mantissa` (wrapping: callers only trust it for <= 15 digits);
+/// returns it and where the digits end.
+#[inline(always)]
+fn digits(b: &[u8], from: usize, mut mantissa: u64) -> (u64, usize) {
+    let mut i = from;
+    while let Some(&c) = b.get(i) {
+        let d = c.wrapping_sub(b'0');
+        if d >= 10 {
+            break;
+        }
+        mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
+        i += 1;
+    }
+    (mantissa, i)
 }
 
 /// Powers of ten that are exact in an f64; with a mantissa below 2^53 the division is correctly rounded.
