@@ -276,6 +276,7 @@ fn trim_end_blank(text: &[u8]) -> &[u8] {
     &text[..keep]
 }
 
+#[inline]
 fn strip_newline(text: &[u8]) -> &[u8] {
     let text = text.strip_suffix(b"\n").unwrap_or(text);
     text.strip_suffix(b"\r").unwrap_or(text)

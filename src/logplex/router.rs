@@ -43,10 +43,13 @@ pub fn parse<'a>(message: &'a str) -> (Router<'a>, u64) {
         r.service_ms = millis(v.raw, &mut bad);
     }
     if let Some(v) = non_empty(line.value_of("status")) {
-        r.status = count_bad(v.raw.parse().ok(), &mut bad);
+        r.status = count_bad(
+            unsigned(v.raw).and_then(|n| u16::try_from(n).ok()),
+            &mut bad,
+        );
     }
     if let Some(v) = non_empty(line.value_of("bytes")) {
-        r.bytes = count_bad(v.raw.parse().ok(), &mut bad);
+        r.bytes = count_bad(unsigned(v.raw), &mut bad);
     }
     r.protocol = non_empty(line.value_of("protocol")).map(|v| v.raw);
     // ...and whatever is left (other order, extra keys) the general way.
@@ -64,9 +67,14 @@ pub fn parse<'a>(message: &'a str) -> (Router<'a>, u64) {
             (4, "path") => r.path = Some(v),
             (4, "host") => r.host = Some(v.raw),
             (4, "dyno") => r.dyno = Some(v.raw),
-            (5, "bytes") => r.bytes = count_bad(v.raw.parse().ok(), &mut bad),
+            (5, "bytes") => r.bytes = count_bad(unsigned(v.raw), &mut bad),
             (6, "method") => r.method = Some(v.raw),
-            (6, "status") => r.status = count_bad(v.raw.parse().ok(), &mut bad),
+            (6, "status") => {
+                r.status = count_bad(
+                    unsigned(v.raw).and_then(|n| u16::try_from(n).ok()),
+                    &mut bad,
+                )
+            }
             (7, "connect") => r.connect_ms = millis(v.raw, &mut bad),
             (7, "service") => r.service_ms = millis(v.raw, &mut bad),
             (8, "protocol") => r.protocol = Some(v.raw),
@@ -75,6 +83,22 @@ pub fn parse<'a>(message: &'a str) -> (Router<'a>, u64) {
         }
     }
     (r, bad)
+}
+
+/// An unsigned integer as `str::parse::<u64>` reads it (optional `+`, digits only), without its generic
+/// set-up for the common short case.
+#[inline]
+fn unsigned(raw: &str) -> Option<u64> {
+    let b = raw.as_bytes();
+    let digits = b.strip_prefix(b"+").unwrap_or(b);
+    if digits.is_empty() || digits.len() > 19 {
+        // Nineteen digits always fit in a u64; longer (leading zeros, overflow) is std's call.
+        return raw.parse().ok();
+    }
+    digits.iter().try_fold(0u64, |n, c| {
+        let d = c.wrapping_sub(b'0');
+        (d < 10).then(|| n * 10 + u64::from(d))
+    })
 }
 
 fn count_bad<T>(value: Option<T>, bad: &mut u64) -> Option<T> {
@@ -182,6 +206,25 @@ mod tests {
             (None, None, None, None)
         );
         assert_eq!(bad, 2);
+    }
+
+    #[test]
+    fn unsigned_agrees_with_std() {
+        for raw in [
+            "0",
+            "656",
+            "+7",
+            "+",
+            "",
+            "-1",
+            "1x",
+            "18446744073709551615",
+            "18446744073709551616",
+            "000000000000000000000042",
+            "9999999999999999999",
+        ] {
+            assert_eq!(unsigned(raw), raw.parse::<u64>().ok(), "{raw}");
+        }
     }
 
     #[test]

@@ -86,6 +86,14 @@ fn finish(s: &[u8], minute_secs: i64) -> Option<Micros> {
     if s[i] == b'.' {
         i += 1;
         let start = i;
+        // Six digits (what Heroku sends) straight-line; the loop then takes any further (truncated) digits.
+        if let Some(six) = s.get(start..start + 6) {
+            let six: [u8; 6] = [six[0], six[1], six[2], six[3], six[4], six[5]];
+            if six.iter().all(u8::is_ascii_digit) {
+                micros = six.iter().fold(0i64, |n, d| n * 10 + i64::from(d - b'0'));
+                i = start + 6;
+            }
+        }
         while i < s.len() && s[i].is_ascii_digit() {
             if i - start < 6 {
                 micros = micros * 10 + i64::from(s[i] - b'0');
