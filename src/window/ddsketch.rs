@@ -32,10 +32,13 @@ fn index_of(magnitude: f64) -> i32 {
     truncated + i32::from(f64::from(truncated) < t)
 }
 
-/// The value a bin stands for: the point with relative error α to both of its edges.
+/// The value a bin stands for: the point with relative error α to both of its edges, `2 γ^i / (γ + 1)`.
+/// (`exp` rather than `powi`, which is a slow software loop in compiler-builtins.) Never inlined: inlined, the
+/// compiler hoists it out of the quantile walk's rank test and computes it for every bin.
+#[inline(never)]
 fn value_of(index: i32) -> f64 {
     let g = gamma();
-    2.0 * g.powi(index) / (g + 1.0)
+    (f64::from(index) / INV_LN_GAMMA).exp() * (2.0 / (g + 1.0))
 }
 
 /// A run of bin counters: dense, `counts[k]` holding index `offset + k`.
@@ -119,8 +122,15 @@ impl Bins {
                 Ok(at) => pairs[at].1 = pairs[at].1.saturating_add(n),
                 Err(at) if pairs.len() < SPARSE_LIMIT => pairs.insert(at, (index, n)),
                 Err(_) => {
+                    let low = pairs[0].0.min(index);
+                    let high = pairs[pairs.len() - 1].0.max(index);
                     let mut dense = Dense::default();
-                    // Highest first: the run is sized once and any collapse happens at the bottom.
+                    if high - low < MAX_BINS as i32 {
+                        // One allocation covering every index.
+                        dense.offset = low;
+                        dense.counts = vec![0; (high - low + 1) as usize];
+                    }
+                    // Highest first: any collapse happens at the bottom.
                     for (i, c) in pairs.iter().rev() {
                         dense.add(*i, *c);
                     }
@@ -132,10 +142,50 @@ impl Bins {
     }
 
     fn merge(&mut self, other: &Bins) {
-        for (i, c) in other.entries().rev() {
-            if c > 0 {
-                self.add(i, c);
+        let (Some((low, _)), Some((high, _))) =
+            (other.entries().next(), other.entries().next_back())
+        else {
+            return;
+        };
+        match self {
+            Bins::Dense(mine) => {
+                // Size the run once (top first, so any collapse happens at the bottom), then add counts in
+                // place; indexes below the run (collapsed) fold into its lowest bin, as `Dense::add` does.
+                mine.add(high, 0);
+                mine.add(low, 0);
+                let offset = mine.offset;
+                for (i, c) in other.entries() {
+                    if let Some(slot) = mine.counts.get_mut((i.max(offset) - offset) as usize) {
+                        *slot = slot.saturating_add(c);
+                    }
+                }
             }
+            Bins::Sparse(_) => {
+                for (i, c) in other.entries().rev() {
+                    if c > 0 {
+                        self.add(i, c);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Calls `visit(index, count)` in ascending index order (descending when `rev`) until it returns false;
+    /// returns false when it was stopped.
+    #[inline]
+    fn visit_until(&self, rev: bool, mut visit: impl FnMut(i32, u32) -> bool) -> bool {
+        match (self, rev) {
+            (Bins::Sparse(pairs), false) => pairs.iter().all(|(i, c)| visit(*i, *c)),
+            (Bins::Sparse(pairs), true) => pairs.iter().rev().all(|(i, c)| visit(*i, *c)),
+            (Bins::Dense(d), false) => (d.offset..)
+                .zip(&d.counts)
+                .all(|(i, c)| *c == 0 || visit(i, *c)),
+            (Bins::Dense(d), true) => d
+                .counts
+                .iter()
+                .enumerate()
+                .rev()
+                .all(|(k, c)| *c == 0 || visit(d.offset + k as i32, *c)),
         }
     }
 
@@ -351,29 +401,28 @@ impl DdSketch {
         let mut next = wanted.iter().peekable();
         let mut seen = 0u64;
         let (min, max) = (self.min, self.max);
-        // `bin`: (index, sign) of the bin, `None` for the zero counter. Returns false once every rank is found.
-        let mut take = |count: u64, bin: Option<(i32, f64)>| {
+        // Counts one bin in ascending value order; its value (`sign * value_of(index)`, 0 for the zero counter)
+        // is computed only when a rank lands in it. False once every rank is found.
+        let mut take = |count: u64, index: i32, sign: f64| {
             seen += count;
             while let Some((_, slot)) = next.next_if(|(rank, _)| seen > *rank) {
-                let value = bin.map_or(0.0, |(index, sign)| sign * value_of(index));
+                let value = if sign == 0.0 {
+                    0.0
+                } else {
+                    sign * value_of(index)
+                };
                 out[*slot] = value.clamp(min, max);
             }
             next.peek().is_some()
         };
-        // Ascending values: most negative first (highest negative index), then zero, then positives.
-        let more = sides
+        // Most negative first (highest negative index), then zero, then positives.
+        let _ = sides
             .negative
-            .entries()
-            .rev()
-            .all(|(index, c)| take(u64::from(c), Some((index, -1.0))))
-            && take(sides.zero, None);
-        if more {
-            for (index, c) in sides.positive.entries() {
-                if !take(u64::from(c), Some((index, 1.0))) {
-                    break;
-                }
-            }
-        }
+            .visit_until(true, |i, c| take(u64::from(c), i, -1.0))
+            && take(sides.zero, 0, 0.0)
+            && sides
+                .positive
+                .visit_until(false, |i, c| take(u64::from(c), i, 1.0));
         Some(out)
     }
 
