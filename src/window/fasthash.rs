@@ -63,10 +63,35 @@ pub struct FastHasher {
 }
 
 #[inline(always)]
-fn word(bytes: &[u8]) -> u64 {
+fn read8(bytes: &[u8], at: usize) -> u64 {
     let mut w = [0u8; 8];
-    w[..bytes.len()].copy_from_slice(bytes);
+    w.copy_from_slice(&bytes[at..at + 8]);
     u64::from_le_bytes(w)
+}
+
+#[inline(always)]
+fn read4(bytes: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 4];
+    w.copy_from_slice(&bytes[at..at + 4]);
+    u64::from(u32::from_le_bytes(w))
+}
+
+/// The last 0..=16 bytes as two words, from fixed-size (possibly overlapping) reads: no variable-length copy.
+#[inline(always)]
+fn tail(rest: &[u8]) -> (u64, u64) {
+    let n = rest.len();
+    if n >= 8 {
+        (read8(rest, 0), read8(rest, n - 8))
+    } else if n >= 4 {
+        (read4(rest, 0), read4(rest, n - 4))
+    } else if n > 0 {
+        (
+            u64::from(rest[0]) | (u64::from(rest[n / 2]) << 8),
+            u64::from(rest[n - 1]),
+        )
+    } else {
+        (0, 0)
+    }
 }
 
 impl Hasher for FastHasher {
@@ -75,15 +100,10 @@ impl Hasher for FastHasher {
         let mut acc = self.acc;
         let mut chunks = bytes.chunks_exact(16);
         for c in &mut chunks {
-            let (lo, hi) = c.split_at(8);
-            acc = fold(word(lo) ^ acc, word(hi) ^ self.seed);
+            acc = fold(read8(c, 0) ^ acc, read8(c, 8) ^ self.seed);
         }
-        let rest = chunks.remainder();
-        let (lo, hi) = rest.split_at(rest.len().min(8));
-        acc = fold(
-            word(lo) ^ acc ^ bytes.len() as u64,
-            word(hi) ^ self.seed ^ ARBITRARY,
-        );
+        let (lo, hi) = tail(chunks.remainder());
+        acc = fold(lo ^ acc ^ bytes.len() as u64, hi ^ self.seed ^ ARBITRARY);
         self.acc = acc;
     }
 
