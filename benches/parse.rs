@@ -5,7 +5,7 @@
 //!
 //! Run: `cargo bench --bench parse -- --measurement-time 3 --warm-up-time 1`.
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, Criterion, Throughput};
 use drainscale::logplex::corpus::{Corpus, Form};
 use drainscale::logplex::frame::{Frame, Frames};
 use drainscale::logplex::{logfmt, parse_body};
@@ -138,4 +138,30 @@ fn bench(c: &mut Criterion) {
 }
 
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+/// `PARSE_BENCH_ONLY=<drainscale|syslog_loose> PARSE_BENCH_ROUNDS=N` parses the corpus N times with one parser
+/// and exits, for `perf stat -e instructions` (a load-independent count on a shared machine).
+fn only(which: &str) {
+    let rounds: usize = std::env::var("PARSE_BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(20);
+    let (form, parse): (Form, fn(&[u8]) -> usize) = match which {
+        "syslog_loose" => (Form::LogShuttle, syslog_loose_full),
+        _ => (Form::LogShuttle, drainscale_full),
+    };
+    let body = Corpus::new(SEED).with_form(form).body(BODY_BYTES);
+    let n: usize = (0..rounds).map(|_| parse(black_box(&body.bytes))).sum();
+    eprintln!(
+        "{which}: {rounds} rounds of {} frames ({n} items)",
+        body.frames
+    );
+}
+
+fn main() {
+    if let Ok(which) = std::env::var("PARSE_BENCH_ONLY") {
+        return only(&which);
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -21,6 +21,9 @@ enum Command {
     Parse {
         /// Files to read; stdin when none.
         files: Vec<PathBuf>,
+        /// Exit 1 when any frame is bad or any l2met value does not parse (for CI checks of log formats).
+        #[arg(long)]
+        strict: bool,
     },
     /// Run the drain and the scaler from a config file.
     Run {
@@ -38,7 +41,7 @@ fn main() -> ExitCode {
     let args = Args::parse();
     cli::init_tracing();
     let result = match args.command {
-        Command::Parse { files } => cli::parse::run(&files),
+        Command::Parse { files, strict } => cli::parse::run(&files, strict),
         Command::Run { config } => cli::run::run(&config),
         Command::Check { config } => cli::check::run(&config),
     };

@@ -99,3 +99,24 @@ fn missing_file_is_an_error_naming_it() {
     assert_eq!(code, 1);
     assert!(stderr.contains("/nonexistent/drain.log"), "{stderr}");
 }
+
+#[test]
+fn strict_fails_on_bad_frames_and_values_only() {
+    let good = b"<13>1 2026-01-01T00:00:00Z host app web.1 - measure#x=1ms\n";
+    let (code, events, _) = run(&["--strict"], good);
+    assert_eq!(code, 0);
+    assert_eq!(events.len(), 1);
+
+    let bad_value = b"<13>1 2026-01-01T00:00:00Z host app web.1 - measure#x=abc count#y\n";
+    let (code, events, summary) = run(&["--strict"], bad_value);
+    assert_eq!(code, 1, "{summary}");
+    assert_eq!(
+        events.len(),
+        1,
+        "the good metric of the line is still printed"
+    );
+    assert!(summary.contains("bad_values=1"), "{summary}");
+
+    let (code, _, _) = run(&[], bad_value);
+    assert_eq!(code, 0, "without --strict bad input is reported, not fatal");
+}

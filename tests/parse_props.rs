@@ -169,3 +169,91 @@ proptest! {
         prop_assert_eq!(fast, reference);
     }
 }
+
+/// Header-shaped bytes: the pieces of a syslog header, mutated.
+fn header_like() -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(
+        prop_oneof![
+            Just(b"<190>".to_vec()),
+            Just(b"<1>".to_vec()),
+            Just(b"<1234>".to_vec()),
+            Just(b"1 ".to_vec()),
+            Just(b"12 ".to_vec()),
+            Just(b"2012-07-22T00:06:26.123456+00:00 ".to_vec()),
+            Just(b"2012-07-22T00:06:26Z".to_vec()),
+            Just(b"host ".to_vec()),
+            Just(b"app ".to_vec()),
+            Just(b"- ".to_vec()),
+            Just(b"-".to_vec()),
+            Just(b" ".to_vec()),
+            Just("é ".as_bytes().to_vec()),
+            proptest::collection::vec(any::<u8>(), 0..4),
+        ],
+        0..12,
+    )
+    .prop_map(|parts| {
+        let mut v = b"<".to_vec();
+        v.extend(parts.concat());
+        v
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2048, ..ProptestConfig::default() })]
+
+    #[test]
+    fn header_loop_agrees_with_the_nom_grammar(frame in header_like()) {
+        let fast = drainscale::logplex::syslog::parse_frame(&frame);
+        let reference = drainscale::logplex::syslog_nom::parse_syslog(&frame);
+        prop_assert_eq!(fast, reference);
+    }
+
+    #[test]
+    fn header_loop_agrees_on_corpus_frames(seed in 0u64..10_000, cut in 0usize..120, byte in any::<u8>()) {
+        let mut frame = corpus_frames(seed, 1).remove(0);
+        let cut = cut.min(frame.len() - 1);
+        let fast = drainscale::logplex::syslog::parse_frame(&frame).map(|h| h.message.len());
+        prop_assert_eq!(fast, drainscale::logplex::syslog_nom::parse_syslog(&frame).map(|h| h.message.len()));
+        frame[cut] = byte;
+        let fast = drainscale::logplex::syslog::parse_frame(&frame);
+        if frame[0] == b'<' {
+            prop_assert_eq!(fast, drainscale::logplex::syslog_nom::parse_syslog(&frame));
+        }
+    }
+}
+
+proptest! {
+    #[test]
+    fn str_header_path_agrees_with_bytes_path(frame in header_like(), logs_line in any::<bool>()) {
+        let frame = if logs_line { frame[1..].to_vec() } else { frame };
+        if let Ok(text) = std::str::from_utf8(&frame) {
+            let from_str = drainscale::logplex::syslog::parse_frame_str(text, &mut Default::default()).map(|(h, m)| (h, m.to_string()));
+            let from_bytes = drainscale::logplex::syslog::parse_frame(&frame)
+                .map(|h| (h, String::from_utf8_lossy(h.message).into_owned()));
+            prop_assert_eq!(from_str, from_bytes);
+        }
+    }
+}
+
+proptest! {
+    #[test]
+    fn minute_cache_agrees_with_the_plain_parse(stamps in proptest::collection::vec(
+        (0i64..4_102_444_800_000_000, 0i64..180_000_000, any::<bool>()), 1..20)
+    ) {
+        use drainscale::logplex::timestamp::{parse_rfc3339, MinuteCache};
+        let mut cache = MinuteCache::default();
+        let mut t = stamps[0].0;
+        for (_, step, zulu) in &stamps {
+            t += step;
+            // Zulu, or the same instant written at -07:00.
+            let text = if *zulu {
+                jiff::Timestamp::from_microsecond(t).unwrap().to_string()
+            } else {
+                let local = jiff::Timestamp::from_microsecond(t - 7 * 3_600_000_000).unwrap().to_string();
+                format!("{}-07:00", local.trim_end_matches('Z'))
+            };
+            prop_assert_eq!(cache.parse(text.as_bytes()), parse_rfc3339(text.as_bytes()), "{}", text);
+            prop_assert_eq!(parse_rfc3339(text.as_bytes()), Some(t), "{}", text);
+        }
+    }
+}

@@ -12,7 +12,7 @@ use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-pub fn run(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
+pub fn run(files: &[PathBuf], strict: bool) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut total = ParseStats::default();
@@ -37,6 +37,9 @@ pub fn run(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
         }
     }
     eprintln!("{}", summary(&total));
+    if strict && (total.bad_total() > 0 || total.bad_values > 0) {
+        return Ok(ExitCode::FAILURE);
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -8,6 +8,7 @@ use super::event::{Event, EventKind, Meta};
 use super::frame::{Frame, Frames};
 use super::l2met::{self, Found};
 use super::logfmt::{pairs, Pairs};
+use super::timestamp::MinuteCache;
 use super::{l10, router, syslog, BadReason, ParseStats};
 
 /// Iterator over the events of one body; see [`super::parse_body`].
@@ -15,6 +16,8 @@ pub struct Events<'a> {
     frames: Frames<'a>,
     stats: ParseStats,
     pending: Option<MetricLine<'a>>,
+    /// Frames of one body share the timestamp's minute: parsed once.
+    minutes: MinuteCache,
 }
 
 /// An l2met line whose pairs are still being read.
@@ -33,6 +36,7 @@ impl<'a> Events<'a> {
             frames: Frames::new(body),
             stats: ParseStats::default(),
             pending: None,
+            minutes: MinuteCache::default(),
         }
     }
 
@@ -47,11 +51,13 @@ impl<'a> Events<'a> {
         self.stats
     }
 
+    #[inline(always)]
     fn emit(&mut self, meta: Meta<'a>, kind: EventKind<'a>) -> Option<Event<'a>> {
         self.stats.events += 1;
         Some(Event { meta, kind })
     }
 
+    #[inline(always)]
     fn next_metric(&mut self) -> Option<Event<'a>> {
         let Events { pending, stats, .. } = self;
         let line = pending.as_mut()?;
@@ -62,13 +68,15 @@ impl<'a> Events<'a> {
                     line.had_metric_key = true;
                     stats.bad_values += 1;
                 }
-                Found::Metric(kind) => {
+                found => {
                     line.had_metric_key = true;
-                    stats.events += 1;
-                    return Some(Event {
-                        meta: line.meta,
-                        kind,
-                    });
+                    if let Some(kind) = found.into_kind() {
+                        stats.events += 1;
+                        return Some(Event {
+                            meta: line.meta,
+                            kind,
+                        });
+                    }
                 }
             }
         }
@@ -81,6 +89,7 @@ impl<'a> Events<'a> {
 
     /// Reads one frame; returns its first event, or `None` when it has none yet (bad, or an l2met line whose
     /// metrics [`Self::next_metric`] will produce).
+    #[inline(always)]
     fn start_frame(&mut self, frame: Frame<'a>) -> Option<Event<'a>> {
         self.stats.frames += 1;
         let (text, damaged) = match frame {
@@ -95,18 +104,27 @@ impl<'a> Events<'a> {
                 stats.count_bad(reason);
             }
         };
-        let header = match syslog::parse_frame(text) {
-            Ok(header) => header,
+        let parsed = match std::str::from_utf8(text) {
+            Ok(frame) => syslog::parse_frame_str(frame, &mut self.minutes),
+            // Not UTF-8 somewhere: the header decides whether it is its fault; if not, keep what the message can give.
+            Err(_) => syslog::parse_frame(text).and_then(|header| {
+                match std::str::from_utf8(header.message) {
+                    Ok(message) => Ok((header, message)),
+                    Err(err) => {
+                        count_bad(&mut self.stats, BadReason::Utf8);
+                        valid_words(header.message, err.valid_up_to())
+                            .map(|words| (header, words))
+                            .ok_or(BadReason::Utf8)
+                    }
+                }
+            }),
+        };
+        let (header, message) = match parsed {
+            Ok(parsed) => parsed,
+            Err(BadReason::Utf8) => return None,
             Err(reason) => {
                 count_bad(&mut self.stats, reason);
                 return None;
-            }
-        };
-        let message = match std::str::from_utf8(header.message) {
-            Ok(message) => message,
-            Err(err) => {
-                count_bad(&mut self.stats, BadReason::Utf8);
-                valid_words(header.message, err.valid_up_to())?
             }
         };
         let meta = Meta {

@@ -13,25 +13,48 @@ static SOURCE_KEY: LazyLock<memmem::Finder<'static>> =
     LazyLock::new(|| memmem::Finder::new(b"source="));
 
 /// What one pair turned out to be.
-// Returned by value and matched at once, never stored: the size difference does not matter.
-#[allow(clippy::large_enum_variant)]
+/// Small on purpose (no router-sized [`EventKind`]): it is returned once per pair on the hot path.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Found<'a> {
     /// Not an l2met key.
     Nothing,
     /// An l2met key whose value did not parse (`measure#x=abc`): to be counted, not fatal.
     BadValue,
-    Metric(EventKind<'a>),
+    Measure(Metric<'a>),
+    Count(Metric<'a>),
+    Sample(Metric<'a>),
+    Unique(Unique<'a>),
+}
+
+impl<'a> Found<'a> {
+    /// The event kind, when this is a metric.
+    #[inline]
+    pub fn into_kind(self) -> Option<EventKind<'a>> {
+        match self {
+            Found::Nothing | Found::BadValue => None,
+            Found::Measure(m) => Some(EventKind::Measure(m)),
+            Found::Count(m) => Some(EventKind::Count(m)),
+            Found::Sample(m) => Some(EventKind::Sample(m)),
+            Found::Unique(u) => Some(EventKind::Unique(u)),
+        }
+    }
 }
 
 /// Reads one pair of a line whose `source=` is `source`.
+#[inline]
 pub fn metric<'a>(pair: Pair<'a>, source: Option<&'a str>) -> Found<'a> {
-    let Some((prefix, name)) = pair.key.split_once('#') else {
+    let key = pair.key;
+    // One byte decides which prefix to try, so most plain keys (`dyno`, `addon`, ...) cost one compare.
+    let (prefix, name) = match key.as_bytes().first() {
+        Some(b'm') => ("measure", key.strip_prefix("measure#")),
+        Some(b'c') => ("count", key.strip_prefix("count#")),
+        Some(b's') => ("sample", key.strip_prefix("sample#")),
+        Some(b'u') => ("unique", key.strip_prefix("unique#")),
+        _ => return Found::Nothing,
+    };
+    let Some(name) = name.filter(|n| !n.is_empty()) else {
         return Found::Nothing;
     };
-    if name.is_empty() {
-        return Found::Nothing;
-    }
     let build = |value: f64, unit: &'a str| Metric {
         name,
         value,
@@ -44,29 +67,28 @@ pub fn metric<'a>(pair: Pair<'a>, source: Option<&'a str>) -> Found<'a> {
                 return Found::BadValue;
             };
             let m = build(value, unit);
-            Found::Metric(if prefix == "measure" {
-                EventKind::Measure(m)
+            if prefix == "measure" {
+                Found::Measure(m)
             } else {
-                EventKind::Sample(m)
-            })
+                Found::Sample(m)
+            }
         }
         "count" => match pair.value {
-            None => Found::Metric(EventKind::Count(build(1.0, ""))),
-            Some(v) if v.raw.is_empty() => Found::Metric(EventKind::Count(build(1.0, ""))),
+            None => Found::Count(build(1.0, "")),
+            Some(v) if v.raw.is_empty() => Found::Count(build(1.0, "")),
             Some(v) => match number_with_unit(v.raw) {
-                Some((value, unit)) => Found::Metric(EventKind::Count(build(value, unit))),
+                Some((value, unit)) => Found::Count(build(value, unit)),
                 None => Found::BadValue,
             },
         },
-        "unique" => match pair.value {
-            Some(member) if !member.raw.is_empty() => Found::Metric(EventKind::Unique(Unique {
+        _ => match pair.value {
+            Some(member) if !member.raw.is_empty() => Found::Unique(Unique {
                 name,
                 member,
                 source,
-            })),
+            }),
             _ => Found::BadValue,
         },
-        _ => Found::Nothing,
     }
 }
 
@@ -77,6 +99,11 @@ pub fn may_have_metrics(line: &str) -> bool {
 
 /// The value of the line's `source=` key (a whole key: `xsource=` does not count), unquoted as written.
 pub fn source(line: &str) -> Option<&str> {
+    if line.starts_with("source=") {
+        // Heroku's runtime and add-on lines, and most apps, put it first: no search needed.
+        let value = super::logfmt::pairs(line).next().and_then(|p| p.value)?;
+        return (!value.raw.is_empty()).then_some(value.raw);
+    }
     let bytes = line.as_bytes();
     let finder = &*SOURCE_KEY;
     let mut from = 0;
@@ -127,16 +154,16 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                Found::Metric(EventKind::Measure(m("db.query", 12.5, "ms", None))),
-                Found::Metric(EventKind::Count(m("hits", 1.0, "", None))),
-                Found::Metric(EventKind::Count(m("x", 1.0, "", None))),
-                Found::Metric(EventKind::Count(m("y", 3.0, "", None))),
-                Found::Metric(EventKind::Sample(m("mem", 21.0, "MB", None))),
-                Found::Metric(EventKind::Unique(Unique {
+                Found::Measure(m("db.query", 12.5, "ms", None)),
+                Found::Count(m("hits", 1.0, "", None)),
+                Found::Count(m("x", 1.0, "", None)),
+                Found::Count(m("y", 3.0, "", None)),
+                Found::Sample(m("mem", 21.0, "MB", None)),
+                Found::Unique(Unique {
                     name: "user",
                     member: Text::plain("bob"),
                     source: None
-                })),
+                }),
             ]
         );
     }
@@ -144,15 +171,7 @@ mod tests {
     #[test]
     fn source_attaches_wherever_it_is() {
         let got = all("measure#a=-1.5 source=web.1");
-        assert_eq!(
-            got,
-            vec![Found::Metric(EventKind::Measure(m(
-                "a",
-                -1.5,
-                "",
-                Some("web.1")
-            )))]
-        );
+        assert_eq!(got, vec![Found::Measure(m("a", -1.5, "", Some("web.1")))]);
         assert_eq!(source("xsource=no source=\"yes\""), Some("yes"));
         assert_eq!(source("source= measure#a=1"), None);
         assert_eq!(source("nosource=a"), None);
@@ -166,7 +185,7 @@ mod tests {
             vec![
                 Found::BadValue,
                 Found::BadValue,
-                Found::Metric(EventKind::Measure(m("c", 1.0, "", None))),
+                Found::Measure(m("c", 1.0, "", None)),
                 Found::BadValue,
                 Found::BadValue,
             ]

@@ -6,6 +6,7 @@
 //! the end of the line. It does not interpret keys or values; `router` and `l2met` do.
 
 use super::event::Text;
+use super::scan::{has_byte, scan};
 use memchr::memchr2;
 
 /// One `key=value` pair. `value` is `None` for a bare word (`count#hits`), empty for `key=`.
@@ -29,39 +30,64 @@ pub fn pairs(line: &str) -> Pairs<'_> {
 impl<'a> Iterator for Pairs<'a> {
     type Item = Pair<'a>;
 
+    #[inline(always)]
     fn next(&mut self) -> Option<Pair<'a>> {
-        let s = self.rest.trim_start_matches(' ');
+        let lead = self.rest.bytes().take_while(|b| *b == b' ').count();
+        let s = &self.rest[lead..];
         if s.is_empty() {
             self.rest = s;
             return None;
         }
         let bytes = s.as_bytes();
         // Slicing at ASCII bytes always lands on char boundaries, so the `&s[..]` below cannot panic.
-        let key_end = memchr2(b'=', b' ', bytes).unwrap_or(bytes.len());
+        let key_end = scan(
+            bytes,
+            0,
+            |w| has_byte(w, b'=') | has_byte(w, b' '),
+            |b| b == b'=' || b == b' ',
+        );
         let key = &s[..key_end];
         if bytes.get(key_end) != Some(&b'=') {
             self.rest = &s[key_end..];
             return Some(Pair { key, value: None });
         }
-        let v = key_end + 1;
-        if bytes.get(v) == Some(&b'"') {
-            let (raw, escaped, after) = quoted(s, v + 1);
-            self.rest = &s[after..];
-            return Some(Pair {
-                key,
-                value: Some(Text { raw, escaped }),
-            });
-        }
-        let end = bytes[v..]
-            .iter()
-            .position(|b| *b == b' ')
-            .map_or(bytes.len(), |p| v + p);
+        let (value, end) = value_at(s, key_end + 1);
         self.rest = &s[end..];
         Some(Pair {
             key,
-            value: Some(Text::plain(&s[v..end])),
+            value: Some(value),
         })
     }
+}
+
+impl<'a> Pairs<'a> {
+    /// When the next pair's key is `key`, consumes it and returns its value; otherwise consumes nothing.
+    /// For lines whose keys come in a known order (router lines): no key scanning, one compare.
+    #[inline(always)]
+    pub fn value_of(&mut self, key: &str) -> Option<Text<'a>> {
+        let lead = self.rest.bytes().take_while(|b| *b == b' ').count();
+        let s = &self.rest[lead..];
+        self.rest = s;
+        let bytes = s.as_bytes();
+        if !(bytes.starts_with(key.as_bytes()) && bytes.get(key.len()) == Some(&b'=')) {
+            return None;
+        }
+        let (value, end) = value_at(s, key.len() + 1);
+        self.rest = &s[end..];
+        Some(value)
+    }
+}
+
+/// The value starting at `v` (just after `=`): quoted or bare, and where the rest of the line starts.
+#[inline(always)]
+fn value_at(s: &str, v: usize) -> (Text<'_>, usize) {
+    let bytes = s.as_bytes();
+    if bytes.get(v) == Some(&b'"') {
+        let (raw, escaped, after) = quoted(s, v + 1);
+        return (Text { raw, escaped }, after);
+    }
+    let end = scan(bytes, v, |w| has_byte(w, b' '), |b| b == b' ');
+    (Text::plain(&s[v..end]), end)
 }
 
 /// The quoted value starting at `from` (just after the opening quote): its raw text, whether it has escapes,

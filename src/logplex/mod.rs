@@ -13,7 +13,9 @@ pub mod l2met;
 pub mod logfmt;
 mod number;
 mod router;
+mod scan;
 pub mod syslog;
+pub mod syslog_nom;
 pub mod timestamp;
 
 pub use event::{Event, EventKind, Meta, Metric, Micros, Router, Text, Unique};

@@ -1,11 +1,12 @@
 //! Numbers with a unit suffix, as l2met and the router write them: `12.5ms`, `-3`, `21.00MB`, `1e3`.
 //!
-//! The common case (up to 19 significant digits, a short fraction) is computed exactly without going through
+//! The common case (up to 15 significant digits, a short fraction) is computed exactly without going through
 //! `str::parse`; anything else (exponents, long fractions) falls back to it. `inf` and `NaN` are not numbers
 //! here. It does not know what units mean.
 
 /// Splits `12.5ms` into `(12.5, "ms")`. The unit is the ASCII letters (or `%`) right after the number and must
 /// end the value; anything else after the number makes the value unparsable.
+#[inline]
 pub fn number_with_unit(s: &str) -> Option<(f64, &str)> {
     let b = s.as_bytes();
     let mut i = usize::from(matches!(b.first(), Some(b'-' | b'+')));
@@ -57,7 +58,11 @@ pub fn number_with_unit(s: &str) -> Option<(f64, &str)> {
     }
     let fast = !exponent && digits <= 15 && frac_digits < POW10.len();
     let value = if fast {
-        let v = mantissa as f64 / POW10[frac_digits];
+        let v = if frac_digits == 0 {
+            mantissa as f64
+        } else {
+            mantissa as f64 / POW10[frac_digits]
+        };
         if negative {
             -v
         } else {

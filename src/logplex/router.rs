@@ -4,7 +4,7 @@
 //! a value that should be a number but is not is counted as a bad value. It does not decide what a line means
 //! for scaling.
 
-use super::event::Router;
+use super::event::{Router, Text};
 use super::logfmt::pairs;
 use super::number::number_with_unit;
 
@@ -14,29 +14,63 @@ pub fn is_router(app: &str, procid: &str, message: &str) -> bool {
 }
 
 /// Parses a router line's pairs; returns the line and how many values did not parse.
-pub fn parse(message: &str) -> (Router<'_>, u64) {
+#[inline(always)]
+pub fn parse<'a>(message: &'a str) -> (Router<'a>, u64) {
     let mut r = Router::default();
     let mut bad = 0u64;
-    for pair in pairs(message) {
+    let mut line = pairs(message);
+    // Heroku writes the keys in this order: take them in order with one compare each...
+    let non_empty = |v: Option<Text<'a>>| v.filter(|v| !v.raw.is_empty());
+    if let Some(v) = non_empty(line.value_of("at")) {
+        r.error = v.raw == "error";
+    }
+    if let Some(v) = non_empty(line.value_of("code")) {
+        r.code = Some(v.raw);
+    }
+    if let Some(v) = non_empty(line.value_of("desc")) {
+        r.desc = Some(v);
+    }
+    r.method = non_empty(line.value_of("method")).map(|v| v.raw);
+    r.path = non_empty(line.value_of("path"));
+    r.host = non_empty(line.value_of("host")).map(|v| v.raw);
+    r.request_id = non_empty(line.value_of("request_id")).map(|v| v.raw);
+    r.fwd = non_empty(line.value_of("fwd"));
+    r.dyno = non_empty(line.value_of("dyno")).map(|v| v.raw);
+    if let Some(v) = non_empty(line.value_of("connect")) {
+        r.connect_ms = millis(v.raw, &mut bad);
+    }
+    if let Some(v) = non_empty(line.value_of("service")) {
+        r.service_ms = millis(v.raw, &mut bad);
+    }
+    if let Some(v) = non_empty(line.value_of("status")) {
+        r.status = count_bad(v.raw.parse().ok(), &mut bad);
+    }
+    if let Some(v) = non_empty(line.value_of("bytes")) {
+        r.bytes = count_bad(v.raw.parse().ok(), &mut bad);
+    }
+    r.protocol = non_empty(line.value_of("protocol")).map(|v| v.raw);
+    // ...and whatever is left (other order, extra keys) the general way.
+    for pair in line {
         let Some(v) = pair.value else { continue };
         if v.raw.is_empty() {
             continue;
         }
-        match pair.key {
-            "at" => r.error = v.raw == "error",
-            "code" => r.code = Some(v.raw),
-            "desc" => r.desc = Some(v),
-            "method" => r.method = Some(v.raw),
-            "path" => r.path = Some(v),
-            "host" => r.host = Some(v.raw),
-            "request_id" => r.request_id = Some(v.raw),
-            "fwd" => r.fwd = Some(v),
-            "dyno" => r.dyno = Some(v.raw),
-            "connect" => r.connect_ms = millis(v.raw, &mut bad),
-            "service" => r.service_ms = millis(v.raw, &mut bad),
-            "status" => r.status = count_bad(v.raw.parse().ok(), &mut bad),
-            "bytes" => r.bytes = count_bad(v.raw.parse().ok(), &mut bad),
-            "protocol" => r.protocol = Some(v.raw),
+        // Dispatch on length first: one compare per key instead of a chain of string compares.
+        match (pair.key.len(), pair.key) {
+            (2, "at") => r.error = v.raw == "error",
+            (3, "fwd") => r.fwd = Some(v),
+            (4, "code") => r.code = Some(v.raw),
+            (4, "desc") => r.desc = Some(v),
+            (4, "path") => r.path = Some(v),
+            (4, "host") => r.host = Some(v.raw),
+            (4, "dyno") => r.dyno = Some(v.raw),
+            (5, "bytes") => r.bytes = count_bad(v.raw.parse().ok(), &mut bad),
+            (6, "method") => r.method = Some(v.raw),
+            (6, "status") => r.status = count_bad(v.raw.parse().ok(), &mut bad),
+            (7, "connect") => r.connect_ms = millis(v.raw, &mut bad),
+            (7, "service") => r.service_ms = millis(v.raw, &mut bad),
+            (8, "protocol") => r.protocol = Some(v.raw),
+            (10, "request_id") => r.request_id = Some(v.raw),
             _ => {}
         }
     }
@@ -104,6 +138,38 @@ mod tests {
         assert_eq!(r.status, Some(503));
         assert_eq!(r.bytes, Some(0));
         assert_eq!(r.request_id, Some("..."));
+    }
+
+    #[test]
+    fn key_order_does_not_matter() {
+        let ordered = r#"at=error code=H12 desc="Request timeout" method=GET path="/a b" host=h request_id=r fwd="1.2.3.4" dyno=web.1 connect=1ms service=2ms status=503 bytes=7 protocol=https"#;
+        let mut words: Vec<&str> = vec![
+            "protocol=https",
+            "bytes=7",
+            "extra=1",
+            r#"fwd="1.2.3.4""#,
+            "at=error",
+            "status=503",
+            "host=h",
+            r#"desc="Request timeout""#,
+            "connect=1ms",
+            "request_id=r",
+            "dyno=web.1",
+            "code=H12",
+            "service=2ms",
+            r#"path="/a b""#,
+            "method=GET",
+        ];
+        let want = parse(ordered);
+        assert_eq!(want.1, 0);
+        assert_eq!(want.0.path.map(|p| p.raw), Some("/a b"));
+        for _ in 0..words.len() {
+            words.rotate_left(1);
+            let line = words.join(" ");
+            assert_eq!(parse(&line), want, "{line}");
+        }
+        words.reverse();
+        assert_eq!(parse(&words.join(" ")), want);
     }
 
     #[test]

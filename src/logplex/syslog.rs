@@ -1,4 +1,4 @@
-//! The syslog header of one frame, with nom: `<PRI>VERSION TIMESTAMP HOST APP PROCID MSGID [SD] MSG`.
+//! The syslog header of one frame: `<PRI>VERSION TIMESTAMP HOST APP PROCID MSGID [SD] MSG`.
 //!
 //! Heroku's HTTPS drains send no structured data (`... web.1 - msg`, the `-` is MSGID); log-shuttle sends
 //! `- -` (MSGID and a nil SD). Both parse; only the nil SD `-` is recognised, so a message that itself starts
@@ -6,13 +6,10 @@
 //! too, for newline-delimited input. The message is returned as raw bytes: UTF-8 and meaning are decided later.
 
 use super::event::Micros;
-use super::timestamp::parse_rfc3339;
+use super::scan::{has_byte, scan};
+use super::syslog_nom::{ascii, is_print, parse_heroku_logs_line};
+use super::timestamp::{parse_rfc3339, MinuteCache};
 use super::BadReason;
-use nom::bytes::complete::{take_while1, take_while_m_n};
-use nom::character::complete::char;
-use nom::combinator::opt;
-use nom::sequence::{delimited, terminated};
-use nom::{IResult, Parser};
 
 /// The fields of a syslog header; strings are slices of the frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +28,7 @@ pub struct Header<'a> {
 }
 
 /// Parses a frame's header: a syslog frame when it starts with `<`, a `heroku logs` line otherwise.
+#[inline]
 pub fn parse_frame(frame: &[u8]) -> Result<Header<'_>, BadReason> {
     if frame.first() == Some(&b'<') {
         parse_syslog(frame)
@@ -39,103 +37,136 @@ pub fn parse_frame(frame: &[u8]) -> Result<Header<'_>, BadReason> {
     }
 }
 
-type Res<'a, T> = IResult<&'a [u8], T>;
-
-fn is_print(b: u8) -> bool {
-    (33..=126).contains(&b)
+/// Parses a frame already known to be UTF-8: the same answers as [`parse_frame`], plus the message as `&str`,
+/// without validating each field again (the hot path: one UTF-8 check per frame).
+/// `minutes` carries the last timestamp's minute from frame to frame (keep one per body).
+#[inline]
+pub fn parse_frame_str<'a>(
+    frame: &'a str,
+    minutes: &mut MinuteCache,
+) -> Result<(Header<'a>, &'a str), BadReason> {
+    let bytes = frame.as_bytes();
+    if bytes.first() != Some(&b'<') {
+        let header = parse_heroku_logs_line(bytes)?;
+        let message = &frame[frame.len() - header.message.len()..];
+        return Ok((header, message));
+    }
+    let spans = scan_syslog(bytes, |ts| minutes.parse(ts))?;
+    // Every span ends at an ASCII byte, so slicing the `&str` cannot split a character.
+    let header = Header {
+        pri: spans.pri,
+        timestamp: spans.timestamp,
+        hostname: &frame[spans.host.0..spans.host.1],
+        app: &frame[spans.app.0..spans.app.1],
+        procid: &frame[spans.procid.0..spans.procid.1],
+        msgid: &frame[spans.msgid.0..spans.msgid.1],
+        message: &bytes[spans.message..],
+    };
+    Ok((header, &frame[spans.message..]))
 }
 
-fn ascii(bytes: &[u8]) -> Result<&str, BadReason> {
-    std::str::from_utf8(bytes).map_err(|_| BadReason::Header)
+/// Where a syslog header's fields are, as byte ranges of the frame.
+struct Spans {
+    pri: u8,
+    timestamp: Micros,
+    host: (usize, usize),
+    app: (usize, usize),
+    procid: (usize, usize),
+    msgid: (usize, usize),
+    message: usize,
 }
 
-fn pri(i: &[u8]) -> Res<'_, &[u8]> {
-    delimited(
-        char('<'),
-        take_while_m_n(1, 3, |b: u8| b.is_ascii_digit()),
-        char('>'),
-    )
-    .parse(i)
+fn parse_syslog(f: &[u8]) -> Result<Header<'_>, BadReason> {
+    let spans = scan_syslog(f, parse_rfc3339)?;
+    let text = |(a, b): (usize, usize)| ascii(&f[a..b]);
+    Ok(Header {
+        pri: spans.pri,
+        timestamp: spans.timestamp,
+        hostname: text(spans.host)?,
+        app: text(spans.app)?,
+        procid: text(spans.procid)?,
+        msgid: text(spans.msgid)?,
+        message: &f[spans.message..],
+    })
 }
 
-/// A printable token and the single space after it.
-fn field(i: &[u8]) -> Res<'_, &[u8]> {
-    terminated(take_while1(is_print), char(' ')).parse(i)
-}
-
-fn prelude(i: &[u8]) -> Res<'_, (&[u8], &[u8], &[u8])> {
-    let (i, pri) = pri(i)?;
-    let (i, _version) = field(i)?;
-    let (i, ts) = field(i)?;
-    Ok((i, (pri, _version, ts)))
-}
-
-/// HOSTNAME, APP-NAME, PROCID, MSGID.
-type Names<'a> = (&'a [u8], &'a [u8], &'a [u8], &'a [u8]);
-
-fn names(i: &[u8]) -> Res<'_, Names<'_>> {
-    let (i, host) = field(i)?;
-    let (i, app) = field(i)?;
-    let (i, procid) = field(i)?;
-    let (i, msgid) = terminated(take_while1(is_print), opt(char(' '))).parse(i)?;
-    Ok((i, (host, app, procid, msgid)))
-}
-
-fn parse_syslog(frame: &[u8]) -> Result<Header<'_>, BadReason> {
-    let (rest, (pri, version, ts)) = prelude(frame).map_err(|_| BadReason::Header)?;
-    if !version.iter().all(u8::is_ascii_digit) || version.len() > 2 {
+/// The syslog header by hand: the hottest per-frame step, held to `syslog_nom::parse_syslog`'s answers (same
+/// fields, same error reasons) by the property tests.
+#[inline]
+fn scan_syslog(
+    f: &[u8],
+    mut parse_timestamp: impl FnMut(&[u8]) -> Option<Micros>,
+) -> Result<Spans, BadReason> {
+    let digits = f
+        .iter()
+        .skip(1)
+        .take(3)
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    if digits == 0 || f.get(1 + digits) != Some(&b'>') {
         return Err(BadReason::Header);
     }
-    let pri = pri.iter().fold(0u16, |n, d| n * 10 + u16::from(d - b'0'));
-    let pri = u8::try_from(pri)
-        .ok()
-        .filter(|p| *p <= 191)
-        .ok_or(BadReason::Header)?;
-    let timestamp = parse_rfc3339(ts).ok_or(BadReason::Timestamp)?;
-    let (message, (host, app, procid, msgid)) = names(rest).map_err(|_| BadReason::Header)?;
-    let message = match message {
-        [b'-'] => &[],
-        [b'-', b' ', rest @ ..] => rest,
-        other => other,
+    let pri = f[1..1 + digits]
+        .iter()
+        .fold(0u16, |n, d| n * 10 + u16::from(d - b'0'));
+    let (version, at) = field(f, 2 + digits).ok_or(BadReason::Header)?;
+    // The timestamp's end by SWAR; whether it is a well-formed field is only asked when it does not parse
+    // (a parsed RFC 3339 timestamp is printable ASCII), so the error reasons stay the grammar's.
+    let ts_end = scan(f, at, |w| has_byte(w, b' '), |b| b == b' ');
+    let ts = &f[at..ts_end];
+    let version_ok =
+        version.1 - version.0 <= 2 && f[version.0..version.1].iter().all(u8::is_ascii_digit);
+    let pri = u8::try_from(pri).ok().filter(|p| *p <= 191);
+    let timestamp = parse_timestamp(ts).filter(|_| ts_end < f.len());
+    let ts_field = || !ts.is_empty() && ts_end < f.len() && ts.iter().all(|b| is_print(*b));
+    let timestamp = match (pri, timestamp) {
+        (Some(pri), Some(t)) if version_ok => (pri, t),
+        _ if !ts_field() => return Err(BadReason::Header),
+        (Some(_), None) if version_ok => return Err(BadReason::Timestamp),
+        _ => return Err(BadReason::Header),
     };
-    Ok(Header {
+    let (pri, timestamp) = timestamp;
+    let at = ts_end + 1;
+    let (host, at) = field(f, at).ok_or(BadReason::Header)?;
+    let (app, at) = field(f, at).ok_or(BadReason::Header)?;
+    let (procid, at) = field(f, at).ok_or(BadReason::Header)?;
+    let end = token_end(f, at);
+    if end == at {
+        return Err(BadReason::Header);
+    }
+    let mut message = (end + usize::from(f.get(end) == Some(&b' '))).min(f.len());
+    match &f[message..] {
+        [b'-'] => message += 1,
+        [b'-', b' ', ..] => message += 2,
+        _ => {}
+    }
+    Ok(Spans {
         pri,
         timestamp,
-        hostname: ascii(host)?,
-        app: ascii(app)?,
-        procid: ascii(procid)?,
-        msgid: ascii(msgid)?,
+        host,
+        app,
+        procid,
+        msgid: (at, end),
         message,
     })
 }
 
-/// `2010-09-16T15:13:46.677020+00:00 app[web.1]: message`.
-fn heroku_logs_line(i: &[u8]) -> Res<'_, (&[u8], &[u8], &[u8])> {
-    let (i, ts) = field(i)?;
-    let (i, app) = take_while1(|b| is_print(b) && b != b'[').parse(i)?;
-    let (i, procid) = delimited(
-        char('['),
-        take_while1(|b| is_print(b) && b != b']'),
-        char(']'),
-    )
-    .parse(i)?;
-    let (i, _) = char(':').parse(i)?;
-    let (i, _) = opt(char(' ')).parse(i)?;
-    Ok((i, (ts, app, procid)))
+/// Where the run of printable ASCII starting at `from` ends.
+#[inline(always)]
+fn token_end(f: &[u8], from: usize) -> usize {
+    let mut i = from;
+    while i < f.len() && is_print(f[i]) {
+        i += 1;
+    }
+    i
 }
 
-fn parse_heroku_logs_line(line: &[u8]) -> Result<Header<'_>, BadReason> {
-    let (message, (ts, app, procid)) = heroku_logs_line(line).map_err(|_| BadReason::Header)?;
-    let timestamp = parse_rfc3339(ts).ok_or(BadReason::Timestamp)?;
-    Ok(Header {
-        pri: 0,
-        timestamp,
-        hostname: "",
-        app: ascii(app)?,
-        procid: ascii(procid)?,
-        msgid: "",
-        message,
-    })
+/// A non-empty printable token at `from` and the single space after it; returns its range and where the next
+/// field starts.
+#[inline(always)]
+fn field(f: &[u8], from: usize) -> Option<((usize, usize), usize)> {
+    let end = token_end(f, from);
+    (end > from && f.get(end) == Some(&b' ')).then_some(((from, end), end + 1))
 }
 
 #[cfg(test)]
