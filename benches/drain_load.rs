@@ -4,7 +4,8 @@
 //! same way, for a minimal hyper server that only reads the body and counts newlines; then the ratio. Then the
 //! peak RSS (VmHWM) of a drain in a child process after it took 10,000 distinct metric names.
 //!
-//! `cargo bench --bench drain_load [-- --seconds 3 --connections 4 --rounds 2]`
+//! `cargo bench --bench drain_load [-- --seconds 3 --connections 4 --rounds 2]`; `-- --in-process --rounds 2` runs
+//! only the in-process parse and parse + window store figures (for a profiler).
 
 use bytes::Bytes;
 use drainscale::drain::{BasicUser, DrainConfig, Pages, Server};
@@ -58,6 +59,11 @@ fn main() {
         return child_drain();
     }
     let o = opts();
+    if std::env::args().any(|a| a == "--in-process") {
+        // Only the in-process figures (e.g. under `valgrind --tool=callgrind`).
+        in_process(&corpus(32, 100_000, 1), o.rounds);
+        return;
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -94,7 +100,7 @@ fn main() {
             drain_best = (drain_best.0.max(d.0), drain_best.1.max(d.1));
         }
     });
-    let ceiling = in_process(&bodies);
+    let ceiling = in_process(&bodies, 40);
     let mb = |lps: f64| lps * bytes as f64 / lines as f64 / 1e6;
     for (name, best) in [
         ("baseline (hyper, read body + count newlines)", base_best),
@@ -136,9 +142,8 @@ fn main() {
 
 /// Where the time goes without HTTP: parsing alone, then parsing into a window store, on one thread.
 /// Returns parse + store lines per CPU-second.
-fn in_process(bodies: &[Body]) -> f64 {
+fn in_process(bodies: &[Body], rounds: usize) -> f64 {
     let lines: usize = bodies.iter().map(|b| b.lines).sum();
-    let rounds = 40;
     let cpu = cpu_seconds();
     for _ in 0..rounds {
         for b in bodies {

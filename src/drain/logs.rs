@@ -105,7 +105,8 @@ fn reject(shared: &Shared, err: BodyError, peer: SocketAddr) -> Reply {
         ),
         // A retry may well succeed: 503 matches logplex's rule for timeouts.
         BodyError::Timeout(_) => (Rejected::BodyTimeout, StatusCode::SERVICE_UNAVAILABLE),
-        BodyError::Read(_) => (Rejected::BodyError, StatusCode::BAD_REQUEST),
+        // The connection broke mid-body: the same batch may well arrive whole on a retry.
+        BodyError::Read(_) => (Rejected::BodyError, StatusCode::SERVICE_UNAVAILABLE),
     };
     shared.stats.rejected(reason);
     tracing::warn!(%peer, status = status.as_u16(), "body not taken: {err}");

@@ -6,9 +6,9 @@
 //! of wall clocks or outlets.
 
 use super::ddsketch::DdSketch;
+use super::fasthash::FastMap;
 use super::series::{SeriesAgg, SeriesKey};
 use crate::logplex::Router;
-use std::collections::HashMap;
 
 /// Most distinct dynos counted per bucket; router lines from further dynos still count in the totals.
 pub const MAX_DYNOS: usize = 1000;
@@ -31,7 +31,7 @@ pub struct RouterAgg {
     /// `service=` times, ms.
     pub service: DdSketch,
     /// Requests per dyno (`web.1`), at most [`MAX_DYNOS`] entries.
-    pub dynos: HashMap<Box<str>, u64>,
+    pub dynos: FastMap<Box<str>, u64>,
 }
 
 fn bump<K: PartialEq>(list: &mut Vec<(K, u64)>, key: K, n: u64) {
@@ -133,7 +133,7 @@ impl RouterAgg {
 #[derive(Debug, Clone, Default)]
 pub struct Aggs {
     pub router: Option<Box<RouterAgg>>,
-    pub series: HashMap<SeriesKey, SeriesAgg>,
+    pub series: FastMap<SeriesKey, SeriesAgg>,
 }
 
 impl Aggs {

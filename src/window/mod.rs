@@ -9,6 +9,7 @@ use std::time::Duration;
 
 pub mod bucket;
 pub mod ddsketch;
+pub mod fasthash;
 pub mod flush;
 pub mod hll;
 mod read;

@@ -46,6 +46,7 @@ pub type SeriesKey = Arc<str>;
 
 /// Writes the key for (kind, name, source) into `buf` (cleared first). NUL bytes in the name or source, which
 /// would break the layout, become `_`.
+#[inline]
 pub fn write_key(buf: &mut String, kind: MetricKind, name: &str, source: Option<&str>) {
     buf.clear();
     buf.push(kind.letter());
@@ -56,8 +57,9 @@ pub fn write_key(buf: &mut String, kind: MetricKind, name: &str, source: Option<
     }
 }
 
+#[inline]
 fn push_clean(buf: &mut String, text: &str) {
-    if text.contains('\0') {
+    if memchr::memchr(0, text.as_bytes()).is_some() {
         buf.extend(text.chars().map(|c| if c == '\0' { '_' } else { c }));
     } else {
         buf.push_str(text);

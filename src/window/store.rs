@@ -7,6 +7,7 @@
 //! [`Snapshot`] and the outlets decide what to do with them.
 
 use super::bucket::Bucket;
+use super::fasthash::FastSet;
 use super::flush::{take_pending, Snapshot};
 use super::series::{write_key, MetricKind, SeriesAgg, SeriesKey};
 use super::{EventSink, IngestCounts, WindowConfig};
@@ -32,7 +33,7 @@ pub struct StoreStats {
 pub(super) struct Inner {
     pub(super) buckets: BTreeMap<i64, Bucket>,
     /// Every series key held by some bucket. A key whose only owner is this set is free to go.
-    registry: HashSet<SeriesKey>,
+    registry: FastSet<SeriesKey>,
     /// l2met names kept for the whole retention.
     pub(super) keep: HashSet<Box<str>>,
     pub(super) last_ingest: Option<i64>,
@@ -76,7 +77,7 @@ impl Store {
             max_skew: micros(cfg.max_skew),
             inner: Mutex::new(Inner {
                 buckets: BTreeMap::new(),
-                registry: HashSet::new(),
+                registry: FastSet::default(),
                 keep,
                 last_ingest: None,
                 first_bucket: None,
@@ -185,6 +186,9 @@ impl Store {
             first_bucket,
             ..
         } = &mut *inner;
+        // The bucket of the previous event: a body's events mostly share one, so the map is searched only when
+        // the bucket changes.
+        let mut current: Option<(i64, &mut Bucket)> = None;
         for event in events {
             let mut ts = event.meta.timestamp;
             let (kind, name, source) = match &event.kind {
@@ -208,8 +212,13 @@ impl Store {
                 counts.too_old += 1;
                 continue;
             }
-            *first_bucket = Some(first_bucket.map_or(start, |f| f.min(start)));
-            let bucket = buckets.entry(start).or_default();
+            if current.as_ref().map(|(s, _)| *s) != Some(start) {
+                *first_bucket = Some(first_bucket.map_or(start, |f| f.min(start)));
+                current = Some((start, buckets.entry(start).or_default()));
+            }
+            let Some((_, bucket)) = current.as_mut() else {
+                continue; // unreachable: just set
+            };
             if bucket.flushed {
                 stats.late_after_flush += 1;
             }
