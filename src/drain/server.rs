@@ -106,7 +106,8 @@ pub struct Server {
 }
 
 impl Server {
-    /// Validates the config and binds the listening socket (no runtime needed; nothing is served yet).
+    /// Validates the config and binds the listening socket (no runtime needed; nothing is served yet). The
+    /// config's [`DrainConfig::warnings`] are the caller's to log (`config::load` gathers them with the rest).
     pub fn bind(
         cfg: DrainConfig,
         sink: Arc<dyn EventSink>,
@@ -115,9 +116,6 @@ impl Server {
         cfg.validate().map_err(DrainError::Config)?;
         let auth = Authenticator::new(&cfg.auth);
         let status_auth = cfg.status_auth.as_ref().and_then(Authenticator::new);
-        for w in cfg.warnings() {
-            tracing::warn!("{w}");
-        }
         let bind_err = |source| DrainError::Bind {
             addr: cfg.listen.clone(),
             source,
