@@ -1,9 +1,12 @@
 //! The Librato outlet against a fake Librato receiver: a real hyper server on 127.0.0.1 that checks Basic auth,
 //! records each `POST /v1/metrics` body, and answers with a scripted status (503, 429, 401, or hangs).
 
+#[path = "support/events.rs"]
+mod events;
+use events::{measure, now_micros};
+
 use base64::Engine;
 use bytes::Bytes;
-use drainscale::logplex::{Event, EventKind, Meta, Metric};
 use drainscale::outlet::{LibratoConfig, OutletConfig, Outlets, PrometheusConfig, StatGauge};
 use drainscale::window::{EventSink, Store, WindowConfig};
 use http_body_util::{BodyExt, Full};
@@ -89,34 +92,6 @@ async fn serve(fake: Arc<Fake>) -> String {
         }
     });
     format!("http://{addr}/v1/metrics")
-}
-
-fn now_micros() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_micros() as i64
-}
-
-fn measure(
-    ts: i64,
-    name: &'static str,
-    value: f64,
-    source: Option<&'static str>,
-) -> Event<'static> {
-    Event {
-        meta: Meta {
-            timestamp: ts,
-            app: "app",
-            procid: "web.1",
-        },
-        kind: EventKind::Measure(Metric {
-            name,
-            value,
-            unit: "ms",
-            source,
-        }),
-    }
 }
 
 fn config(url: String, token: &str) -> OutletConfig {

@@ -1,23 +1,16 @@
 //! The windows' Prometheus text: what a scrape of `/metrics` shows after flushes, rendered through the
 //! `MetricsPage` trait the drain calls.
 
+#[path = "support/events.rs"]
+mod events;
+use events::{meta, SEC, T0};
+
 use drainscale::drain::MetricsPage;
 use drainscale::logplex::{Event, EventKind, Meta, Metric, Router};
 use drainscale::outlet::{OutletConfig, Outlets, PrometheusPage};
 use drainscale::window::{EventSink, Store, WindowConfig};
 use std::sync::Arc;
 use std::time::Duration;
-
-const SEC: i64 = 1_000_000;
-const T0: i64 = 1_767_225_600 * SEC;
-
-fn meta(ts: i64) -> Meta<'static> {
-    Meta {
-        timestamp: ts,
-        app: "app",
-        procid: "web.1",
-    }
-}
 
 fn events(ts: i64) -> Vec<Event<'static>> {
     let mut out: Vec<Event<'static>> = (1..=100)

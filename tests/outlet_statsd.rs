@@ -1,7 +1,11 @@
 //! The statsd outlet end to end: a window store, the flush task and a real UDP listener on 127.0.0.1 that
 //! records every line it receives.
 
-use drainscale::logplex::{Event, EventKind, Meta, Metric, Router};
+#[path = "support/events.rs"]
+mod events;
+use events::{count, measure, now_micros};
+
+use drainscale::logplex::{Event, EventKind, Meta, Router};
 use drainscale::outlet::{
     OutletConfig, Outlets, PrometheusConfig, StatGauge, StatsdConfig, TagStyle,
 };
@@ -10,50 +14,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
-
-fn now_micros() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_micros() as i64
-}
-
-fn measure(
-    ts: i64,
-    name: &'static str,
-    value: f64,
-    source: Option<&'static str>,
-) -> Event<'static> {
-    Event {
-        meta: Meta {
-            timestamp: ts,
-            app: "app",
-            procid: "web.1",
-        },
-        kind: EventKind::Measure(Metric {
-            name,
-            value,
-            unit: "ms",
-            source,
-        }),
-    }
-}
-
-fn count(ts: i64, name: &'static str, value: f64) -> Event<'static> {
-    Event {
-        meta: Meta {
-            timestamp: ts,
-            app: "app",
-            procid: "web.1",
-        },
-        kind: EventKind::Count(Metric {
-            name,
-            value,
-            unit: "",
-            source: None,
-        }),
-    }
-}
 
 fn router(ts: i64, status: u16) -> Event<'static> {
     Event {

@@ -1,24 +1,16 @@
 //! The window store through its public interfaces: ingest (EventSink), queries (WindowReader-style
 //! `read_at`), flushes and the caps, with events built directly.
 
-use drainscale::logplex::{Event, EventKind, Meta, Metric, Router, Text, Unique};
+#[path = "support/events.rs"]
+mod events;
+use events::{count, measure, meta, sample, SEC, T0};
+
+use drainscale::logplex::{Event, EventKind, Meta, Router, Text, Unique};
 use drainscale::window::{
     EventSink, FlushedValue, IngestCounts, Query, Signal, Snapshot, Store, WindowConfig,
     WindowReader,
 };
 use std::time::Duration;
-
-const SEC: i64 = 1_000_000;
-/// A round time: 2026-01-01T00:00:00Z.
-const T0: i64 = 1_767_225_600 * SEC;
-
-fn meta(ts: i64) -> Meta<'static> {
-    Meta {
-        timestamp: ts,
-        app: "app",
-        procid: "web.1",
-    }
-}
 
 fn router(ts: i64, status: u16, service: f64, dyno: &'static str) -> Event<'static> {
     Event {
@@ -50,47 +42,6 @@ fn h12(ts: i64) -> Event<'static> {
             status: Some(503),
             service_ms: Some(30000.0),
             ..Router::default()
-        }),
-    }
-}
-
-fn measure(
-    ts: i64,
-    name: &'static str,
-    value: f64,
-    source: Option<&'static str>,
-) -> Event<'static> {
-    Event {
-        meta: meta(ts),
-        kind: EventKind::Measure(Metric {
-            name,
-            value,
-            unit: "ms",
-            source,
-        }),
-    }
-}
-
-fn count(ts: i64, name: &'static str, value: f64) -> Event<'static> {
-    Event {
-        meta: meta(ts),
-        kind: EventKind::Count(Metric {
-            name,
-            value,
-            unit: "",
-            source: None,
-        }),
-    }
-}
-
-fn sample(ts: i64, name: &'static str, value: f64, source: &'static str) -> Event<'static> {
-    Event {
-        meta: meta(ts),
-        kind: EventKind::Sample(Metric {
-            name,
-            value,
-            unit: "MB",
-            source: Some(source),
         }),
     }
 }
