@@ -13,6 +13,10 @@ use crate::logplex::Router;
 /// Most distinct dynos counted per bucket; router lines from further dynos still count in the totals.
 pub const MAX_DYNOS: usize = 1000;
 
+/// Most distinct H-error codes counted per bucket (Heroku has a few dozen); lines with further codes still count
+/// in `errors`, so a sender making up codes cannot grow a bucket or slow ingestion.
+pub const MAX_ERROR_CODES: usize = 64;
+
 /// Router lines in one bucket.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RouterAgg {
@@ -24,7 +28,7 @@ pub struct RouterAgg {
     pub statuses: Vec<(u16, u64)>,
     /// `at=error` lines.
     pub errors: u64,
-    /// `at=error` lines by code (`H12`); lines without a code are only in `errors`.
+    /// `at=error` lines by code (`H12`), at most [`MAX_ERROR_CODES`]; lines without a code are only in `errors`.
     pub error_codes: Vec<(Box<str>, u64)>,
     /// `connect=` times, ms.
     pub connect: DdSketch,
@@ -32,6 +36,14 @@ pub struct RouterAgg {
     pub service: DdSketch,
     /// Requests per dyno (`web.1`), at most [`MAX_DYNOS`] entries.
     pub dynos: FastMap<Box<str>, u64>,
+}
+
+fn add_code(codes: &mut Vec<(Box<str>, u64)>, code: &str, n: u64) {
+    if let Some((_, c)) = codes.iter_mut().find(|(k, _)| &**k == code) {
+        *c += n;
+    } else if codes.len() < MAX_ERROR_CODES {
+        codes.push((code.into(), n));
+    }
 }
 
 fn bump<K: PartialEq>(list: &mut Vec<(K, u64)>, key: K, n: u64) {
@@ -56,10 +68,7 @@ impl RouterAgg {
         if r.error {
             self.errors += 1;
             if let Some(code) = r.code {
-                match self.error_codes.iter_mut().find(|(k, _)| &**k == code) {
-                    Some((_, c)) => *c += 1,
-                    None => self.error_codes.push((code.into(), 1)),
-                }
+                add_code(&mut self.error_codes, code, 1);
             }
         }
         if let Some(ms) = r.connect_ms {
@@ -87,10 +96,7 @@ impl RouterAgg {
         }
         self.errors += other.errors;
         for (code, n) in &other.error_codes {
-            match self.error_codes.iter_mut().find(|(k, _)| k == code) {
-                Some((_, c)) => *c += n,
-                None => self.error_codes.push((code.clone(), *n)),
-            }
+            add_code(&mut self.error_codes, code, *n);
         }
         self.connect.merge(&other.connect);
         self.service.merge(&other.service);
@@ -196,6 +202,32 @@ impl Bucket {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn made_up_error_codes_are_capped_but_still_counted_as_errors() {
+        let codes: Vec<String> = (0..MAX_ERROR_CODES + 10).map(|i| format!("X{i}")).collect();
+        let mut agg = RouterAgg::default();
+        for code in &codes {
+            agg.add(&Router {
+                error: true,
+                code: Some(code),
+                ..Router::default()
+            });
+        }
+        agg.add(&Router {
+            error: true,
+            code: Some("X0"),
+            ..Router::default()
+        });
+        assert_eq!(agg.errors, codes.len() as u64 + 1);
+        assert_eq!(agg.error_codes.len(), MAX_ERROR_CODES);
+        assert_eq!(agg.error_count(Some("X0")), 2);
+        let mut merged = RouterAgg::default();
+        merged.merge(&agg);
+        merged.merge(&agg);
+        assert_eq!(merged.error_codes.len(), MAX_ERROR_CODES);
+        assert_eq!(merged.error_count(Some("X0")), 4);
+    }
 
     fn router(
         status: u16,
