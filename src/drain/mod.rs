@@ -15,6 +15,7 @@ mod logs;
 mod routes;
 mod server;
 pub mod stats;
+mod throttle;
 
 pub use config::{AuthConfig, BasicUser, DedupConfig, DrainConfig};
 pub use server::{shutdown_signal, DrainError, Pages, Server};

@@ -7,6 +7,7 @@ use super::config::DrainConfig;
 use super::dedup::FrameIds;
 use super::routes::{self, plain, Reply, ReplyExt};
 use super::stats::DrainStats;
+use super::throttle::Throttle;
 use super::{MetricsPage, StatusPage};
 use crate::window::EventSink;
 use hyper::header::{HeaderValue, WWW_AUTHENTICATE};
@@ -61,6 +62,8 @@ pub struct Shared {
     pub frame_ids: FrameIds,
     pub in_flight: Arc<Semaphore>,
     pub stats: Arc<DrainStats>,
+    /// At most one "unauthorized" log line a second; `/metrics` counts every failure.
+    pub auth_log: Throttle,
 }
 
 impl Shared {
@@ -83,11 +86,15 @@ impl Shared {
     ) -> Option<Reply> {
         let denied = auth.as_ref()?.check(headers).err()?;
         self.stats.auth_failed(&denied);
-        match &denied {
-            super::auth::Denied::WrongBasic { user } => {
-                tracing::warn!(%peer, path, user = %user.escape_debug(), reason = denied.reason(), "unauthorized")
+        if let Some(held_back) = self.auth_log.allow() {
+            match &denied {
+                super::auth::Denied::WrongBasic { user } => {
+                    tracing::warn!(%peer, path, user = %user.escape_debug(), reason = denied.reason(), held_back, "unauthorized")
+                }
+                _ => {
+                    tracing::warn!(%peer, path, reason = denied.reason(), held_back, "unauthorized")
+                }
             }
-            _ => tracing::warn!(%peer, path, reason = denied.reason(), "unauthorized"),
         }
         let mut r = plain(StatusCode::UNAUTHORIZED, "unauthorized\n");
         r.headers_mut().insert(
@@ -127,6 +134,7 @@ impl Server {
             frame_ids: FrameIds::new(cfg.dedup.capacity, cfg.dedup.ttl),
             in_flight: Arc::new(Semaphore::new(cfg.max_in_flight)),
             stats: Arc::new(DrainStats::default()),
+            auth_log: Throttle::new(Duration::from_secs(1)),
             auth,
             status_auth,
             sink,
