@@ -361,3 +361,26 @@ fn an_open_drain_must_say_so() {
         loaded.warnings
     );
 }
+
+#[test]
+fn a_dynosaur_file_may_add_drainscales_drain_windows_and_outlets() {
+    let text = format!(
+        "{DYNOSAUR}\ndrain:\n  listen: \"127.0.0.1:0\"\n  auth:\n    tokens: [d.abc]\nwindows:\n  resolution: 5s\n"
+    );
+    let loaded = load_str(&text, "dynosaur.yaml", &no_env).unwrap();
+    assert_eq!(loaded.layout, Layout::Dynosaur);
+    let drain = loaded
+        .config
+        .drain
+        .as_ref()
+        .expect("the drain section is kept");
+    assert_eq!(drain.auth.tokens, ["d.abc"]);
+    assert_eq!(loaded.config.windows.resolution, Duration::from_secs(5));
+
+    // The drain's own checks apply in this layout too.
+    let open = format!("{DYNOSAUR}\ndrain:\n  listen: \"127.0.0.1:0\"\n");
+    let e = load_str(&open, "dynosaur.yaml", &no_env)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("insecure"), "{e}");
+}

@@ -1,7 +1,8 @@
 //! Dynosaur's config layout, read as it is so a Dynosaur user can switch without rewriting: `scaler`
 //! (`heroku_app_name`, `heroku_api_key`, `dry_run`, `interval`, `relaxation_period`/`blackout`),
 //! `controller_plugins` (`min_resource`/`max_resource`, `input_plugins`), `stats_plugins`, `error_handlers`,
-//! `success_handlers`, and the older top-level `plugins` with `scaler.min_web_dynos`/`max_web_dynos`.
+//! `success_handlers`, and the older top-level `plugins` with `scaler.min_web_dynos`/`max_web_dynos`; drainscale's
+//! own `drain`, `windows` and `outlets` sections may sit beside them.
 //!
 //! Only the mapping lives here; the result is an ordinary [`Config`] with stats prefix `dynosaur`.
 //! Plugins that drainscale does not have yet are named in an error (or a warning when the controller keeps
@@ -9,11 +10,14 @@
 
 use super::controller::{BackendConfig, ControllerConfig, InputConfig};
 use super::{Config, ScalerConfig, StatsConfig};
+use crate::drain::DrainConfig;
+use crate::outlet::OutletConfig;
 use crate::scaler::input::Conversion;
 use crate::scaler::inputs::random::{self, RandomParams};
 use crate::scaler::inputs::sine::{self, SineParams};
 use crate::scaler::inputs::InputParams;
 use crate::scaler::policy::Policy;
+use crate::window::WindowConfig;
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -32,6 +36,14 @@ struct File {
     error_handlers: Vec<Handler>,
     #[serde(default)]
     success_handlers: Vec<Handler>,
+    /// drainscale's own sections may sit beside Dynosaur's: the drain (with `/status` and `/ping`), its windows
+    /// and the outlets.
+    #[serde(default)]
+    drain: Option<DrainConfig>,
+    #[serde(default)]
+    windows: WindowConfig,
+    #[serde(default)]
+    outlets: OutletConfig,
 }
 
 #[derive(Deserialize)]
@@ -218,9 +230,11 @@ pub fn parse(text: &str) -> Result<(Config, Vec<String>), String> {
     };
     Ok((
         Config {
+            drain: file.drain,
+            windows: file.windows,
+            outlets: file.outlets,
             scaler,
             controllers,
-            ..Config::default()
         },
         warnings,
     ))
