@@ -9,7 +9,7 @@
 //! other inputs).
 
 use super::controller::{BackendConfig, ControllerConfig, InputConfig};
-use super::{Config, ScalerConfig, StatsConfig};
+use super::{Config, ErrorHandlerConfig, ScalerConfig, StatsConfig};
 use crate::drain::DrainConfig;
 use crate::outlet::OutletConfig;
 use crate::scaler::input::Conversion;
@@ -118,7 +118,7 @@ struct Handler {
     #[serde(rename = "type")]
     kind: String,
     #[serde(flatten)]
-    _rest: serde_yaml_ng::Mapping,
+    rest: serde_yaml_ng::Mapping,
 }
 
 /// Dynosaur's defaults.
@@ -130,6 +130,30 @@ const DEFAULT_HYSTERESIS: Duration = Duration::from_secs(300);
 /// `Dynosaur::Inputs::SinePlugin` -> `SinePlugin`.
 fn short(kind: &str) -> &str {
     kind.rsplit("::").next().unwrap_or(kind)
+}
+
+/// `Dynosaur::ErrorHandlers::Bugsnag` (`api_key`, and `endpoint`/`release_stage` if given) as drainscale's
+/// bugsnag handler; `None` when the key is empty (an unset environment variable).
+fn bugsnag(h: &Handler) -> Option<ErrorHandlerConfig> {
+    let text = |k: &str| match h.rest.get(k) {
+        Some(serde_yaml_ng::Value::String(s)) => Some(s.trim().to_string()),
+        Some(serde_yaml_ng::Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let api_key = text("api_key").filter(|k| !k.is_empty())?;
+    let mut config = ErrorHandlerConfig::bugsnag(api_key);
+    if let ErrorHandlerConfig::Bugsnag {
+        endpoint,
+        release_stage,
+        ..
+    } = &mut config
+    {
+        if let Some(e) = text("endpoint").filter(|e| !e.is_empty()) {
+            *endpoint = e;
+        }
+        *release_stage = text("release_stage").filter(|r| !r.is_empty());
+    }
+    Some(config)
 }
 
 /// Parses Dynosaur's layout into a [`Config`]; warnings name what is mapped loosely or left out.
@@ -204,11 +228,20 @@ pub fn parse(text: &str) -> Result<(Config, Vec<String>), String> {
                 .into(),
         );
     }
+    let mut error_handlers = Vec::new();
     for h in &file.error_handlers {
         match short(&h.kind) {
             "Console" => {}
+            "Bugsnag" => match bugsnag(h) {
+                Some(b) => error_handlers.push(b),
+                None => warnings.push(format!(
+                    "error_handlers {}: api_key is empty; skipped (errors are still logged)",
+                    h.kind
+                )),
+            },
             _ => warnings.push(format!(
-                "error_handlers {}: not supported; errors are logged to the console (stderr)",
+                "error_handlers {}: not supported; errors are logged to the console (stderr); \
+                 drainscale's layout has `scaler.error_handlers` with webhook and bugsnag",
                 h.kind
             )),
         }
@@ -226,6 +259,7 @@ pub fn parse(text: &str) -> Result<(Config, Vec<String>), String> {
         dry_run: s.dry_run.unwrap_or(false),
         interval: s.interval.unwrap_or(Duration::from_secs(5)),
         stats,
+        error_handlers,
         ..ScalerConfig::default()
     };
     Ok((

@@ -1,7 +1,7 @@
 //! The plan `drainscale check` prints: what would run (drain, windows, outlets, controllers with their
 //! backends, policies, schedules and inputs), then the warnings. Secrets are masked.
 
-use super::{BackendConfig, Layout, Loaded};
+use super::{BackendConfig, ErrorHandlerConfig, Layout, Loaded};
 use crate::config::duration::format as dur;
 use crate::scaler::schedule::Schedule;
 use std::fmt::Write;
@@ -81,6 +81,9 @@ pub fn render(loaded: &Loaded) -> String {
             dur(d.interval)
         );
     }
+    for h in &s.error_handlers {
+        let _ = writeln!(out, "  error handler: {}", describe_handler(h));
+    }
     for ctl in &c.controllers {
         let _ = writeln!(
             out,
@@ -135,6 +138,43 @@ pub fn render(loaded: &Loaded) -> String {
         }
     }
     out
+}
+
+/// One `scaler.error_handlers` entry in words; the API key and every header value are masked.
+fn describe_handler(h: &ErrorHandlerConfig) -> String {
+    let d = h.delivery();
+    let delivery = format!(
+        "same event at most every {}, timeout {}, queue {}",
+        dur(d.repeat_after),
+        dur(d.timeout),
+        d.queue
+    );
+    match h {
+        ErrorHandlerConfig::Webhook { url, headers, .. } => {
+            let headers: Vec<String> = headers.keys().map(|k| format!("{k}: ***")).collect();
+            let headers = if headers.is_empty() {
+                String::new()
+            } else {
+                format!(" with {}", headers.join(", "))
+            };
+            format!("webhook POST {}{headers}; {delivery}", mask_url(url))
+        }
+        ErrorHandlerConfig::Bugsnag {
+            api_key,
+            endpoint,
+            release_stage,
+            ..
+        } => {
+            let key = if api_key.is_empty() { "empty" } else { "***" };
+            let stage = release_stage
+                .as_deref()
+                .map_or(String::new(), |s| format!(", release stage {s}"));
+            format!(
+                "bugsnag {} (api key {key}{stage}); {delivery}",
+                mask_url(endpoint)
+            )
+        }
+    }
 }
 
 /// JSON of a section with secret-looking values replaced.

@@ -20,6 +20,10 @@ pub fn validate(c: &Config, text: &str) -> Result<Vec<String>, String> {
         d.validate()?;
         warnings.extend(d.warnings());
     }
+    for (i, h) in c.scaler.error_handlers.iter().enumerate() {
+        h.validate()
+            .map_err(|e| format!("scaler.error_handlers[{i}]: {e}"))?;
+    }
     if c.scaler.interval.is_zero() {
         return Err("scaler.interval: must be more than 0s".into());
     }

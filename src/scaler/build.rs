@@ -1,5 +1,5 @@
 //! From a validated [`Config`] to a ready [`Scaler`]: backends (one shared Heroku client, one writer per
-//! formation file, dry-run wrappers), inputs with their windows, reporters, the dead man's switch.
+//! formation file, dry-run wrappers), inputs with their windows, reporters, the dead man's switch, the error handlers.
 
 use super::backend::dry_run::DryRun;
 use super::backend::file::FormationFile;
@@ -8,6 +8,7 @@ use super::backend::Backend;
 use super::clock::Clock;
 use super::controller::{Controller, InputSlot};
 use super::engine::Scaler;
+use super::handlers::Notifier;
 use super::inputs::InputContext;
 use super::report::{Console, OutletGauges, StatsReporter};
 use super::schedule::Schedule;
@@ -125,6 +126,13 @@ pub fn build(
     let mut scaler = Scaler::new(controllers, clock, reporters, s.interval, s.dry_run);
     if let Some(d) = &s.dead_mans_switch {
         scaler = scaler.with_dead_mans_switch(d.url.clone(), d.interval);
+    }
+    let notifier = Notifier::from_config(&s.app, &s.error_handlers).map_err(|e| BuildError {
+        controller: "*".into(),
+        message: format!("scaler.error_handlers: {e}"),
+    })?;
+    if let Some(n) = notifier {
+        scaler = scaler.with_error_handlers(Arc::new(n));
     }
     Ok(scaler)
 }

@@ -1,10 +1,11 @@
 //! The scaler loop: every controller runs in its own task at the scaler's `interval` (slowed down when a
 //! backend asks, e.g. a low Heroku rate limit). A failing or panicking pass of one controller never stops the
-//! others; it is logged and the next pass runs as usual. Shutdown stops every loop at once, even mid-pass. After each pass the stats reporters, the status page
-//! and the dead man's switch hear about it.
+//! others; it is logged and the next pass runs as usual. Shutdown stops every loop at once, even mid-pass. After each pass the stats reporters, the status page,
+//! the dead man's switch and the error handlers hear about it.
 
 use super::clock::Clock;
 use super::controller::{Controller, PassReport};
+use super::handlers::Notifier;
 use super::report::StatsReporter;
 use super::status::ScalerStatus;
 use std::collections::HashMap;
@@ -21,6 +22,7 @@ pub struct Scaler {
     status: Arc<ScalerStatus>,
     interval: Duration,
     dead_mans_switch: Option<Arc<DeadMansSwitch>>,
+    notifier: Option<Arc<Notifier>>,
 }
 
 impl Scaler {
@@ -42,7 +44,14 @@ impl Scaler {
             status: Arc::new(ScalerStatus::new(dry_run, &names)),
             interval,
             dead_mans_switch: None,
+            notifier: None,
         }
+    }
+
+    /// Reports pass errors, panics and input health changes to the error handlers (sent from their own tasks).
+    pub fn with_error_handlers(mut self, notifier: Arc<Notifier>) -> Self {
+        self.notifier = Some(notifier);
+        self
     }
 
     /// Pings `url` (HTTP GET) at most once per `every`, after passes in which no controller had an error.
@@ -73,6 +82,7 @@ impl Scaler {
                 &self.reporters,
                 &self.status,
                 self.dead_mans_switch.as_deref(),
+                self.notifier.as_deref(),
             );
             out.push(report);
         }
@@ -92,6 +102,7 @@ impl Scaler {
                 status: self.status.clone(),
                 interval: self.interval,
                 dead_mans_switch: self.dead_mans_switch.clone(),
+                notifier: self.notifier.clone(),
             };
             tasks.push(tokio::spawn(lane.run(stop_rx.clone())));
         }
@@ -113,6 +124,7 @@ struct Lane {
     status: Arc<ScalerStatus>,
     interval: Duration,
     dead_mans_switch: Option<Arc<DeadMansSwitch>>,
+    notifier: Option<Arc<Notifier>>,
 }
 
 impl Lane {
@@ -144,6 +156,7 @@ impl Lane {
                         &self.reporters,
                         &self.status,
                         self.dead_mans_switch.as_deref(),
+                        self.notifier.as_deref(),
                     );
                     if let Some(p) = pace.filter(|p| *p > wait) {
                         tracing::warn!(controller = %name, "the backend asks to slow down: next pass in {}s", p.as_secs());
@@ -154,6 +167,13 @@ impl Lane {
                     tracing::error!(controller = %name, "pass failed: {e}");
                     self.status
                         .fail(&name, &format!("the last pass failed: {e}"));
+                    if let Some(n) = &self.notifier {
+                        n.pass_failed(
+                            &name,
+                            &format!("the pass failed: {e}"),
+                            self.clock.tick().wall,
+                        );
+                    }
                 }
             }
             tokio::select! {
@@ -172,6 +192,7 @@ fn after_pass(
     reporters: &[Arc<dyn StatsReporter>],
     status: &ScalerStatus,
     dms: Option<&DeadMansSwitch>,
+    notifier: Option<&Notifier>,
 ) {
     if let Some(err) = &report.error {
         tracing::error!(controller = %report.controller, "{err}");
@@ -201,6 +222,9 @@ fn after_pass(
     status.update(report);
     if let Some(dms) = dms {
         dms.after_pass(&report.controller, report.error.is_none());
+    }
+    if let Some(n) = notifier {
+        n.after_pass(report);
     }
 }
 

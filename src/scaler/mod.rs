@@ -9,6 +9,7 @@ pub mod build;
 pub mod clock;
 pub mod controller;
 pub mod engine;
+pub mod handlers;
 pub mod health;
 pub mod hysteresis;
 pub mod input;

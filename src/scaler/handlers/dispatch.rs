@@ -1,0 +1,155 @@
+//! One handler's delivery lane: a bounded queue (drop-oldest), deduplication of the same (controller, input,
+//! kind, message) within `repeat_after`, and a task that sends one event at a time under a timeout. Pushing
+//! never waits; failures are logged and counted, never returned to the scaler.
+//!
+//! The sending task starts with the first event pushed inside a tokio runtime.
+
+use super::{ErrorEvent, ErrorHandler, EventKind};
+use crate::config::DeliveryConfig;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+
+/// A lane's counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LaneStats {
+    pub handler: String,
+    /// Delivered (the receiver answered 2xx).
+    pub sent: u64,
+    /// Failed (error status, network error or timeout).
+    pub failed: u64,
+    /// Not queued: the same event was queued less than `repeat_after` ago.
+    pub deduplicated: u64,
+    /// Dropped from a full queue (the oldest goes).
+    pub dropped: u64,
+}
+
+type DedupeKey = (String, Option<String>, EventKind, String);
+
+struct Shared {
+    handler: Arc<dyn ErrorHandler>,
+    config: DeliveryConfig,
+    queue: Mutex<VecDeque<ErrorEvent>>,
+    wake: Notify,
+    seen: Mutex<HashMap<DedupeKey, Instant>>,
+    started: AtomicBool,
+    sent: AtomicU64,
+    failed: AtomicU64,
+    deduplicated: AtomicU64,
+    dropped: AtomicU64,
+}
+
+/// One handler with its queue and sending task.
+pub struct Lane {
+    shared: Arc<Shared>,
+}
+
+impl Lane {
+    pub fn new(handler: Arc<dyn ErrorHandler>, config: DeliveryConfig) -> Self {
+        Lane {
+            shared: Arc::new(Shared {
+                handler,
+                config,
+                queue: Mutex::new(VecDeque::new()),
+                wake: Notify::new(),
+                seen: Mutex::new(HashMap::new()),
+                started: AtomicBool::new(false),
+                sent: AtomicU64::new(0),
+                failed: AtomicU64::new(0),
+                deduplicated: AtomicU64::new(0),
+                dropped: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    pub fn stats(&self) -> LaneStats {
+        let s = &self.shared;
+        LaneStats {
+            handler: s.handler.name(),
+            sent: s.sent.load(Ordering::Relaxed),
+            failed: s.failed.load(Ordering::Relaxed),
+            deduplicated: s.deduplicated.load(Ordering::Relaxed),
+            dropped: s.dropped.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Queues an event unless it repeats one queued within `repeat_after`. Never waits.
+    pub fn push(&self, event: ErrorEvent) {
+        let s = &self.shared;
+        let key = (
+            event.controller.clone(),
+            event.input.clone(),
+            event.kind,
+            event.message.clone(),
+        );
+        {
+            let now = Instant::now();
+            let mut seen = s.seen.lock().unwrap_or_else(|p| p.into_inner());
+            let repeat = s.config.repeat_after;
+            seen.retain(|_, at| now.duration_since(*at) < repeat);
+            if seen.contains_key(&key) {
+                s.deduplicated.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            seen.insert(key, now);
+        }
+        {
+            let mut q = s.queue.lock().unwrap_or_else(|p| p.into_inner());
+            if q.len() >= s.config.queue.max(1) {
+                q.pop_front();
+                let n = s.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                tracing::warn!(handler = %s.handler.name(), "error handler queue full: dropped the oldest event ({n} dropped so far)");
+            }
+            q.push_back(event);
+        }
+        self.start();
+        s.wake.notify_one();
+    }
+
+    fn start(&self) {
+        if self.shared.started.load(Ordering::Acquire) {
+            return;
+        }
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if self.shared.started.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        rt.spawn(run(Arc::downgrade(&self.shared)));
+    }
+}
+
+/// Sends queued events one by one until the lane is dropped.
+async fn run(shared: std::sync::Weak<Shared>) {
+    loop {
+        let Some(s) = shared.upgrade() else { return };
+        let next = s
+            .queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pop_front();
+        let Some(event) = next else {
+            // Wait for a push, but look again now and then so a dropped lane ends the task.
+            let _ = tokio::time::timeout(Duration::from_secs(5), s.wake.notified()).await;
+            continue;
+        };
+        let name = s.handler.name();
+        match tokio::time::timeout(s.config.timeout, s.handler.send(&event)).await {
+            Ok(Ok(())) => {
+                s.sent.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(handler = %name, kind = event.kind.as_str(), "error event sent");
+            }
+            Ok(Err(e)) => {
+                s.failed.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(handler = %name, kind = event.kind.as_str(), "error handler failed: {e}");
+            }
+            Err(_) => {
+                s.failed.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(handler = %name, kind = event.kind.as_str(), "error handler timed out after {:?}", s.config.timeout);
+            }
+        }
+    }
+}
