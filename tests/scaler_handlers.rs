@@ -435,14 +435,17 @@ fn dynosaurs_bugsnag_handler_maps_to_the_bugsnag_handler() {
 
 #[test]
 fn check_masks_webhook_headers_and_the_config_is_strict() {
-    let base = "scaler:\n  dry_run: true\n  error_handlers:\n    - {type: webhook, url: 'https://ops:pw@hooks.example.com/x', headers: {Authorization: Bearer s3cret}, repeat_after: 5m}\ncontrollers:\n  - name: web\n    min: 1\n    max: 2\n    inputs:\n      - {name: wave, type: sine}\n";
+    let base = "scaler:\n  dry_run: true\n  error_handlers:\n    - {type: webhook, url: 'https://ops:pw@hooks.example.com/x?token=t0k', headers: {Authorization: Bearer s3cret}, repeat_after: 5m}\ncontrollers:\n  - name: web\n    min: 1\n    max: 2\n    inputs:\n      - {name: wave, type: sine}\n";
     let loaded = load_str(base, "t.yaml", &|_| None).unwrap();
     let plan = drainscale::config::plan::render(&loaded);
     assert!(
-        plan.contains("error handler: webhook POST https://ops:***@hooks.example.com/x with Authorization: ***; same event at most every 5m"),
+        plan.contains("error handler: webhook POST https://ops:***@hooks.example.com/x?*** with Authorization: ***; same event at most every 5m"),
         "{plan}"
     );
-    assert!(!plan.contains("s3cret") && !plan.contains(":pw@"), "{plan}");
+    assert!(
+        !plan.contains("s3cret") && !plan.contains(":pw@") && !plan.contains("t0k"),
+        "{plan}"
+    );
 
     let err = |text: &str| load_str(text, "t.yaml", &|_| None).unwrap_err().to_string();
     let e = err(&base.replace("repeat_after: 5m", "retries: 3"));

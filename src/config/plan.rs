@@ -157,7 +157,12 @@ fn describe_handler(h: &ErrorHandlerConfig) -> String {
             } else {
                 format!(" with {}", headers.join(", "))
             };
-            format!("webhook POST {}{headers}; {delivery}", mask_url(url))
+            // A query string often carries a token: keep its presence, not its content.
+            let shown = match url.split_once('?') {
+                Some((base, _)) => format!("{}?***", mask_url(base)),
+                None => mask_url(url),
+            };
+            format!("webhook POST {shown}{headers}; {delivery}")
         }
         ErrorHandlerConfig::Bugsnag {
             api_key,

@@ -26,6 +26,9 @@ pub struct LaneStats {
     pub dropped: u64,
 }
 
+/// At most this many distinct events are remembered for deduplication.
+const MAX_REMEMBERED: usize = 1024;
+
 type DedupeKey = (String, Option<String>, EventKind, String);
 
 struct Shared {
@@ -93,6 +96,17 @@ impl Lane {
                 s.deduplicated.fetch_add(1, Ordering::Relaxed);
                 return;
             }
+            if seen.len() >= MAX_REMEMBERED {
+                // Messages that never repeat (request ids...) must not grow this without bound: forget the
+                // oldest, at worst an event is sent again early.
+                if let Some(oldest) = seen
+                    .iter()
+                    .min_by_key(|(_, at)| **at)
+                    .map(|(k, _)| k.clone())
+                {
+                    seen.remove(&oldest);
+                }
+            }
             seen.insert(key, now);
         }
         {
@@ -151,5 +165,61 @@ async fn run(shared: std::sync::Weak<Shared>) {
                 tracing::warn!(handler = %name, kind = event.kind.as_str(), "error handler timed out after {:?}", s.config.timeout);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scaler::handlers::{HandlerError, Sending};
+
+    struct Nowhere;
+
+    impl ErrorHandler for Nowhere {
+        fn name(&self) -> String {
+            "nowhere".into()
+        }
+        fn send<'a>(&'a self, _: &'a ErrorEvent) -> Sending<'a> {
+            Box::pin(async { Ok::<(), HandlerError>(()) })
+        }
+    }
+
+    fn event(message: String) -> ErrorEvent {
+        ErrorEvent {
+            app: "shop".into(),
+            controller: "web".into(),
+            input: None,
+            kind: EventKind::PassError,
+            message,
+            health: None,
+            at: jiff::Timestamp::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn dedupe_memory_is_bounded_and_the_queue_drops_the_oldest() {
+        // No runtime here: nothing is sent, so the queue fills.
+        let lane = Lane::new(
+            Arc::new(Nowhere),
+            DeliveryConfig {
+                repeat_after: Duration::from_secs(600),
+                timeout: Duration::from_secs(1),
+                queue: 8,
+            },
+        );
+        let n = MAX_REMEMBERED + 10;
+        for i in 0..n {
+            lane.push(event(format!("error {i}")));
+        }
+        let s = lane.stats();
+        assert_eq!((s.dropped, s.deduplicated), (n as u64 - 8, 0));
+        assert!(lane.shared.seen.lock().unwrap().len() <= MAX_REMEMBERED);
+        // The newest is remembered.
+        lane.push(event(format!("error {}", n - 1)));
+        assert_eq!(lane.stats().deduplicated, 1);
+        let queue = lane.shared.queue.lock().unwrap();
+        let kept: Vec<&str> = queue.iter().map(|e| e.message.as_str()).collect();
+        let want: Vec<String> = (n - 8..n).map(|i| format!("error {i}")).collect();
+        assert_eq!(kept, want);
     }
 }
