@@ -280,6 +280,7 @@ async fn stalled_and_failing_receivers_never_stop_passes() {
         drainscale::scaler::build(&loaded.config, None, Arc::new(SystemClock)).unwrap();
     let passes = Arc::new(Passes::default());
     scaler.add_reporter(passes.clone());
+    let handlers = scaler.error_handlers().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let run = tokio::spawn(scaler.run_until(async move {
         let _ = stopped.await;
@@ -295,8 +296,18 @@ async fn stalled_and_failing_receivers_never_stop_passes() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    // The stalled receiver holds its one request; the passes went on regardless.
+    // The stalled receiver holds its one request; the passes went on regardless. Its queue (4) overflowed and
+    // dropped the oldest; the failing one counted its failures.
     assert_eq!(stalled.arrived(), 1);
+    let stats = handlers.stats();
+    assert!(
+        stats[0].handler.starts_with("webhook http://127.0.0.1:"),
+        "{stats:?}"
+    );
+    assert_eq!(stats[0].sent, 0, "{stats:?}");
+    assert!(stats[0].dropped >= 1, "{stats:?}");
+    assert!(stats[1].handler.starts_with("bugsnag "), "{stats:?}");
+    assert!(stats[1].failed >= 1, "{stats:?}");
     let _ = stop.send(());
     tokio::time::timeout(Duration::from_secs(20), run)
         .await
@@ -391,13 +402,13 @@ const DYNOSAUR: &str = r#"scaler:
     dry_run: true
 error_handlers:
     -
-        type: Dynosaur::ErrorHandlers::Bugsnag
+        type: Dynosaur::ErrorHandler::Bugsnag
         api_key: <%= ENV['BUGSNAG_API_KEY'] %>
     -
-        type: Dynosaur::ErrorHandlers::Ses
+        type: Dynosaur::ErrorHandler::Ses
         from: ops@example.com
     -
-        type: Dynosaur::ErrorHandlers::Console
+        type: Dynosaur::ErrorHandler::Console
 controller_plugins:
     -
         name: dynos
@@ -412,16 +423,18 @@ controller_plugins:
 fn dynosaurs_bugsnag_handler_maps_to_the_bugsnag_handler() {
     let env = |name: &str| (name == "BUGSNAG_API_KEY").then(|| "b7c0ffee".to_string());
     let loaded = load_str(DYNOSAUR, "dynosaur.yaml", &env).unwrap();
-    assert_eq!(
-        loaded.config.scaler.error_handlers,
-        [ErrorHandlerConfig::bugsnag("b7c0ffee".into())]
-    );
+    // Dynosaur's handler defaults the release stage to "production".
+    let mut want = ErrorHandlerConfig::bugsnag("b7c0ffee".into());
+    if let ErrorHandlerConfig::Bugsnag { release_stage, .. } = &mut want {
+        *release_stage = Some("production".into());
+    }
+    assert_eq!(loaded.config.scaler.error_handlers, [want]);
     let w = loaded.warnings.join("\n");
     assert!(!w.contains("Bugsnag"), "{w}");
     assert!(w.contains("Ses") && w.contains("not supported"), "{w}");
     let plan = drainscale::config::plan::render(&loaded);
     assert!(
-        plan.contains("error handler: bugsnag https://notify.bugsnag.com (api key ***)"),
+        plan.contains("error handler: bugsnag https://notify.bugsnag.com (api key ***, release stage production)"),
         "{plan}"
     );
     assert!(!plan.contains("b7c0ffee"), "{plan}");
@@ -431,6 +444,29 @@ fn dynosaurs_bugsnag_handler_maps_to_the_bugsnag_handler() {
     assert!(loaded.config.scaler.error_handlers.is_empty());
     let w = loaded.warnings.join("\n");
     assert!(w.contains("Bugsnag: api_key is empty"), "{w}");
+
+    // A release stage of its own, and drainscale's `endpoint` for an on-premise Bugsnag.
+    let text = DYNOSAUR.replace(
+        "api_key: <%= ENV['BUGSNAG_API_KEY'] %>",
+        "api_key: k1\n        release_stage: staging\n        endpoint: https://bugsnag.internal:49000",
+    );
+    let loaded = load_str(&text, "dynosaur.yaml", &|_| None).unwrap();
+    match &loaded.config.scaler.error_handlers[..] {
+        [ErrorHandlerConfig::Bugsnag {
+            api_key,
+            endpoint,
+            release_stage,
+            ..
+        }] => assert_eq!(
+            (
+                api_key.as_str(),
+                endpoint.as_str(),
+                release_stage.as_deref()
+            ),
+            ("k1", "https://bugsnag.internal:49000", Some("staging"))
+        ),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]

@@ -132,8 +132,9 @@ fn short(kind: &str) -> &str {
     kind.rsplit("::").next().unwrap_or(kind)
 }
 
-/// `Dynosaur::ErrorHandlers::Bugsnag` (`api_key`, and `endpoint`/`release_stage` if given) as drainscale's
-/// bugsnag handler; `None` when the key is empty (an unset environment variable).
+/// `Dynosaur::ErrorHandler::Bugsnag` (`api_key`, `release_stage` defaulting to `production` as in Dynosaur, and
+/// drainscale's `endpoint` if given) as drainscale's bugsnag handler; `None` when the key is empty (an unset
+/// environment variable).
 fn bugsnag(h: &Handler) -> Option<ErrorHandlerConfig> {
     let text = |k: &str| match h.rest.get(k) {
         Some(serde_yaml_ng::Value::String(s)) => Some(s.trim().to_string()),
@@ -151,7 +152,12 @@ fn bugsnag(h: &Handler) -> Option<ErrorHandlerConfig> {
         if let Some(e) = text("endpoint").filter(|e| !e.is_empty()) {
             *endpoint = e;
         }
-        *release_stage = text("release_stage").filter(|r| !r.is_empty());
+        // Dynosaur's handler set `release_stage` to "production" unless told otherwise.
+        *release_stage = Some(
+            text("release_stage")
+                .filter(|r| !r.is_empty())
+                .unwrap_or_else(|| "production".into()),
+        );
     }
     Some(config)
 }

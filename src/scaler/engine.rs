@@ -61,6 +61,12 @@ impl Scaler {
         self
     }
 
+    /// The error handlers, if any: keep it to read their counters ([`Notifier::stats`]: sent, failed,
+    /// deduplicated, dropped) after [`Scaler::run_until`] took the scaler.
+    pub fn error_handlers(&self) -> Option<Arc<Notifier>> {
+        self.notifier.clone()
+    }
+
     /// Adds a stats reporter (e.g. a Librato-format adapter).
     pub fn add_reporter(&mut self, reporter: Arc<dyn StatsReporter>) {
         self.reporters.push(reporter);
