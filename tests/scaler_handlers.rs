@@ -493,3 +493,32 @@ fn check_masks_webhook_headers_and_the_config_is_strict() {
     let e = err("scaler:\n  dry_run: true\n  error_handlers: [{type: bugsnag, api_key: ''}]\ncontrollers: [{name: web, min: 1, max: 2, inputs: [{name: wave, type: sine}]}]\n");
     assert!(e.contains("api_key is empty"), "{e}");
 }
+
+#[tokio::test]
+async fn the_counters_show_on_the_metrics_page() {
+    use drainscale::drain::MetricsPage;
+    let rx = Receiver::start(Mode::Ok).await;
+    let l = lane(&rx.url, "");
+    l.push(event("backend down"));
+    l.push(event("backend down"));
+    rx.wait_until("one event", |r| r.len() == 1).await;
+    let n = Notifier::new("shop", vec![l]);
+    // The receiver records the request before it answers: wait for the lane to count the answer.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while n.stats()[0].sent < 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the send was never counted"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let mut page = String::new();
+    n.render(&mut page);
+    assert!(
+        page.contains("# TYPE drainscale_error_handler_events_total counter"),
+        "{page}"
+    );
+    assert!(page.contains(",result=\"sent\"} 1"), "{page}");
+    assert!(page.contains(",result=\"deduplicated\"} 1"), "{page}");
+    assert!(page.contains(",result=\"dropped\"} 0"), "{page}");
+}

@@ -4,7 +4,7 @@
 
 use anyhow::Context;
 use drainscale::config::Loaded;
-use drainscale::drain::{shutdown_signal, Pages, Server};
+use drainscale::drain::{shutdown_signal, MetricsPage, MetricsPages, Pages, Server};
 use drainscale::outlet::Outlets;
 use drainscale::scaler::clock::SystemClock;
 use drainscale::window::{EventSink, Store, WindowReader};
@@ -54,11 +54,16 @@ async fn serve(loaded: Loaded) -> anyhow::Result<()> {
     let drain = match config.drain.clone() {
         Some(drain_cfg) => {
             let sink: Arc<dyn EventSink> = store.clone();
+            let mut metrics: Vec<Arc<dyn MetricsPage>> = Vec::new();
+            if let Some(page) = outlets.metrics_page() {
+                metrics.push(page);
+            }
+            if let Some(handlers) = scaler.error_handlers() {
+                metrics.push(handlers);
+            }
             let pages = Pages {
                 status: Some(scaler.status()),
-                metrics: outlets
-                    .metrics_page()
-                    .map(|p| p as Arc<dyn drainscale::drain::MetricsPage>),
+                metrics: Some(Arc::new(MetricsPages(metrics))),
             };
             let server = Server::bind(drain_cfg, sink, pages)
                 .with_context(|| format!("{file}: starting the drain"))?;

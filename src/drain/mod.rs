@@ -33,3 +33,14 @@ pub trait StatusPage: Send + Sync {
 pub trait MetricsPage: Send + Sync {
     fn render(&self, out: &mut String);
 }
+
+/// Several pages on one `/metrics`, rendered in order (the windows, the scaler's error handlers, ...).
+pub struct MetricsPages(pub Vec<std::sync::Arc<dyn MetricsPage>>);
+
+impl MetricsPage for MetricsPages {
+    fn render(&self, out: &mut String) {
+        for page in &self.0 {
+            page.render(out);
+        }
+    }
+}

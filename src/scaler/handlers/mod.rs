@@ -227,3 +227,32 @@ fn stale_message(i: &super::controller::InputReport, state: &str) -> String {
         None => format!("input {} is {state}", i.name),
     }
 }
+
+/// The handlers' counters in Prometheus text, appended to the drain's `/metrics`.
+impl crate::drain::MetricsPage for Notifier {
+    fn render(&self, out: &mut String) {
+        use std::fmt::Write;
+        let lanes = self.stats();
+        if lanes.is_empty() {
+            return;
+        }
+        out.push_str(
+            "# HELP drainscale_error_handler_events_total Scaler error events per handler, by what became of them.\n\
+             # TYPE drainscale_error_handler_events_total counter\n",
+        );
+        for lane in &lanes {
+            let handler = lane.handler.replace('\\', "\\\\").replace('"', "\\\"");
+            for (result, n) in [
+                ("sent", lane.sent),
+                ("failed", lane.failed),
+                ("deduplicated", lane.deduplicated),
+                ("dropped", lane.dropped),
+            ] {
+                let _ = writeln!(
+                    out,
+                    "drainscale_error_handler_events_total{{handler=\"{handler}\",result=\"{result}\"}} {n}"
+                );
+            }
+        }
+    }
+}
