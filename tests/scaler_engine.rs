@@ -3,6 +3,7 @@
 //! the formation-file backend, and how many passes it takes from a traffic spike to the PATCH.
 
 mod support;
+use support::panics::Panics;
 
 use drainscale::config::load_str;
 use drainscale::drain::StatusPage;
@@ -240,24 +241,6 @@ async fn the_formation_file_backend_follows_the_estimate() {
         std::fs::read_to_string(&path).unwrap(),
         format!("# scaled by drainscale\nweb={want}\nclock=1\n")
     );
-}
-
-/// An input that panics on every retrieval.
-struct Panics;
-
-impl drainscale::scaler::input::Input for Panics {
-    fn retrieve(
-        &self,
-        _now: drainscale::scaler::clock::Tick,
-    ) -> drainscale::scaler::input::Retrieval<'_> {
-        panic!("a bug in an input plugin")
-    }
-    fn unit(&self) -> &str {
-        ""
-    }
-    fn conversion(&self) -> &drainscale::scaler::input::Conversion {
-        &drainscale::scaler::input::Conversion::PerDyno(1.0)
-    }
 }
 
 #[tokio::test]

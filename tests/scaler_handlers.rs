@@ -5,8 +5,11 @@
 
 #[path = "support/fake_heroku.rs"]
 mod fake_heroku;
+#[path = "support/panics.rs"]
+mod panics;
 #[path = "support/receiver.rs"]
 mod receiver;
+use panics::Panics;
 
 use drainscale::config::{load_str, ErrorHandlerConfig};
 use drainscale::scaler::clock::{Clock, SystemClock};
@@ -313,23 +316,6 @@ async fn stalled_and_failing_receivers_never_stop_passes() {
         .await
         .unwrap()
         .unwrap();
-}
-
-struct Panics;
-
-impl drainscale::scaler::input::Input for Panics {
-    fn retrieve(
-        &self,
-        _now: drainscale::scaler::clock::Tick,
-    ) -> drainscale::scaler::input::Retrieval<'_> {
-        panic!("a bug in an input plugin")
-    }
-    fn unit(&self) -> &str {
-        ""
-    }
-    fn conversion(&self) -> &drainscale::scaler::input::Conversion {
-        &drainscale::scaler::input::Conversion::PerDyno(1.0)
-    }
 }
 
 #[tokio::test]
