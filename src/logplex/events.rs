@@ -7,7 +7,7 @@
 use super::event::{Event, EventKind, Meta};
 use super::frame::{Frame, Frames};
 use super::l2met::{self, Found};
-use super::logfmt::{pairs, Pairs};
+use super::logfmt::Pairs;
 use super::timestamp::MinuteCache;
 use super::{l10, router, scan, syslog, BadReason, ParseStats};
 
@@ -143,11 +143,11 @@ impl<'a> Events<'a> {
             }
         }
         if l2met::may_have_metrics(message) {
-            let source = l2met::source(message);
+            let (source, pairs) = l2met::source_and_pairs(message);
             self.pending = Some(MetricLine {
                 meta,
                 line: message,
-                pairs: pairs(message),
+                pairs,
                 source,
                 had_metric_key: false,
             });

@@ -4,7 +4,7 @@
 //! Turns one logfmt pair into one event kind. It does not aggregate (the windows do) and does not judge units.
 
 use super::event::{EventKind, Metric, Text, Unique};
-use super::logfmt::Pair;
+use super::logfmt::{pairs, Pair, Pairs};
 use super::number::number_with_unit;
 use memchr::memmem;
 use std::sync::LazyLock;
@@ -97,11 +97,24 @@ pub fn may_have_metrics(line: &str) -> bool {
     memchr::memchr(b'#', line.as_bytes()).is_some()
 }
 
+/// The line's source (as [`source`]) and its pairs; when the line starts with `source=` (Heroku's runtime and
+/// add-on lines, and most apps) the pairs come positioned after it, so one scan serves both. The skipped pair is
+/// never a metric.
+#[inline]
+pub fn source_and_pairs(line: &str) -> (Option<&str>, Pairs<'_>) {
+    let mut all = pairs(line);
+    if line.starts_with("source=") {
+        let value = all.next().and_then(|p| p.value).map(|v| v.raw);
+        return (value.filter(|v| !v.is_empty()), all);
+    }
+    (source(line), all)
+}
+
 /// The value of the line's `source=` key (a whole key: `xsource=` does not count), unquoted as written.
 pub fn source(line: &str) -> Option<&str> {
     if line.starts_with("source=") {
         // Heroku's runtime and add-on lines, and most apps, put it first: no search needed.
-        let value = super::logfmt::pairs(line).next().and_then(|p| p.value)?;
+        let value = pairs(line).next().and_then(|p| p.value)?;
         return (!value.raw.is_empty()).then_some(value.raw);
     }
     let bytes = line.as_bytes();
@@ -114,10 +127,7 @@ pub fn source(line: &str) -> Option<&str> {
             continue;
         }
         let v = at + "source=".len();
-        let value: Text<'_> = match super::logfmt::pairs(&line[at..])
-            .next()
-            .and_then(|p| p.value)
-        {
+        let value: Text<'_> = match pairs(&line[at..]).next().and_then(|p| p.value) {
             Some(t) => t,
             None => Text::plain(&line[v..v]),
         };
@@ -129,7 +139,6 @@ pub fn source(line: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::logplex::logfmt::pairs;
 
     fn all(line: &str) -> Vec<Found<'_>> {
         let src = source(line);
@@ -190,6 +199,25 @@ mod tests {
                 Found::BadValue,
             ]
         );
+    }
+
+    #[test]
+    fn source_and_pairs_agrees_with_source_then_all_pairs() {
+        for line in [
+            "source=web.1 measure#a=1 count#b",
+            "source=\"quoted src\" sample#m=2MB",
+            "source= measure#a=1",
+            "measure#a=1 source=web.2",
+            "source=web.1",
+            "",
+        ] {
+            let (src, rest) = source_and_pairs(line);
+            assert_eq!(src, source(line), "{line}");
+            let keep = |f: &Found<'_>| *f != Found::Nothing;
+            let got: Vec<_> = rest.map(|p| metric(p, src)).filter(keep).collect();
+            let want: Vec<_> = pairs(line).map(|p| metric(p, src)).filter(keep).collect();
+            assert_eq!(got, want, "{line}");
+        }
     }
 
     #[test]

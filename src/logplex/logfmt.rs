@@ -6,8 +6,7 @@
 //! the end of the line. It does not interpret keys or values; `router` and `l2met` do.
 
 use super::event::Text;
-use super::scan::{has_byte, scan};
-use memchr::memchr2;
+use super::find::find2;
 
 /// One `key=value` pair. `value` is `None` for a bare word (`count#hits`), empty for `key=`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,12 +42,7 @@ impl<'a> Iterator for Pairs<'a> {
             self.at = start;
             return None;
         }
-        let key_end = scan(
-            bytes,
-            start,
-            |w| has_byte(w, b'=') | has_byte(w, b' '),
-            |b| b == b'=' || b == b' ',
-        );
+        let key_end = find2(bytes, start, b'=', b' ');
         let key = self.cut(start, key_end);
         if bytes.get(key_end) != Some(&b'=') {
             self.at = key_end;
@@ -106,7 +100,7 @@ impl<'a> Pairs<'a> {
             let (raw, escaped) = self.quoted(v + 1);
             return Text { raw, escaped };
         }
-        let end = scan(bytes, v, |w| has_byte(w, b' '), |b| b == b' ');
+        let end = find2(bytes, v, b' ', b' ');
         self.at = end;
         Text::plain(self.cut(v, end))
     }
@@ -117,15 +111,18 @@ impl<'a> Pairs<'a> {
         let bytes = self.line.as_bytes();
         let mut at = from;
         let mut escaped = false;
-        while let Some(off) = memchr2(b'"', b'\\', &bytes[at..]) {
-            let hit = at + off;
+        loop {
+            let hit = find2(bytes, at, b'"', b'\\');
+            if hit >= bytes.len() {
+                break;
+            }
             if bytes[hit] == b'"' {
                 self.at = hit + 1;
                 return (self.cut(from, hit), escaped);
             }
             escaped = true;
             // Skip the escaped byte; if it is a multi-byte char, the next scan starts inside it harmlessly
-            // because memchr2 only stops at ASCII quote or backslash (and this position is never a cut).
+            // because the search only stops at an ASCII quote or backslash (and this position is never a cut).
             at = (hit + 2).min(bytes.len());
         }
         self.at = bytes.len();

@@ -7,6 +7,7 @@
 pub mod corpus;
 pub mod event;
 mod events;
+mod find;
 pub mod frame;
 mod l10;
 pub mod l2met;
