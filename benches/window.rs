@@ -22,21 +22,25 @@ fn best_of<T>(rounds: usize, mut f: impl FnMut() -> T) -> Duration {
         .unwrap_or_default()
 }
 
-fn router(ts: i64, i: u64) -> Event<'static> {
-    const DYNOS: [&str; 4] = ["web.1", "web.2", "web.3", "web.4"];
+/// The router line of event `i`: a spread of statuses, times and dynos.
+fn router_line(i: u64) -> String {
+    let status = if i % 50 == 0 { 503 } else { 200 };
+    format!(
+        "at=info dyno=web.{} connect={}ms service={}ms status={status}",
+        i % 4 + 1,
+        i % 3,
+        i % 997 + 1
+    )
+}
+
+fn router<'a>(ts: i64, r: Router<'a>) -> Event<'a> {
     Event {
         meta: Meta {
             timestamp: ts,
             app: "heroku",
             procid: "router",
         },
-        kind: EventKind::Router(Router {
-            status: Some(if i % 50 == 0 { 503 } else { 200 }),
-            connect_ms: Some((i % 3) as f64),
-            service_ms: Some((i % 997) as f64 + 1.0),
-            dyno: Some(DYNOS[(i % 4) as usize]),
-            ..Router::default()
-        }),
+        kind: EventKind::Router(r),
     }
 }
 
@@ -45,11 +49,13 @@ fn main() {
     let bodies = 200u64;
 
     // Router lines, 1000 per body, all in the current minute.
+    let lines: Vec<String> = (0..events_per_body).map(router_line).collect();
+    let routers: Vec<Router<'_>> = lines.iter().map(|l| Router::from_line(l)).collect();
     let store = Store::new(WindowConfig::default());
     let per_event = best_of(3, || {
         for b in 0..bodies {
             let ts = T0 + (b as i64 % 60) * SEC;
-            let mut events = (0..events_per_body).map(|i| router(ts, i));
+            let mut events = routers.iter().map(|r| router(ts, *r));
             store.ingest(&mut events, T0 + 60 * SEC);
         }
     }) / (bodies * events_per_body) as u32;
@@ -119,7 +125,7 @@ fn main() {
     let store = Store::new(WindowConfig::default());
     for b in 0..60 {
         let ts = T0 + b * 10 * SEC;
-        let mut events = (0..1000).map(|i| router(ts + (i as i64) * 10_000, i));
+        let mut events = (0..1000).map(|i| router(ts + (i as i64) * 10_000, routers[i]));
         store.ingest(&mut events, ts + 10 * SEC);
         store.flush(ts + 13 * SEC);
     }

@@ -48,13 +48,7 @@ fn events(ts: i64) -> Vec<Event<'static>> {
             app: "heroku",
             procid: "router",
         },
-        kind: EventKind::Router(Router {
-            error: true,
-            code: Some("H12"),
-            status: Some(503),
-            dyno: Some("web.1"),
-            ..Router::default()
-        }),
+        kind: EventKind::Router(Router::from_line("at=error code=H12 dyno=web.1 status=503")),
     });
     out
 }

@@ -97,33 +97,36 @@ fn check_events(events: &[Event<'_>]) {
         (events[0].meta.app, events[0].meta.procid),
         ("heroku", "router")
     );
-    assert!(!info.error);
-    assert_eq!(info.method, Some("GET"));
-    assert_eq!(info.path, Some(Text::plain("/cart_link")));
-    assert_eq!(info.host, Some("shop.example.com"));
+    assert!(!info.error());
+    assert_eq!(info.method(), Some("GET"));
+    assert_eq!(info.path(), Some(Text::plain("/cart_link")));
+    assert_eq!(info.host(), Some("shop.example.com"));
     assert_eq!(
-        info.request_id,
+        info.request_id(),
         Some("05726858-c44e-4f94-9a20-37df73be9006")
     );
-    assert_eq!(info.fwd, Some(Text::plain("73.75.38.87")));
-    assert_eq!(info.dyno, Some("web.1"));
-    assert_eq!((info.connect_ms, info.service_ms), (Some(1.0), Some(22.0)));
+    assert_eq!(info.fwd(), Some(Text::plain("73.75.38.87")));
+    assert_eq!(info.dyno(), Some("web.1"));
     assert_eq!(
-        (info.status, info.bytes, info.protocol),
+        (info.connect_ms(), info.service_ms()),
+        (Some(1.0), Some(22.0))
+    );
+    assert_eq!(
+        (info.status(), info.bytes(), info.protocol()),
         (Some(304), Some(656), Some("https"))
     );
 
     let EventKind::Router(err) = events[1].kind else {
         panic!("not router: {:?}", events[1])
     };
-    assert!(err.error);
-    assert_eq!(err.code, Some("H12"));
+    assert!(err.error());
+    assert_eq!(err.code(), Some("H12"));
     assert_eq!(
-        err.desc.map(|d| d.unescape().into_owned()),
+        err.desc().map(|d| d.unescape().into_owned()),
         Some("Request timeout".to_string())
     );
     assert_eq!(
-        (err.service_ms, err.status, err.bytes),
+        (err.service_ms(), err.status(), err.bytes()),
         (Some(30000.0), Some(503), Some(0))
     );
 

@@ -125,7 +125,7 @@ fn generated_traffic_matches_the_parsed_events() {
             last_ts = last_ts.max(event.meta.timestamp);
             if let EventKind::Router(r) = event.kind {
                 routers += 1;
-                service.extend(r.service_ms);
+                service.extend(r.service_ms());
             }
         }
     }

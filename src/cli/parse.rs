@@ -157,19 +157,19 @@ impl<'a> From<&Event<'a>> for EventJson<'a> {
         };
         match event.kind {
             EventKind::Router(r) => EventJson {
-                method: r.method,
-                path: text(r.path),
-                host: r.host,
-                request_id: r.request_id,
-                fwd: text(r.fwd),
-                dyno: r.dyno,
-                connect_ms: r.connect_ms,
-                service_ms: r.service_ms,
-                status: r.status,
-                bytes: r.bytes,
-                protocol: r.protocol,
-                code: r.code,
-                desc: text(r.desc),
+                method: r.method(),
+                path: text(r.path()),
+                host: r.host(),
+                request_id: r.request_id(),
+                fwd: text(r.fwd()),
+                dyno: r.dyno(),
+                connect_ms: r.connect_ms(),
+                service_ms: r.service_ms(),
+                status: r.status(),
+                bytes: r.bytes(),
+                protocol: r.protocol(),
+                code: r.code(),
+                desc: text(r.desc()),
                 ..base
             },
             EventKind::Measure(m) | EventKind::Count(m) | EventKind::Sample(m) => EventJson {

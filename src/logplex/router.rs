@@ -4,85 +4,144 @@
 //! a value that should be a number but is not is counted as a bad value. It does not decide what a line means
 //! for scaling.
 
-use super::event::{Router, Text};
+use super::event::{Router, RouterField, Text};
 use super::logfmt::pairs;
 use super::number::number_with_unit;
+use RouterField::*;
 
 /// True when a message from `app`/`procid` is a router line.
 pub fn is_router(app: &str, procid: &str, message: &str) -> bool {
     app == "heroku" && procid == "router" && message.starts_with("at=")
 }
 
-/// Parses a router line's pairs; returns the line and how many values did not parse.
+/// Parses a router line's pairs; returns the line and how many values did not parse (or could not be kept).
 #[inline(always)]
 pub fn parse<'a>(message: &'a str) -> (Router<'a>, u64) {
-    let mut r = Router::default();
+    let mut r = Router::new(message);
     let mut bad = 0u64;
     let mut line = pairs(message);
-    // Heroku writes the keys in this order: take them in order with one compare each...
+    let base = message.as_ptr() as usize;
+    // Every offset in a line this short fits the router's 16-bit spans: no per-value check.
+    let short = message.len() <= usize::from(u16::MAX);
+    let mut keep = |r: &mut Router<'a>, field: RouterField, v: Text<'a>| {
+        if short {
+            // `v` is a non-empty slice of `message` (the pairs come from it), so both fit in 16 bits.
+            let start = (v.raw.as_ptr() as usize - base) as u16;
+            r.put(field, start, v.raw.len() as u16, v.escaped);
+        } else if !r.set(field, v) {
+            bad += 1;
+        }
+    };
     let non_empty = |v: Option<Text<'a>>| v.filter(|v| !v.raw.is_empty());
+    // Heroku writes the keys in this order: take them in order with one compare each (spelled out, so each
+    // compare is against a constant)...
+    macro_rules! in_order {
+        ($($key:literal => $field:ident),*) => {
+            $(if let Some(v) = non_empty(line.value_of($key)) {
+                keep(&mut r, $field, v);
+            })*
+        };
+    }
     if let Some(v) = non_empty(line.value_of("at")) {
-        r.error = v.raw == "error";
+        r.set_error(v.raw == "error");
     }
-    if let Some(v) = non_empty(line.value_of("code")) {
-        r.code = Some(v.raw);
-    }
-    if let Some(v) = non_empty(line.value_of("desc")) {
-        r.desc = Some(v);
-    }
-    r.method = non_empty(line.value_of("method")).map(|v| v.raw);
-    r.path = non_empty(line.value_of("path"));
-    r.host = non_empty(line.value_of("host")).map(|v| v.raw);
-    r.request_id = non_empty(line.value_of("request_id")).map(|v| v.raw);
-    r.fwd = non_empty(line.value_of("fwd"));
-    r.dyno = non_empty(line.value_of("dyno")).map(|v| v.raw);
+    in_order!("code" => Code, "desc" => Desc, "method" => Method, "path" => Path, "host" => Host,
+        "request_id" => RequestId, "fwd" => Fwd, "dyno" => Dyno);
+    let mut numbers = Numbers { bad: 0 };
     if let Some(v) = non_empty(line.value_of("connect")) {
-        r.connect_ms = millis(v.raw, &mut bad);
+        r.set_connect_ms(numbers.millis(v.raw));
     }
     if let Some(v) = non_empty(line.value_of("service")) {
-        r.service_ms = millis(v.raw, &mut bad);
+        r.set_service_ms(numbers.millis(v.raw));
     }
     if let Some(v) = non_empty(line.value_of("status")) {
-        r.status = count_bad(
-            unsigned(v.raw).and_then(|n| u16::try_from(n).ok()),
-            &mut bad,
-        );
+        r.set_status(numbers.status(v.raw));
     }
     if let Some(v) = non_empty(line.value_of("bytes")) {
-        r.bytes = count_bad(unsigned(v.raw), &mut bad);
+        r.set_bytes(numbers.unsigned(v.raw));
     }
-    r.protocol = non_empty(line.value_of("protocol")).map(|v| v.raw);
+    in_order!("protocol" => Protocol);
     // ...and whatever is left (other order, extra keys) the general way.
     for pair in line {
-        let Some(v) = pair.value else { continue };
-        if v.raw.is_empty() {
+        let Some(v) = non_empty(pair.value) else {
             continue;
-        }
+        };
         // Dispatch on length first: one compare per key instead of a chain of string compares.
-        match (pair.key.len(), pair.key) {
-            (2, "at") => r.error = v.raw == "error",
-            (3, "fwd") => r.fwd = Some(v),
-            (4, "code") => r.code = Some(v.raw),
-            (4, "desc") => r.desc = Some(v),
-            (4, "path") => r.path = Some(v),
-            (4, "host") => r.host = Some(v.raw),
-            (4, "dyno") => r.dyno = Some(v.raw),
-            (5, "bytes") => r.bytes = count_bad(unsigned(v.raw), &mut bad),
-            (6, "method") => r.method = Some(v.raw),
-            (6, "status") => {
-                r.status = count_bad(
-                    unsigned(v.raw).and_then(|n| u16::try_from(n).ok()),
-                    &mut bad,
-                )
+        let field = match (pair.key.len(), pair.key) {
+            (2, "at") => {
+                r.set_error(v.raw == "error");
+                continue;
             }
-            (7, "connect") => r.connect_ms = millis(v.raw, &mut bad),
-            (7, "service") => r.service_ms = millis(v.raw, &mut bad),
-            (8, "protocol") => r.protocol = Some(v.raw),
-            (10, "request_id") => r.request_id = Some(v.raw),
-            _ => {}
-        }
+            (5, "bytes") => {
+                r.set_bytes(numbers.unsigned(v.raw));
+                continue;
+            }
+            (6, "status") => {
+                r.set_status(numbers.status(v.raw));
+                continue;
+            }
+            (7, "connect") => {
+                r.set_connect_ms(numbers.millis(v.raw));
+                continue;
+            }
+            (7, "service") => {
+                r.set_service_ms(numbers.millis(v.raw));
+                continue;
+            }
+            (3, "fwd") => Fwd,
+            (4, "code") => Code,
+            (4, "desc") => Desc,
+            (4, "path") => Path,
+            (4, "host") => Host,
+            (4, "dyno") => Dyno,
+            (6, "method") => Method,
+            (8, "protocol") => Protocol,
+            (10, "request_id") => RequestId,
+            _ => continue,
+        };
+        keep(&mut r, field, v);
     }
-    (r, bad)
+    (r, bad + numbers.bad)
+}
+
+/// A router line's numeric values, counting the ones that do not parse.
+struct Numbers {
+    bad: u64,
+}
+
+impl Numbers {
+    fn counted<T>(&mut self, value: Option<T>) -> Option<T> {
+        if value.is_none() {
+            self.bad += 1;
+        }
+        value
+    }
+
+    fn unsigned(&mut self, raw: &str) -> Option<u64> {
+        self.counted(unsigned(raw))
+    }
+
+    fn status(&mut self, raw: &str) -> Option<u16> {
+        self.counted(unsigned(raw).and_then(|n| u16::try_from(n).ok()))
+    }
+
+    /// `22ms` (or a bare number, or seconds) in milliseconds.
+    fn millis(&mut self, raw: &str) -> Option<f64> {
+        let ms = match number_with_unit(raw) {
+            Some((v, "ms" | "")) => Some(v),
+            Some((v, "s")) => Some(v * 1000.0),
+            Some((v, "us" | "µs")) => Some(v / 1000.0),
+            _ => None,
+        };
+        self.counted(ms)
+    }
+}
+
+impl<'a> Router<'a> {
+    /// The router fields of `line` (`at=info dyno=web.1 status=200 ...`), values that do not parse left out.
+    pub fn from_line(line: &'a str) -> Self {
+        parse(line).0
+    }
 }
 
 /// An unsigned integer as `str::parse::<u64>` reads it (optional `+`, digits only), without its generic
@@ -101,24 +160,6 @@ fn unsigned(raw: &str) -> Option<u64> {
     })
 }
 
-fn count_bad<T>(value: Option<T>, bad: &mut u64) -> Option<T> {
-    if value.is_none() {
-        *bad += 1;
-    }
-    value
-}
-
-/// `22ms` (or a bare number, or seconds) in milliseconds.
-fn millis(raw: &str, bad: &mut u64) -> Option<f64> {
-    let ms = match number_with_unit(raw) {
-        Some((v, "ms" | "")) => Some(v),
-        Some((v, "s")) => Some(v * 1000.0),
-        Some((v, "us" | "µs")) => Some(v / 1000.0),
-        _ => None,
-    };
-    count_bad(ms, bad)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,25 +170,49 @@ mod tests {
         let line = r#"at=info method=GET path="/cart_link" host=shop.example.com request_id=05726858-c44e-4f94-9a20-37df73be9006 fwd="73.75.38.87" dyno=web.1 connect=1ms service=22ms status=304 bytes=656 protocol=https"#;
         let (r, bad) = parse(line);
         assert_eq!(bad, 0);
-        assert_eq!(
-            r,
-            Router {
-                error: false,
-                code: None,
-                desc: None,
-                method: Some("GET"),
-                path: Some(Text::plain("/cart_link")),
-                host: Some("shop.example.com"),
-                request_id: Some("05726858-c44e-4f94-9a20-37df73be9006"),
-                fwd: Some(Text::plain("73.75.38.87")),
-                dyno: Some("web.1"),
-                connect_ms: Some(1.0),
-                service_ms: Some(22.0),
-                status: Some(304),
-                bytes: Some(656),
-                protocol: Some("https"),
-            }
+        assert!(!r.error());
+        assert_eq!((r.code(), r.desc()), (None, None));
+        assert_eq!(r.method(), Some("GET"));
+        assert_eq!(r.path(), Some(Text::plain("/cart_link")));
+        assert_eq!(r.host(), Some("shop.example.com"));
+        assert_eq!(r.request_id(), Some("05726858-c44e-4f94-9a20-37df73be9006"));
+        assert_eq!(r.fwd(), Some(Text::plain("73.75.38.87")));
+        assert_eq!(r.dyno(), Some("web.1"));
+        assert_eq!((r.connect_ms(), r.service_ms()), (Some(1.0), Some(22.0)));
+        assert_eq!((r.status(), r.bytes()), (Some(304), Some(656)));
+        assert_eq!(r.protocol(), Some("https"));
+    }
+
+    #[test]
+    fn a_router_equals_another_with_the_same_fields_from_another_line() {
+        let (a, _) = parse("at=info dyno=web.1 status=200 service=3ms");
+        let (b, _) = parse("service=3ms   status=200 extra=x dyno=web.1 at=info");
+        assert_eq!(a, b);
+        let (c, _) = parse("at=info dyno=web.2 status=200 service=3ms");
+        assert_ne!(a, c);
+        assert_eq!(Router::default(), parse("").0);
+        assert_eq!(Router::default().connect_ms(), None);
+    }
+
+    #[test]
+    fn values_past_64_kib_are_counted_not_kept() {
+        let line = format!(
+            "at=info path=\"{}\" dyno=web.1 status=200",
+            "a".repeat(70_000)
         );
+        let (r, bad) = parse(&line);
+        assert_eq!(bad, 2, "the path is too long, the dyno starts too far");
+        assert_eq!((r.path(), r.dyno(), r.status()), (None, None, Some(200)));
+        // A value that is not a slice of the router's line is refused, not kept.
+        let mut r = Router::new("dyno=web.1");
+        assert!(!r.set(RouterField::Dyno, Text::plain("elsewhere")));
+        assert_eq!(r.dyno(), None);
+    }
+
+    #[test]
+    fn an_event_stays_small() {
+        // Events are moved once each on the hot path; a memcpy call starts above 128 bytes.
+        assert!(std::mem::size_of::<crate::logplex::Event<'_>>() <= 128);
     }
 
     #[test]
@@ -155,13 +220,13 @@ mod tests {
         let line = r#"at=error code=H12 desc="Request timeout" method=GET path="/" host=myapp.herokuapp.com request_id=... fwd="204.204.204.204" dyno=web.1 connect=0ms service=30000ms status=503 bytes=0 protocol=https"#;
         let (r, bad) = parse(line);
         assert_eq!(bad, 0);
-        assert!(r.error);
-        assert_eq!(r.code, Some("H12"));
-        assert_eq!(r.desc, Some(Text::plain("Request timeout")));
-        assert_eq!(r.service_ms, Some(30000.0));
-        assert_eq!(r.status, Some(503));
-        assert_eq!(r.bytes, Some(0));
-        assert_eq!(r.request_id, Some("..."));
+        assert!(r.error());
+        assert_eq!(r.code(), Some("H12"));
+        assert_eq!(r.desc(), Some(Text::plain("Request timeout")));
+        assert_eq!(r.service_ms(), Some(30000.0));
+        assert_eq!(r.status(), Some(503));
+        assert_eq!(r.bytes(), Some(0));
+        assert_eq!(r.request_id(), Some("..."));
     }
 
     #[test]
@@ -186,7 +251,7 @@ mod tests {
         ];
         let want = parse(ordered);
         assert_eq!(want.1, 0);
-        assert_eq!(want.0.path.map(|p| p.raw), Some("/a b"));
+        assert_eq!(want.0.path().map(|p| p.raw), Some("/a b"));
         for _ in 0..words.len() {
             words.rotate_left(1);
             let line = words.join(" ");
@@ -202,7 +267,7 @@ mod tests {
             "at=error code=H13 desc=\"Connection closed\" connect= dyno= service=lots status=5xx",
         );
         assert_eq!(
-            (r.connect_ms, r.dyno, r.service_ms, r.status),
+            (r.connect_ms(), r.dyno(), r.service_ms(), r.status()),
             (None, None, None, None)
         );
         assert_eq!(bad, 2);

@@ -56,28 +56,28 @@ fn bump<K: PartialEq>(list: &mut Vec<(K, u64)>, key: K, n: u64) {
 impl RouterAgg {
     pub fn add(&mut self, r: &Router<'_>) {
         self.requests += 1;
-        let class = r
-            .status
+        let status = r.status();
+        let class = status
             .map(|s| s / 100)
             .filter(|c| (1..=5).contains(c))
             .unwrap_or(0);
         self.classes[class as usize] += 1;
-        if let Some(status) = r.status {
+        if let Some(status) = status {
             bump(&mut self.statuses, status, 1);
         }
-        if r.error {
+        if r.error() {
             self.errors += 1;
-            if let Some(code) = r.code {
+            if let Some(code) = r.code() {
                 add_code(&mut self.error_codes, code, 1);
             }
         }
-        if let Some(ms) = r.connect_ms {
+        if let Some(ms) = r.connect_ms() {
             self.connect.add(ms);
         }
-        if let Some(ms) = r.service_ms {
+        if let Some(ms) = r.service_ms() {
             self.service.add(ms);
         }
-        if let Some(dyno) = r.dyno.filter(|d| !d.is_empty()) {
+        if let Some(dyno) = r.dyno().filter(|d| !d.is_empty()) {
             if let Some(c) = self.dynos.get_mut(dyno) {
                 *c += 1;
             } else if self.dynos.len() < MAX_DYNOS {
@@ -207,18 +207,11 @@ mod tests {
     fn made_up_error_codes_are_capped_but_still_counted_as_errors() {
         let codes: Vec<String> = (0..MAX_ERROR_CODES + 10).map(|i| format!("X{i}")).collect();
         let mut agg = RouterAgg::default();
-        for code in &codes {
-            agg.add(&Router {
-                error: true,
-                code: Some(code),
-                ..Router::default()
-            });
+        let lines: Vec<String> = codes.iter().map(|c| format!("at=error code={c}")).collect();
+        for line in &lines {
+            agg.add(&Router::from_line(line));
         }
-        agg.add(&Router {
-            error: true,
-            code: Some("X0"),
-            ..Router::default()
-        });
+        agg.add(&Router::from_line("at=error code=X0"));
         assert_eq!(agg.errors, codes.len() as u64 + 1);
         assert_eq!(agg.error_codes.len(), MAX_ERROR_CODES);
         assert_eq!(agg.error_count(Some("X0")), 2);
@@ -235,15 +228,13 @@ mod tests {
         dyno: &'static str,
         service: f64,
     ) -> Router<'static> {
-        Router {
-            error: error.is_some(),
-            code: error,
-            dyno: Some(dyno),
-            status: Some(status),
-            connect_ms: Some(1.0),
-            service_ms: Some(service),
-            ..Router::default()
-        }
+        let at = match error {
+            Some(code) => format!("at=error code={code}"),
+            None => "at=info".to_string(),
+        };
+        let line = format!("{at} dyno={dyno} connect=1ms service={service}ms status={status}");
+        // A test's few lines, kept for the test's life.
+        Router::from_line(Box::leak(line.into_boxed_str()))
     }
 
     #[test]

@@ -59,7 +59,7 @@ impl Recorder {
 
 pub fn describe(e: &Event<'_>) -> String {
     match &e.kind {
-        EventKind::Router(r) => format!("router:{}", r.status.unwrap_or(0)),
+        EventKind::Router(r) => format!("router:{}", r.status().unwrap_or(0)),
         EventKind::Measure(m) => format!("measure:{}", m.name),
         EventKind::Count(m) => format!("count:{}", m.name),
         EventKind::Sample(m) => format!("sample:{}", m.name),
