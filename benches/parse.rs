@@ -28,7 +28,7 @@ fn drainscale_full(body: &[u8]) -> usize {
 fn syslog_loose_full(body: &[u8]) -> usize {
     let mut n = 0;
     for frame in Frames::new(body) {
-        if let Frame::Good(text) = frame {
+        if let Frame::Good { text, .. } = frame {
             if let Ok(text) = std::str::from_utf8(text) {
                 let msg = syslog_loose::parse_message(text, syslog_loose::Variant::Either);
                 black_box(&msg);
@@ -43,6 +43,17 @@ fn frames_only(body: &[u8]) -> usize {
     Frames::new(body)
         .inspect(|f| {
             black_box(f);
+        })
+        .count()
+}
+
+/// The splitter and the UTF-8 decision `parse_body` makes per frame, nothing else: the frame layer's own cost.
+fn frames_utf8(body: &[u8]) -> usize {
+    Frames::new(body)
+        .filter(|f| match *f {
+            Frame::Good { ascii: true, .. } => true,
+            Frame::Good { text, .. } => std::str::from_utf8(black_box(text)).is_ok(),
+            Frame::Damaged { .. } => false,
         })
         .count()
 }
@@ -98,7 +109,7 @@ fn bench(c: &mut Criterion) {
     // The hottest inner loop, logfmt, hand-written vs the same grammar in nom (the reason the loop is used).
     let messages: Vec<&str> = Frames::new(&heroku.bytes)
         .filter_map(|f| match f {
-            Frame::Good(text) => drainscale::logplex::syslog::parse_frame(text).ok(),
+            Frame::Good { text, .. } => drainscale::logplex::syslog::parse_frame(text).ok(),
             Frame::Damaged { .. } => None,
         })
         .filter_map(|h| std::str::from_utf8(h.message).ok())
@@ -139,7 +150,7 @@ fn bench(c: &mut Criterion) {
 
 criterion_group!(benches, bench);
 
-/// `PARSE_BENCH_ONLY=<drainscale|syslog_loose> PARSE_BENCH_ROUNDS=N` parses the corpus N times with one parser
+/// `PARSE_BENCH_ONLY=<drainscale|syslog_loose|frames> PARSE_BENCH_ROUNDS=N` parses the corpus N times with one parser
 /// and exits, for `perf stat -e instructions` (a load-independent count on a shared machine).
 fn only(which: &str) {
     let rounds: usize = std::env::var("PARSE_BENCH_ROUNDS")
@@ -148,6 +159,7 @@ fn only(which: &str) {
         .unwrap_or(20);
     let (form, parse): (Form, fn(&[u8]) -> usize) = match which {
         "syslog_loose" => (Form::LogShuttle, syslog_loose_full),
+        "frames" => (Form::LogShuttle, frames_utf8),
         _ => (Form::LogShuttle, drainscale_full),
     };
     let body = Corpus::new(SEED).with_form(form).body(BODY_BYTES);

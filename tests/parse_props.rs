@@ -74,7 +74,7 @@ proptest! {
     fn octet_counted_frames_round_trip(frames in proptest::collection::vec("<[^\r\n]{0,40}(\n[^\r\n]{1,20}){0,2}", 1..10)) {
         let body: Vec<u8> = frames.iter().flat_map(|f| counted(format!("{f}\n").as_bytes())).collect();
         let got: Vec<Frame<'_>> = Frames::new(&body).collect();
-        let want: Vec<Frame<'_>> = frames.iter().map(|f| Frame::Good(f.as_bytes())).collect();
+        let want: Vec<Frame<'_>> = frames.iter().map(|f| Frame::good(f.as_bytes())).collect();
         prop_assert_eq!(got, want);
     }
 
@@ -99,7 +99,7 @@ proptest! {
         prop_assert_eq!(got.len(), n, "{:?}", got);
         for (i, (g, f)) in got.iter().zip(&frames).enumerate() {
             if i != which {
-                prop_assert_eq!(*g, Frame::Good(&f[..f.len() - 1]), "frame {}", i);
+                prop_assert_eq!(*g, Frame::good(&f[..f.len() - 1]), "frame {}", i);
             } else if let Frame::Damaged { salvaged: Some(text), .. } = g {
                 prop_assert_eq!(*text, &f[..f.len() - 1]);
             }

@@ -14,7 +14,10 @@ fuzz_target!(|body: &[u8]| {
             count += 1;
             assert!(count <= body.len() + 1, "more frames than bytes");
             let text = match frame {
-                Frame::Good(text) => text,
+                Frame::Good { text, ascii } => {
+                    assert_eq!(ascii, text.is_ascii(), "ascii flag wrong");
+                    text
+                }
                 Frame::Damaged { salvaged: Some(text), .. } => text,
                 Frame::Damaged { salvaged: None, .. } => continue,
             };

@@ -92,11 +92,11 @@ impl<'a> Events<'a> {
     #[inline(always)]
     fn start_frame(&mut self, frame: Frame<'a>) -> Option<Event<'a>> {
         self.stats.frames += 1;
-        let (text, damaged) = match frame {
-            Frame::Good(text) => (text, false),
+        let (text, ascii, damaged) = match frame {
+            Frame::Good { text, ascii } => (text, ascii, false),
             Frame::Damaged { reason, salvaged } => {
                 self.stats.count_bad(reason);
-                (salvaged?, true)
+                (salvaged?, false, true)
             }
         };
         let count_bad = |stats: &mut ParseStats, reason| {
@@ -104,7 +104,14 @@ impl<'a> Events<'a> {
                 stats.count_bad(reason);
             }
         };
-        let parsed = match scan::utf8(text) {
+        let checked = if ascii {
+            // SAFETY: `Frames` sets `ascii` only when every byte of `text` is below 0x80 (frame.rs), and these
+            // frames come from `self.frames`; ASCII is valid UTF-8.
+            Ok(unsafe { std::str::from_utf8_unchecked(text) })
+        } else {
+            scan::utf8(text)
+        };
+        let parsed = match checked {
             Ok(frame) => syslog::parse_frame_str(frame, &mut self.minutes),
             // Not UTF-8 somewhere: the header decides whether it is its fault; if not, keep what the message can give.
             Err(_) => syslog::parse_frame(text).and_then(|header| {

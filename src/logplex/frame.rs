@@ -6,7 +6,7 @@
 //! covers logplex#105, an L10 line with no trailing newline glued to the next frame.
 //! This file knows nothing of syslog headers or messages.
 
-use super::BadReason;
+use super::{scan, BadReason};
 use memchr::memchr;
 
 /// How a body's frames are delimited.
@@ -37,8 +37,9 @@ impl Framing {
 /// One frame as the splitter found it. Text excludes the octet count and the trailing newline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Frame<'a> {
-    /// A frame whose delimiting was sound.
-    Good(&'a [u8]),
+    /// A frame whose delimiting was sound. `ascii` says every byte of `text` is below 0x80 (exactly: never set for
+    /// a text that is not all ASCII, never clear for one that is), so the caller can skip its UTF-8 check.
+    Good { text: &'a [u8], ascii: bool },
     /// A frame whose octet count was wrong. `salvaged` is its text when where it ends is certain.
     Damaged {
         reason: BadReason,
@@ -73,6 +74,7 @@ impl<'a> Frames<'a> {
         self.framing
     }
 
+    #[inline(never)]
     fn next_line(&mut self) -> Option<Frame<'a>> {
         loop {
             if self.pos >= self.body.len() {
@@ -86,12 +88,41 @@ impl<'a> Frames<'a> {
             self.pos += advance;
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             if !line.iter().all(u8::is_ascii_whitespace) {
-                return Some(Frame::Good(line));
+                return Some(Frame::good(line));
             }
         }
     }
 
+    #[inline(always)]
     fn next_counted(&mut self) -> Option<Frame<'a>> {
+        self.next_plain().or_else(|| self.next_counted_checked())
+    }
+
+    /// The common octet-counted frame in one straight line: `<1-4 digits> <text>\n` at the current position, the
+    /// text plain (see [`scan::is_plain`]: ASCII, no inner newline, so no swallowed frame and no `\r` to strip).
+    /// Ending with its newline makes its end a boundary. `None`, with nothing consumed, for anything else: then
+    /// [`Self::next_counted_checked`] decides, with the same answer for the frames this one takes.
+    #[inline(always)]
+    fn next_plain(&mut self) -> Option<Frame<'a>> {
+        let body = self.body;
+        let (length, start) = short_count(body, self.pos)?;
+        if length == 0 {
+            return None;
+        }
+        let newline = start + length - 1;
+        if body.get(newline) != Some(&b'\n') {
+            return None;
+        }
+        let text = &body[start..newline];
+        if !scan::is_plain(text) {
+            return None;
+        }
+        self.pos = newline + 1;
+        Some(Frame::Good { text, ascii: true })
+    }
+
+    #[inline(never)]
+    fn next_counted_checked(&mut self) -> Option<Frame<'a>> {
         let body = self.body;
         let pos = skip_blank(body, self.pos);
         if pos >= body.len() {
@@ -133,7 +164,7 @@ impl<'a> Frames<'a> {
                 });
             }
             self.pos = end;
-            return Some(Frame::Good(strip_newline(&body[start..end])));
+            return Some(Frame::good(strip_newline(&body[start..end])));
         }
         let next = find_frame_start(body, start);
         self.pos = next;
@@ -148,12 +179,55 @@ impl<'a> Frames<'a> {
 impl<'a> Iterator for Frames<'a> {
     type Item = Frame<'a>;
 
+    /// Inlined so the common frame costs no call; the rare paths stay out of line.
+    #[inline]
     fn next(&mut self) -> Option<Frame<'a>> {
         match self.framing {
             Framing::OctetCounted => self.next_counted(),
             Framing::NewlineDelimited => self.next_line(),
         }
     }
+}
+
+impl<'a> Frame<'a> {
+    /// A sound frame, its `ascii` flag computed.
+    pub fn good(text: &'a [u8]) -> Self {
+        Frame::Good {
+            text,
+            ascii: text.is_ascii(),
+        }
+    }
+}
+
+/// The longest octet count the fast path reads; logplex frames are at most 10 KB.
+const SHORT_LENGTH_DIGITS: usize = 4;
+
+/// `<1-4 digits> ` at `pos`: the length and where the frame starts, or `None` (blanks first, a longer count, no
+/// space, fewer than eight bytes left) for the general path. The eight bytes at `pos` are read as one word: where
+/// the digits end, and their value, without a branch per digit.
+#[inline(always)]
+fn short_count(body: &[u8], pos: usize) -> Option<(usize, usize)> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const TOPS: u64 = 0x8080_8080_8080_8080;
+    let head: [u8; 8] = body.get(pos..pos + 8)?.try_into().ok()?;
+    // Each byte less `0`: a digit is 0..=9; anything else gets its top bit, here or once 0x76 is added (a borrow or
+    // carry only starts at such a byte, so the lowest flagged byte is the first non-digit).
+    let digits = u64::from_le_bytes(head).wrapping_sub(ONES * u64::from(b'0'));
+    let not_digit = (digits | digits.wrapping_add(ONES * (0x80 - 10))) & TOPS;
+    let count = (not_digit.trailing_zeros() / 8) as usize;
+    if count == 0 || count > SHORT_LENGTH_DIGITS || head[count] != b' ' {
+        return None;
+    }
+    Some((short_decimal(digits, count), pos + count + 1))
+}
+
+/// The value of the first `count` (1..=4) byte digits of `digits` (values 0..=9, most significant first): they are
+/// moved to the top of the low four bytes, then pairs and the two halves are combined.
+#[inline(always)]
+fn short_decimal(digits: u64, count: usize) -> usize {
+    let aligned = (digits << (8 * (SHORT_LENGTH_DIGITS - count))) as u32;
+    let pairs = (aligned & 0x00ff_00ff) * 10 + ((aligned >> 8) & 0x00ff_00ff);
+    ((pairs & 0xffff) * 100 + (pairs >> 16)) as usize
 }
 
 /// The longest octet count accepted; anything longer is not a number a sender could mean.
@@ -320,8 +394,8 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                Frame::Good(&A[..A.len() - 1]),
-                Frame::Good(b"<14>1 2012-07-22T00:06:26Z host app web.2 - two\nlines"),
+                Frame::good(&A[..A.len() - 1]),
+                Frame::good(b"<14>1 2012-07-22T00:06:26Z host app web.2 - two\nlines"),
             ]
         );
     }
@@ -329,7 +403,7 @@ mod tests {
     #[test]
     fn reference_example_frame() {
         let body = b"70 <174>1 2012-07-22T00:06:26+00:00 host erlang console - Hi from erlang\n";
-        assert_eq!(frames(body), vec![Frame::Good(&body[3..body.len() - 1])]);
+        assert_eq!(frames(body), vec![Frame::good(&body[3..body.len() - 1])]);
     }
 
     #[test]
@@ -346,7 +420,7 @@ mod tests {
                 salvaged: Some(&A[..A.len() - 1])
             }
         );
-        assert_eq!(got[1], Frame::Good(&A[..A.len() - 1]));
+        assert_eq!(got[1], Frame::good(&A[..A.len() - 1]));
     }
 
     #[test]
@@ -364,8 +438,8 @@ mod tests {
                 salvaged: Some(_)
             }
         ));
-        assert_eq!(got[1], Frame::Good(&A[..A.len() - 1]));
-        assert_eq!(got[2], Frame::Good(&A[..A.len() - 1]));
+        assert_eq!(got[1], Frame::good(&A[..A.len() - 1]));
+        assert_eq!(got[2], Frame::good(&A[..A.len() - 1]));
     }
 
     #[test]
@@ -385,7 +459,7 @@ mod tests {
             }
         );
         for frame in &got[1..] {
-            assert_eq!(*frame, Frame::Good(&A[..A.len() - 1]));
+            assert_eq!(*frame, Frame::good(&A[..A.len() - 1]));
         }
     }
 
@@ -404,7 +478,7 @@ mod tests {
                 salvaged: Some(&A[..A.len() - 1])
             }
         );
-        assert_eq!(got[2], Frame::Good(&A[..A.len() - 1]));
+        assert_eq!(got[2], Frame::good(&A[..A.len() - 1]));
     }
 
     #[test]
@@ -412,7 +486,7 @@ mod tests {
         let mut body = counted(A);
         body.extend_from_slice(b"500 <13>1 2012-07-22T00:06:26Z host app web.1 - measure#x=12");
         let got = frames(&body);
-        assert_eq!(got[0], Frame::Good(&A[..A.len() - 1]));
+        assert_eq!(got[0], Frame::good(&A[..A.len() - 1]));
         assert_eq!(
             got[1],
             Frame::Damaged {
@@ -433,13 +507,13 @@ mod tests {
         let got = frames(&body);
         assert_eq!(got.len(), 2, "{got:?}");
         assert!(matches!(got[0], Frame::Damaged { salvaged: Some(t), .. } if t.starts_with(l10)));
-        assert_eq!(got[1], Frame::Good(&A[..A.len() - 1]));
+        assert_eq!(got[1], Frame::good(&A[..A.len() - 1]));
         // And when the count is right but the newline is missing, both frames are good.
         let mut body = counted(l10);
         body.extend(counted(A));
         assert_eq!(
             frames(&body),
-            vec![Frame::Good(l10), Frame::Good(&A[..A.len() - 1])]
+            vec![Frame::good(l10), Frame::good(&A[..A.len() - 1])]
         );
     }
 
@@ -448,7 +522,111 @@ mod tests {
         let body = b"<13>1 a\r\n\n  \n<13>1 b";
         assert_eq!(
             frames(body),
-            vec![Frame::Good(b"<13>1 a"), Frame::Good(b"<13>1 b")]
+            vec![Frame::good(b"<13>1 a"), Frame::good(b"<13>1 b")]
+        );
+    }
+
+    #[test]
+    fn short_count_reads_one_to_four_digits_then_a_space() {
+        assert_eq!(short_count(b"7 <13>1 x", 0), Some((7, 2)));
+        assert_eq!(short_count(b"70 <13>1 x", 0), Some((70, 3)));
+        assert_eq!(short_count(b"x\n707 <13>1 x", 2), Some((707, 6)));
+        assert_eq!(short_count(b"9999 <13>1 x", 0), Some((9999, 5)));
+        assert_eq!(short_count(b"0 <13>1 x", 0), Some((0, 2)));
+        // Anything else is the general path's: five digits, no digit, no space, blanks first, a short tail.
+        assert_eq!(short_count(b"10000 <13>1 x", 0), None);
+        assert_eq!(short_count(b" 70 <13>1 x", 0), None);
+        assert_eq!(short_count(b"\n70 <13>1 x", 0), None);
+        assert_eq!(short_count(b"7x <13>1 x", 0), None);
+        assert_eq!(short_count(b"70<13>1 x", 0), None);
+        assert_eq!(short_count(b"12345678", 0), None);
+        assert_eq!(short_count(b"7 <13>1", 0), None);
+        assert_eq!(short_count(b"70 <13>1 x", 3), None);
+        assert_eq!(short_count(b"7\xb0 <13>1 x", 0), None);
+        assert_eq!(short_count(b"7/ <13>1 x", 0), None);
+        assert_eq!(short_count(b"7: <13>1 x", 0), None);
+    }
+
+    #[test]
+    fn short_decimal_matches_every_count() {
+        for n in 0..10_000usize {
+            let mut head = format!("{n} <13>1 ").into_bytes();
+            head.resize(8, b'x');
+            let digits = n.to_string().len();
+            assert_eq!(short_count(&head, 0), Some((n, digits + 1)), "{n}");
+        }
+    }
+
+    /// The fast path's frames are exactly what the general path would give, and it declines the rest.
+    #[test]
+    fn plain_path_agrees_with_the_checked_path() {
+        let texts: Vec<Vec<u8>> = vec![
+            b"<13>1 - a".to_vec(),
+            A.to_vec(),
+            b"<13>1 caf\xc3\xa9 au lait".to_vec(),
+            b"<13>1 tab\there".to_vec(),
+            b"<13>1 crlf\r".to_vec(),
+            b"<13>1 two\nlines".to_vec(),
+            b"<13>1 holds\n12 <13>1 a frame".to_vec(),
+            b"".to_vec(),
+            b"x".to_vec(),
+        ];
+        let mut bodies: Vec<Vec<u8>> = Vec::new();
+        for text in &texts {
+            for pad in [0usize, 1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 200] {
+                let mut frame = text.clone();
+                frame.extend(std::iter::repeat(b'y').take(pad));
+                frame.push(b'\n');
+                bodies.push([counted(&frame), counted(A)].concat());
+                bodies.push(counted(&frame));
+                bodies.push([counted(&frame), b"\r\n".to_vec()].concat());
+                let mut short = counted(&frame);
+                short.pop();
+                bodies.push(short);
+            }
+        }
+        for body in &bodies {
+            let mut fast = Frames::with_framing(body, Framing::OctetCounted);
+            let mut checked = fast.clone();
+            while let Some(frame) = checked.next_counted_checked() {
+                if let Some(plain) = fast.clone().next_plain() {
+                    assert_eq!(plain, frame, "{:?}", String::from_utf8_lossy(body));
+                }
+                assert_eq!(fast.next(), Some(frame));
+                assert_eq!(fast.pos, checked.pos);
+            }
+            assert_eq!(fast.next(), None);
+        }
+    }
+
+    #[test]
+    fn good_frames_say_whether_they_are_ascii() {
+        let text = "<13>1 2012-07-22T00:06:26Z host app web.1 - caf\u{e9}".as_bytes();
+        let mut body = counted(&[text, b"\n"].concat());
+        body.extend(counted(A));
+        assert_eq!(
+            frames(&body),
+            vec![
+                Frame::Good { text, ascii: false },
+                Frame::Good {
+                    text: &A[..A.len() - 1],
+                    ascii: true
+                }
+            ]
+        );
+        let line = b"<13>1 a\tb\n<13>1 \xff";
+        assert_eq!(
+            frames(line),
+            vec![
+                Frame::Good {
+                    text: b"<13>1 a\tb",
+                    ascii: true
+                },
+                Frame::Good {
+                    text: b"<13>1 \xff",
+                    ascii: false
+                }
+            ]
         );
     }
 
@@ -456,6 +634,6 @@ mod tests {
     fn trailing_blanks_after_last_frame() {
         let mut body = counted(A);
         body.extend_from_slice(b"\r\n\n");
-        assert_eq!(frames(&body), vec![Frame::Good(&A[..A.len() - 1])]);
+        assert_eq!(frames(&body), vec![Frame::good(&A[..A.len() - 1])]);
     }
 }
