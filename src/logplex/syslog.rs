@@ -124,6 +124,39 @@ fn scan_syslog(
 fn heroku_prelude(f: &[u8]) -> Option<(u8, std::ops::Range<usize>)> {
     const TIMESTAMP: usize = "2012-07-22T00:06:26.123456+00:00".len();
     let head: &[u8; 8] = f.get(..8)?.try_into().ok()?;
+    let (pri, close) = match three_digit_pri(head) {
+        Some(pri) => (pri, 4),
+        None => short_pri(head)?,
+    };
+    let pri = u8::try_from(pri).ok().filter(|p| *p <= 191)?;
+    let at = close + 3;
+    if f.get(at + TIMESTAMP) != Some(&b' ') {
+        return None;
+    }
+    Some((pri, at..at + TIMESTAMP))
+}
+
+/// `<DDD>D ` (a three-digit PRI and a one-digit version, what Heroku sends) as one word: its PRI.
+#[inline(always)]
+fn three_digit_pri(head: &[u8; 8]) -> Option<u32> {
+    const SHAPE: u64 = u64::from_le_bytes(*b"<000>0 \0");
+    // Six where a digit goes; the literals `<`, `>` and ` ` must match exactly.
+    const DIGITS: u64 = u64::from_le_bytes([0, 6, 6, 6, 0, 6, 0, 0]);
+    const LITERALS: u64 = u64::from_le_bytes([0xFF, 0, 0, 0, 0xFF, 0, 0xFF, 0]);
+    const HIGH_NIBBLES: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    // At a digit, `t` is its value if it is one (0x30..=0x39), else it has a high nibble or reaches one when
+    // six is added (a carry out of a byte needs a high nibble already set, so it cannot hide one).
+    let t = (u64::from_le_bytes(*head) ^ SHAPE) & 0x00FF_FFFF_FFFF_FFFF;
+    if ((t | t.wrapping_add(DIGITS)) & HIGH_NIBBLES) | (t & LITERALS) != 0 {
+        return None;
+    }
+    let d = |i: u32| ((t >> (8 * i)) & 0xFF) as u32;
+    Some(d(1) * 100 + d(2) * 10 + d(3))
+}
+
+/// `<D>D ` to `<DDD>D ` byte by byte: the PRI and where its `>` is.
+#[inline(always)]
+fn short_pri(head: &[u8; 8]) -> Option<(u32, usize)> {
     let d = |i: usize| head[i].wrapping_sub(b'0');
     // Where `>` is; a digit test of every PRI byte below rules out a `>` earlier than that.
     let close = match (head[2], head[3], head[4]) {
@@ -139,15 +172,7 @@ fn heroku_prelude(f: &[u8]) -> Option<(u8, std::ops::Range<usize>)> {
         }
         pri = pri * 10 + u32::from(d(i));
     }
-    let pri = u8::try_from(pri).ok().filter(|p| *p <= 191)?;
-    if d(close + 1) > 9 || head[close + 2] != b' ' {
-        return None;
-    }
-    let at = close + 3;
-    if f.get(at + TIMESTAMP) != Some(&b' ') {
-        return None;
-    }
-    Some((pri, at..at + TIMESTAMP))
+    (d(close + 1) <= 9 && head[close + 2] == b' ').then_some((pri, close))
 }
 
 /// `<PRI>VERSION TIMESTAMP ` in general: returns the PRI, the timestamp and where the hostname starts, or the
@@ -198,6 +223,18 @@ fn names(f: &[u8], at: usize, pri: u8, timestamp: Micros) -> Result<Spans, BadRe
     };
     let (app, at) = field(f, at).ok_or(BadReason::Header)?;
     let (procid, at) = field(f, at).ok_or(BadReason::Header)?;
+    // log-shuttle's `- - ` (MSGID and a nil SD), Heroku's `- `, or any MSGID.
+    if f.get(at..at + 4) == Some(b"- - ") {
+        return Ok(Spans {
+            pri,
+            timestamp,
+            host,
+            app,
+            procid,
+            msgid: (at, at + 1),
+            message: at + 4,
+        });
+    }
     let (end, mut message) = if f.get(at..at + 2) == Some(b"- ") {
         (at + 1, at + 2)
     } else {
