@@ -219,10 +219,10 @@ fn names(f: &[u8], at: usize, pri: u8, timestamp: Micros) -> Result<Spans, BadRe
     let (host, at) = if f.get(at..at + 5) == Some(b"host ") {
         ((at, at + 4), at + 5)
     } else {
-        field(f, at).ok_or(BadReason::Header)?
+        short_field(f, at).ok_or(BadReason::Header)?
     };
-    let (app, at) = field(f, at).ok_or(BadReason::Header)?;
-    let (procid, at) = field(f, at).ok_or(BadReason::Header)?;
+    let (app, at) = short_field(f, at).ok_or(BadReason::Header)?;
+    let (procid, at) = short_field(f, at).ok_or(BadReason::Header)?;
     // log-shuttle's `- - ` (MSGID and a nil SD), Heroku's `- `, or any MSGID.
     if f.get(at..at + 4) == Some(b"- - ") {
         return Ok(Spans {
@@ -267,6 +267,22 @@ fn names(f: &[u8], at: usize, pri: u8, timestamp: Micros) -> Result<Spans, BadRe
 #[inline(always)]
 fn token_end(f: &[u8], from: usize) -> usize {
     scan(f, from, not_print, |b| !is_print(b))
+}
+
+/// [`field`] for a token shorter than eight bytes (app names and process ids nearly always are): one word
+/// read, no loop; longer tokens and the frame's last bytes go to `field`.
+#[inline(always)]
+fn short_field(f: &[u8], from: usize) -> Option<((usize, usize), usize)> {
+    if let Some(chunk) = f.get(from..from + 8) {
+        let chunk: [u8; 8] = chunk.try_into().ok()?;
+        // The lowest mark is the first byte that is not printable (higher marks may be false).
+        let stop = not_print(u64::from_le_bytes(chunk));
+        if stop != 0 {
+            let len = (stop.trailing_zeros() / 8) as usize & 7;
+            return (len > 0 && chunk[len] == b' ').then_some(((from, from + len), from + len + 1));
+        }
+    }
+    field(f, from)
 }
 
 /// A non-empty printable token at `from` and the single space after it; returns its range and where the next
