@@ -40,7 +40,8 @@ pub fn parse_frame(frame: &[u8]) -> Result<Header<'_>, BadReason> {
 /// Parses a frame already known to be UTF-8: the same answers as [`parse_frame`], plus the message as `&str`,
 /// without validating each field again (the hot path: one UTF-8 check per frame).
 /// `minutes` carries the last timestamp's minute from frame to frame (keep one per body).
-#[inline]
+/// Not inlined: inside the events loop it costs more instructions (measured, register pressure), not fewer.
+#[inline(never)]
 pub fn parse_frame_str<'a>(
     frame: &'a str,
     minutes: &mut MinuteCache,
@@ -51,18 +52,33 @@ pub fn parse_frame_str<'a>(
         let message = &frame[frame.len() - header.message.len()..];
         return Ok((header, message));
     }
-    let spans = scan_syslog(bytes, |ts| minutes.parse(ts))?;
-    // Every span ends at an ASCII byte, so slicing the `&str` cannot split a character.
+    let heroku = heroku_prelude(bytes)
+        .and_then(|(pri, ts)| Some((pri, minutes.parse(&bytes[ts.clone()])?, ts.end + 1)));
+    let spans = match heroku {
+        Some((pri, timestamp, at)) => names(bytes, at, pri, timestamp)?,
+        None => scan_syslog(bytes, |ts| minutes.parse(ts))?,
+    };
     let header = Header {
         pri: spans.pri,
         timestamp: spans.timestamp,
-        hostname: &frame[spans.host.0..spans.host.1],
-        app: &frame[spans.app.0..spans.app.1],
-        procid: &frame[spans.procid.0..spans.procid.1],
-        msgid: &frame[spans.msgid.0..spans.msgid.1],
+        hostname: printable(bytes, spans.host),
+        app: printable(bytes, spans.app),
+        procid: printable(bytes, spans.procid),
+        msgid: printable(bytes, spans.msgid),
         message: &bytes[spans.message..],
     };
+    // The message starts right after an ASCII byte (a space, or the MSGID's last byte): a character boundary.
     Ok((header, &frame[spans.message..]))
+}
+
+/// A header field of a frame known to be UTF-8, as `&str` without a second check: every span is a run of
+/// printable ASCII (what `token_end` and the fixed `host` test accept).
+#[inline(always)]
+fn printable(bytes: &[u8], (from, to): (usize, usize)) -> &str {
+    let field = &bytes[from..to];
+    debug_assert!(field.iter().all(|b| is_print(*b)), "{field:?}");
+    // SAFETY: `field` is printable ASCII (see above, asserted in tests), and ASCII is valid UTF-8.
+    unsafe { std::str::from_utf8_unchecked(field) }
 }
 
 /// Where a syslog header's fields are, as byte ranges of the frame.
@@ -90,13 +106,82 @@ fn parse_syslog(f: &[u8]) -> Result<Header<'_>, BadReason> {
     })
 }
 
-/// The syslog header by hand: the hottest per-frame step, held to `syslog_nom::parse_syslog`'s answers (same
-/// fields, same error reasons) by the property tests.
-#[inline]
+/// The syslog header by hand, held to `syslog_nom::parse_syslog`'s answers (same fields, same error reasons) by
+/// the property tests. The hot path tries [`heroku_prelude`] first; this is the general (and error) path.
+#[inline(never)]
 fn scan_syslog(
     f: &[u8],
     mut parse_timestamp: impl FnMut(&[u8]) -> Option<Micros>,
 ) -> Result<Spans, BadReason> {
+    let (pri, timestamp, at) = prelude(f, &mut parse_timestamp)?;
+    names(f, at, pri, timestamp)
+}
+
+/// The prelude as Heroku writes it, `<PRI>1 ` and a 32-byte timestamp then a space, with fixed positions: PRI
+/// and version read without scanning. `None` when the frame differs (or is bad): [`prelude`] then decides.
+/// Returns the PRI and where the timestamp is (the caller parses it; when that fails, `prelude` decides too).
+#[inline(always)]
+fn heroku_prelude(f: &[u8]) -> Option<(u8, std::ops::Range<usize>)> {
+    const TIMESTAMP: usize = "2012-07-22T00:06:26.123456+00:00".len();
+    let head: &[u8; 8] = f.get(..8)?.try_into().ok()?;
+    let (pri, close) = match three_digit_pri(head) {
+        Some(pri) => (pri, 4),
+        None => short_pri(head)?,
+    };
+    let pri = u8::try_from(pri).ok().filter(|p| *p <= 191)?;
+    let at = close + 3;
+    if f.get(at + TIMESTAMP) != Some(&b' ') {
+        return None;
+    }
+    Some((pri, at..at + TIMESTAMP))
+}
+
+/// `<DDD>D ` (a three-digit PRI and a one-digit version, what Heroku sends) as one word: its PRI.
+#[inline(always)]
+fn three_digit_pri(head: &[u8; 8]) -> Option<u32> {
+    const SHAPE: u64 = u64::from_le_bytes(*b"<000>0 \0");
+    // Six where a digit goes; the literals `<`, `>` and ` ` must match exactly.
+    const DIGITS: u64 = u64::from_le_bytes([0, 6, 6, 6, 0, 6, 0, 0]);
+    const LITERALS: u64 = u64::from_le_bytes([0xFF, 0, 0, 0, 0xFF, 0, 0xFF, 0]);
+    const HIGH_NIBBLES: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    // At a digit, `t` is its value if it is one (0x30..=0x39), else it has a high nibble or reaches one when
+    // six is added (a carry out of a byte needs a high nibble already set, so it cannot hide one).
+    let t = (u64::from_le_bytes(*head) ^ SHAPE) & 0x00FF_FFFF_FFFF_FFFF;
+    if ((t | t.wrapping_add(DIGITS)) & HIGH_NIBBLES) | (t & LITERALS) != 0 {
+        return None;
+    }
+    let d = |i: u32| ((t >> (8 * i)) & 0xFF) as u32;
+    Some(d(1) * 100 + d(2) * 10 + d(3))
+}
+
+/// `<D>D ` to `<DDD>D ` byte by byte: the PRI and where its `>` is.
+#[inline(always)]
+fn short_pri(head: &[u8; 8]) -> Option<(u32, usize)> {
+    let d = |i: usize| head[i].wrapping_sub(b'0');
+    // Where `>` is; a digit test of every PRI byte below rules out a `>` earlier than that.
+    let close = match (head[2], head[3], head[4]) {
+        (_, _, b'>') => 4,
+        (_, b'>', _) => 3,
+        (b'>', _, _) => 2,
+        _ => return None,
+    };
+    let mut pri = 0u32;
+    for i in 1..close {
+        if d(i) > 9 {
+            return None;
+        }
+        pri = pri * 10 + u32::from(d(i));
+    }
+    (d(close + 1) <= 9 && head[close + 2] == b' ').then_some((pri, close))
+}
+
+/// `<PRI>VERSION TIMESTAMP ` in general: returns the PRI, the timestamp and where the hostname starts, or the
+/// grammar's error reason.
+#[inline]
+fn prelude(
+    f: &[u8],
+    parse_timestamp: &mut impl FnMut(&[u8]) -> Option<Micros>,
+) -> Result<(u8, Micros, usize), BadReason> {
     let digits = f
         .iter()
         .skip(1)
@@ -119,22 +204,49 @@ fn scan_syslog(
     let pri = u8::try_from(pri).ok().filter(|p| *p <= 191);
     let timestamp = parse_timestamp(ts).filter(|_| ts_end < f.len());
     let ts_field = || !ts.is_empty() && ts_end < f.len() && ts.iter().all(|b| is_print(*b));
-    let timestamp = match (pri, timestamp) {
-        (Some(pri), Some(t)) if version_ok => (pri, t),
-        _ if !ts_field() => return Err(BadReason::Header),
-        (Some(_), None) if version_ok => return Err(BadReason::Timestamp),
-        _ => return Err(BadReason::Header),
-    };
-    let (pri, timestamp) = timestamp;
-    let at = ts_end + 1;
-    let (host, at) = field(f, at).ok_or(BadReason::Header)?;
-    let (app, at) = field(f, at).ok_or(BadReason::Header)?;
-    let (procid, at) = field(f, at).ok_or(BadReason::Header)?;
-    let end = token_end(f, at);
-    if end == at {
-        return Err(BadReason::Header);
+    match (pri, timestamp) {
+        (Some(pri), Some(t)) if version_ok => Ok((pri, t, ts_end + 1)),
+        _ if !ts_field() => Err(BadReason::Header),
+        (Some(_), None) if version_ok => Err(BadReason::Timestamp),
+        _ => Err(BadReason::Header),
     }
-    let mut message = (end + usize::from(f.get(end) == Some(&b' '))).min(f.len());
+}
+
+/// `HOST APP PROCID MSGID [-] ` from `at`, and where the message starts. Heroku's `host` and `-` are taken
+/// without scanning.
+#[inline(always)]
+fn names(f: &[u8], at: usize, pri: u8, timestamp: Micros) -> Result<Spans, BadReason> {
+    let (host, at) = if f.get(at..at + 5) == Some(b"host ") {
+        ((at, at + 4), at + 5)
+    } else {
+        short_field(f, at).ok_or(BadReason::Header)?
+    };
+    let (app, at) = short_field(f, at).ok_or(BadReason::Header)?;
+    let (procid, at) = short_field(f, at).ok_or(BadReason::Header)?;
+    // log-shuttle's `- - ` (MSGID and a nil SD), Heroku's `- `, or any MSGID.
+    if f.get(at..at + 4) == Some(b"- - ") {
+        return Ok(Spans {
+            pri,
+            timestamp,
+            host,
+            app,
+            procid,
+            msgid: (at, at + 1),
+            message: at + 4,
+        });
+    }
+    let (end, mut message) = if f.get(at..at + 2) == Some(b"- ") {
+        (at + 1, at + 2)
+    } else {
+        let end = token_end(f, at);
+        if end == at {
+            return Err(BadReason::Header);
+        }
+        (
+            end,
+            (end + usize::from(f.get(end) == Some(&b' '))).min(f.len()),
+        )
+    };
     match &f[message..] {
         [b'-'] => message += 1,
         [b'-', b' ', ..] => message += 2,
@@ -155,6 +267,22 @@ fn scan_syslog(
 #[inline(always)]
 fn token_end(f: &[u8], from: usize) -> usize {
     scan(f, from, not_print, |b| !is_print(b))
+}
+
+/// [`field`] for a token shorter than eight bytes (app names and process ids nearly always are): one word
+/// read, no loop; longer tokens and the frame's last bytes go to `field`.
+#[inline(always)]
+fn short_field(f: &[u8], from: usize) -> Option<((usize, usize), usize)> {
+    if let Some(chunk) = f.get(from..from + 8) {
+        let chunk: [u8; 8] = chunk.try_into().ok()?;
+        // The lowest mark is the first byte that is not printable (higher marks may be false).
+        let stop = not_print(u64::from_le_bytes(chunk));
+        if stop != 0 {
+            let len = (stop.trailing_zeros() / 8) as usize & 7;
+            return (len > 0 && chunk[len] == b' ').then_some(((from, from + len), from + len + 1));
+        }
+    }
+    field(f, from)
 }
 
 /// A non-empty printable token at `from` and the single space after it; returns its range and where the next
@@ -215,6 +343,88 @@ mod tests {
         assert_eq!((h.app, h.procid), ("heroku", "router"));
         assert_eq!(h.message, b"at=info method=GET");
         assert_eq!(h.timestamp, 1_284_650_026_677_020);
+    }
+
+    /// Frames in Heroku's layout (the fast path) and near it.
+    const HEROKU_FRAMES: [&str; 6] = [
+        "<190>1 2012-07-22T00:06:26.123456+00:00 host app web.1 - - measure#x=1",
+        "<13>1 2012-07-22T00:06:26.123456+00:00 host app web.1 - hi there",
+        "<7>1 2012-07-22T00:06:26.123456+00:00 host heroku router - at=info",
+        "<158>1 2012-07-22T00:06:26.123456+00:00 hostname a-much-longer-app-name web.12345678 msg - x",
+        "<0>1 2016-12-31T23:59:60.999999+00:00 h a p -",
+        "<191>9 2012-07-22T00:06:26.123456+00:00 host app web.1 -- - caf\u{e9}",
+    ];
+
+    /// The `&str` path (with its fast path and minute cache) against the bytes path and the nom grammar.
+    fn assert_paths_agree(frame: &[u8], minutes: &mut MinuteCache) {
+        let from_bytes = parse_frame(frame);
+        if frame.first() == Some(&b'<') {
+            assert_eq!(
+                from_bytes,
+                crate::logplex::syslog_nom::parse_syslog(frame),
+                "{:?}",
+                String::from_utf8_lossy(frame)
+            );
+        }
+        if let Ok(text) = std::str::from_utf8(frame) {
+            let from_str = parse_frame_str(text, minutes).map(|(h, m)| (h, m.as_bytes()));
+            let from_bytes = from_bytes.map(|h| (h, h.message));
+            assert_eq!(from_str, from_bytes, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn the_str_fast_path_agrees_on_every_byte_of_the_header() {
+        let replacements = (0..=0x7f_u8).chain([0x80, 0xc3, 0xff]);
+        let replacements: Vec<u8> = replacements.collect();
+        let mut minutes = MinuteCache::default();
+        for frame in HEROKU_FRAMES {
+            let frame = frame.as_bytes();
+            assert_paths_agree(frame, &mut minutes);
+            for at in 0..frame.len().min(96) {
+                for &b in &replacements {
+                    let mut mutated = frame.to_vec();
+                    mutated[at] = b;
+                    assert_paths_agree(&mutated, &mut minutes);
+                    assert_paths_agree(&mutated, &mut MinuteCache::default());
+                }
+                // A two-byte character in place of one byte.
+                let mut widened = frame[..at].to_vec();
+                widened.extend_from_slice("\u{e9}".as_bytes());
+                widened.extend_from_slice(&frame[at + 1..]);
+                assert_paths_agree(&widened, &mut minutes);
+            }
+        }
+    }
+
+    #[test]
+    fn the_str_fast_path_agrees_at_every_length() {
+        let mut minutes = MinuteCache::default();
+        for frame in HEROKU_FRAMES {
+            let frame = frame.as_bytes();
+            for len in 0..=frame.len() {
+                assert_paths_agree(&frame[..len], &mut minutes);
+                let mut spaced = frame[..len].to_vec();
+                spaced.push(b' ');
+                assert_paths_agree(&spaced, &mut minutes);
+            }
+        }
+    }
+
+    #[test]
+    fn the_str_fast_path_reads_heroku_frames() {
+        let mut minutes = MinuteCache::default();
+        let (h, message) = parse_frame_str(HEROKU_FRAMES[0], &mut minutes).unwrap();
+        assert_eq!(h.pri, 190);
+        assert_eq!(h.timestamp, 1_342_915_586_123_456);
+        assert_eq!(
+            (h.hostname, h.app, h.procid, h.msgid),
+            ("host", "app", "web.1", "-")
+        );
+        assert_eq!(message, "measure#x=1");
+        let (h, message) = parse_frame_str(HEROKU_FRAMES[5], &mut minutes).unwrap();
+        assert_eq!((h.pri, h.msgid), (191, "--"));
+        assert_eq!(message, "caf\u{e9}");
     }
 
     #[test]

@@ -14,23 +14,100 @@ pub fn parse_rfc3339(s: &[u8]) -> Option<Micros> {
 
 /// Remembers the last `YYYY-MM-DDTHH:MM` seen: the frames of one body nearly all share it, so only the seconds,
 /// fraction and offset are read again. Same answers as [`parse_rfc3339`].
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct MinuteCache {
-    prefix: [u8; 16],
+    /// The minute's 16 bytes as two little-endian words; always a valid minute (see `Default`), so a match
+    /// needs no further check.
+    prefix: [u64; 2],
     secs: i64,
-    filled: bool,
+}
+
+/// The Unix epoch's minute, a valid prefix to start from.
+const EPOCH_MINUTE: &[u8; 16] = b"1970-01-01T00:00";
+
+impl Default for MinuteCache {
+    fn default() -> Self {
+        MinuteCache {
+            prefix: split_minute(EPOCH_MINUTE),
+            secs: 0,
+        }
+    }
 }
 
 impl MinuteCache {
+    #[inline(always)]
     pub fn parse(&mut self, s: &[u8]) -> Option<Micros> {
-        let prefix = s.get(..16)?;
-        if !(self.filled && prefix == self.prefix) {
+        let head: &[u8; 16] = s.get(..16)?.try_into().ok()?;
+        let prefix = split_minute(head);
+        if prefix != self.prefix {
             self.secs = minute_of(s)?;
-            self.prefix.copy_from_slice(prefix);
-            self.filled = true;
+            self.prefix = prefix;
         }
-        finish(s, self.secs)
+        match s.try_into() {
+            Ok(heroku) => finish_heroku(heroku, self.secs).or_else(|| finish(s, self.secs)),
+            Err(_) => finish(s, self.secs),
+        }
     }
+}
+
+/// A minute's 16 bytes as two words, compared in two instructions.
+#[inline(always)]
+fn split_minute(head: &[u8; 16]) -> [u64; 2] {
+    [word(head, 0), word(head, 8)]
+}
+
+/// Eight bytes from `at` as a little-endian word (first byte lowest); one load.
+#[inline(always)]
+fn word<const N: usize>(s: &[u8; N], at: usize) -> u64 {
+    u64::from_le_bytes([
+        s[at],
+        s[at + 1],
+        s[at + 2],
+        s[at + 3],
+        s[at + 4],
+        s[at + 5],
+        s[at + 6],
+        s[at + 7],
+    ])
+}
+
+/// Whether all eight bytes of `word` are ASCII digits: the high nibble is 3, and stays 3 when six is added
+/// (0x3A..=0x3F do not). A carry out of a byte needs a byte at 0xFA or above, which already fails the first test.
+#[inline(always)]
+fn all_digits(word: u64) -> bool {
+    const HIGH_NIBBLES: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    const THREES: u64 = 0x3030_3030_3030_3030;
+    (word & HIGH_NIBBLES == THREES)
+        & (word.wrapping_add(0x0606_0606_0606_0606) & HIGH_NIBBLES == THREES)
+}
+
+/// Eight ASCII digits (first the most significant) already checked, as their number.
+#[inline(always)]
+fn eight_digits(word: u64) -> u64 {
+    let v = word & 0x0F0F_0F0F_0F0F_0F0F;
+    let v = (v * 10 + (v >> 8)) & 0x00FF_00FF_00FF_00FF;
+    let v = (v * 100 + (v >> 16)) & 0x0000_FFFF_0000_FFFF;
+    (v * 10_000 + (v >> 32)) & 0xFFFF_FFFF
+}
+
+/// The rest after the minute as Heroku sends it, `:SS.ffffff+00:00` (bytes 16..32), read as words; `None`
+/// when it differs (another offset, fewer digits, ...): the general [`finish`] then decides. Same answers as
+/// `finish`.
+#[inline(always)]
+fn finish_heroku(s: &[u8; 32], minute_secs: i64) -> Option<Micros> {
+    // `:` at 16 and `.` at 19, among the seconds' and fraction's digits.
+    const PUNCTUATION: u64 = 0x0000_0000_FF00_00FF;
+    let punctuated = word(s, 16) & PUNCTUATION == u64::from_le_bytes(*b":\0\0.\0\0\0\0");
+    // Bytes 26..32; 24 and 25 are the fraction's last digits.
+    let utc = word(s, 24) & !0xFFFF == u64::from_le_bytes(*b"\0\0+00:00");
+    // `SSffffff`: the seconds' two digits (bytes 17, 18), then the fraction's six (bytes 20..26).
+    let digits = (word(s, 17) & 0xFFFF) | (word(s, 18) & !0xFFFF);
+    if !(punctuated & utc & all_digits(digits)) {
+        return None;
+    }
+    // Seconds and fraction in one number: SS * 1_000_000 + ffffff; SS may be 60 (a leap second), not more.
+    let micros = eight_digits(digits) as i64;
+    (micros < 61_000_000).then_some(minute_secs * 1_000_000 + micros)
 }
 
 /// Seconds since the epoch of the `YYYY-MM-DDTHH:MM` that starts `s`, before any offset.
@@ -227,6 +304,121 @@ mod tests {
             "2013-04-17T19:05",
         ] {
             assert_eq!(cache.parse(s.as_bytes()), p(s), "{s}");
+        }
+    }
+
+    /// The 32-byte Heroku layout the fast path reads, at the edges of what it accepts.
+    const HEROKU_STAMPS: [&str; 4] = [
+        "2012-07-22T00:06:26.123456+00:00",
+        "2016-12-31T23:59:60.999999+00:00",
+        "1970-01-01T00:00:00.000000+00:00",
+        "2024-02-29T09:09:59.000001+00:00",
+    ];
+
+    /// The cache with the fast path against the general parse, with the minute cached and not.
+    fn assert_cache_agrees(s: &[u8]) {
+        let plain = parse_rfc3339(s);
+        assert_eq!(
+            MinuteCache::default().parse(s),
+            plain,
+            "{:?}",
+            String::from_utf8_lossy(s)
+        );
+        let mut warm = MinuteCache::default();
+        for base in HEROKU_STAMPS {
+            warm.parse(base.as_bytes());
+            assert_eq!(
+                warm.parse(s),
+                plain,
+                "{:?} after {base}",
+                String::from_utf8_lossy(s)
+            );
+        }
+    }
+
+    #[test]
+    fn the_heroku_fast_path_agrees_with_the_general_path_on_every_byte() {
+        for base in HEROKU_STAMPS {
+            // jiff reads a leap second as :59, this parser as the next second.
+            if !base.contains(":60.") {
+                assert_eq!(p(base), Some(jiff_micros(base)), "{base}");
+            }
+            for at in 0..base.len() {
+                for b in 0..=255u8 {
+                    let mut s = base.as_bytes().to_vec();
+                    s[at] = b;
+                    assert_cache_agrees(&s);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_heroku_fast_path_agrees_on_other_shapes_and_lengths() {
+        let mut shapes = vec![
+            "2012-07-22T00:06:26.123456-00:00".to_string(),
+            "2012-07-22T00:06:26.123456+01:30".to_string(),
+            "2012-07-22T00:06:26.123456-23:59".to_string(),
+            "2012-07-22T00:06:26.123456+24:00".to_string(),
+            "2012-07-22t00:06:26.123456+00:00".to_string(),
+            "2012-07-22T00:06:26.1234567+0:00".to_string(),
+            "2012-07-22T00:06:61.123456+00:00".to_string(),
+            "2012-07-22T00:06:60.123456+00:00".to_string(),
+            "2012-07-22T00:06:26.12345678901Z".to_string(),
+            "2012-07-22T00:06:26.1234567890z".to_string(),
+            "2012-07-22T00:06:26:123456+00:00".to_string(),
+            "2012-07-22T00:06:26.123456 00:00".to_string(),
+        ];
+        for digits in 0..=9 {
+            let fraction = &"123456789"[..digits];
+            let dot = if digits == 0 { "" } else { "." };
+            for offset in ["Z", "z", "+00:00", "-00:00", "+05:45", "-07:00", "+23:59"] {
+                shapes.push(format!("2012-07-22T00:06:26{dot}{fraction}{offset}"));
+            }
+        }
+        for shape in &shapes {
+            let bytes = shape.as_bytes();
+            for len in 0..=bytes.len() {
+                assert_cache_agrees(&bytes[..len]);
+            }
+            let mut longer = bytes.to_vec();
+            longer.extend_from_slice(b"00");
+            assert_cache_agrees(&longer);
+        }
+        for base in HEROKU_STAMPS {
+            for len in 0..=40 {
+                let mut s = base.as_bytes().to_vec();
+                s.resize(len, b'0');
+                assert_cache_agrees(&s);
+            }
+        }
+    }
+
+    #[test]
+    fn all_digits_is_exact_at_every_byte() {
+        for at in 0..8 {
+            for b in 0..=255u8 {
+                let mut bytes = *b"01234567";
+                bytes[at] = b;
+                assert_eq!(
+                    all_digits(u64::from_le_bytes(bytes)),
+                    b.is_ascii_digit(),
+                    "{b:#x} at {at}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn eight_digits_reads_the_first_byte_as_the_most_significant() {
+        for text in [
+            "00000000", "12345678", "99999999", "60999999", "00000001", "10000000",
+        ] {
+            let bytes: [u8; 8] = text.as_bytes().try_into().unwrap();
+            assert_eq!(
+                eight_digits(u64::from_le_bytes(bytes)),
+                text.parse::<u64>().unwrap()
+            );
         }
     }
 
