@@ -40,8 +40,9 @@ pub fn parse_frame(frame: &[u8]) -> Result<Header<'_>, BadReason> {
 /// Parses a frame already known to be UTF-8: the same answers as [`parse_frame`], plus the message as `&str`,
 /// without validating each field again (the hot path: one UTF-8 check per frame).
 /// `minutes` carries the last timestamp's minute from frame to frame (keep one per body).
-/// Not inlined: inside the events loop it costs more instructions (measured, register pressure), not fewer.
-#[inline(never)]
+/// Inlined into the events loop: 65 instructions per frame fewer than a call there (measured with callgrind
+/// once the frame splitter's and the router's changes were in; on its own it measured the other way).
+#[inline]
 pub fn parse_frame_str<'a>(
     frame: &'a str,
     minutes: &mut MinuteCache,
