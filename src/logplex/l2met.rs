@@ -40,16 +40,25 @@ impl<'a> Found<'a> {
     }
 }
 
+/// Which l2met convention a key follows.
+#[derive(Clone, Copy)]
+enum Convention {
+    Measure,
+    Count,
+    Sample,
+    Unique,
+}
+
 /// Reads one pair of a line whose `source=` is `source`.
 #[inline]
 pub fn metric<'a>(pair: Pair<'a>, source: Option<&'a str>) -> Found<'a> {
     let key = pair.key;
     // One byte decides which prefix to try, so most plain keys (`dyno`, `addon`, ...) cost one compare.
-    let (prefix, name) = match key.as_bytes().first() {
-        Some(b'm') => ("measure", key.strip_prefix("measure#")),
-        Some(b'c') => ("count", key.strip_prefix("count#")),
-        Some(b's') => ("sample", key.strip_prefix("sample#")),
-        Some(b'u') => ("unique", key.strip_prefix("unique#")),
+    let (convention, name) = match key.as_bytes().first() {
+        Some(b'm') => (Convention::Measure, key.strip_prefix("measure#")),
+        Some(b'c') => (Convention::Count, key.strip_prefix("count#")),
+        Some(b's') => (Convention::Sample, key.strip_prefix("sample#")),
+        Some(b'u') => (Convention::Unique, key.strip_prefix("unique#")),
         _ => return Found::Nothing,
     };
     let Some(name) = name.filter(|n| !n.is_empty()) else {
@@ -61,33 +70,33 @@ pub fn metric<'a>(pair: Pair<'a>, source: Option<&'a str>) -> Found<'a> {
         unit,
         source,
     };
-    match prefix {
-        "measure" | "sample" => {
-            let Some((value, unit)) = pair.value.and_then(|v| number_with_unit(v.raw)) else {
+    let value = pair.value.filter(|v| !v.raw.is_empty());
+    match convention {
+        Convention::Measure | Convention::Sample => {
+            let Some((value, unit)) = value.and_then(|v| number_with_unit(v.raw)) else {
                 return Found::BadValue;
             };
             let m = build(value, unit);
-            if prefix == "measure" {
+            if matches!(convention, Convention::Measure) {
                 Found::Measure(m)
             } else {
                 Found::Sample(m)
             }
         }
-        "count" => match pair.value {
+        Convention::Count => match value {
             None => Found::Count(build(1.0, "")),
-            Some(v) if v.raw.is_empty() => Found::Count(build(1.0, "")),
             Some(v) => match number_with_unit(v.raw) {
                 Some((value, unit)) => Found::Count(build(value, unit)),
                 None => Found::BadValue,
             },
         },
-        _ => match pair.value {
-            Some(member) if !member.raw.is_empty() => Found::Unique(Unique {
+        Convention::Unique => match value {
+            Some(member) => Found::Unique(Unique {
                 name,
                 member,
                 source,
             }),
-            _ => Found::BadValue,
+            None => Found::BadValue,
         },
     }
 }
