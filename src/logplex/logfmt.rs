@@ -57,18 +57,19 @@ impl<'a> Iterator for Pairs<'a> {
 }
 
 impl<'a> Pairs<'a> {
-    /// When the next pair's key is `key`, consumes it and returns its value; otherwise consumes nothing.
-    /// For lines whose keys come in a known order (router lines): no key scanning, one compare.
+    /// When the next pair starts with `key_eq` (a key with its `=`: `"status="`), consumes it and returns its
+    /// value; otherwise consumes nothing. For lines whose keys come in a known order (router lines): no key
+    /// scanning, one compare.
     #[inline(always)]
-    pub fn value_of(&mut self, key: &str) -> Option<Text<'a>> {
+    pub fn value_of(&mut self, key_eq: &str) -> Option<Text<'a>> {
+        debug_assert!(key_eq.ends_with('='));
         let start = self.skip_spaces();
         self.at = start;
-        let rest = &self.line.as_bytes()[start..];
-        if !(rest.starts_with(key.as_bytes()) && rest.get(key.len()) == Some(&b'=')) {
+        if !self.line.as_bytes()[start..].starts_with(key_eq.as_bytes()) {
             return None;
         }
-        // `start + key.len()` is the `=`, so one past it is a char boundary whatever `key` is.
-        Some(self.value_at(start + key.len() + 1))
+        // `start + key_eq.len()` is just past the `=`, a char boundary whatever the key is.
+        Some(self.value_at(start + key_eq.len()))
     }
 
     /// Where the next non-space byte (or the end) is.

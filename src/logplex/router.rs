@@ -37,27 +37,27 @@ pub fn parse<'a>(message: &'a str) -> (Router<'a>, u64) {
     // compare is against a constant)...
     macro_rules! in_order {
         ($($key:literal => $field:ident),*) => {
-            $(if let Some(v) = non_empty(line.value_of($key)) {
+            $(if let Some(v) = non_empty(line.value_of(concat!($key, "="))) {
                 keep(&mut r, $field, v);
             })*
         };
     }
-    if let Some(v) = non_empty(line.value_of("at")) {
+    if let Some(v) = non_empty(line.value_of("at=")) {
         r.set_error(v.raw == "error");
     }
     in_order!("code" => Code, "desc" => Desc, "method" => Method, "path" => Path, "host" => Host,
         "request_id" => RequestId, "fwd" => Fwd, "dyno" => Dyno);
     let mut numbers = Numbers { bad: 0 };
-    if let Some(v) = non_empty(line.value_of("connect")) {
+    if let Some(v) = non_empty(line.value_of("connect=")) {
         r.set_connect_ms(numbers.millis(v.raw));
     }
-    if let Some(v) = non_empty(line.value_of("service")) {
+    if let Some(v) = non_empty(line.value_of("service=")) {
         r.set_service_ms(numbers.millis(v.raw));
     }
-    if let Some(v) = non_empty(line.value_of("status")) {
+    if let Some(v) = non_empty(line.value_of("status=")) {
         r.set_status(numbers.status(v.raw));
     }
-    if let Some(v) = non_empty(line.value_of("bytes")) {
+    if let Some(v) = non_empty(line.value_of("bytes=")) {
         r.set_bytes(numbers.unsigned(v.raw));
     }
     in_order!("protocol" => Protocol);
