@@ -117,10 +117,12 @@ impl Numbers {
         value
     }
 
+    #[inline(always)]
     fn unsigned(&mut self, raw: &str) -> Option<u64> {
         self.counted(unsigned(raw))
     }
 
+    #[inline(always)]
     fn status(&mut self, raw: &str) -> Option<u16> {
         self.counted(unsigned(raw).and_then(|n| u16::try_from(n).ok()))
     }
@@ -164,18 +166,13 @@ fn small_unsigned(digits: &str) -> Option<u32> {
 
 /// An unsigned integer as `str::parse::<u64>` reads it (optional `+`, digits only), without its generic
 /// set-up for the common short case.
-#[inline]
+#[inline(always)]
 fn unsigned(raw: &str) -> Option<u64> {
-    let b = raw.as_bytes();
-    let digits = b.strip_prefix(b"+").unwrap_or(b);
-    if digits.is_empty() || digits.len() > 19 {
-        // Nineteen digits always fit in a u64; longer (leading zeros, overflow) is std's call.
-        return raw.parse().ok();
+    // What the router writes (`status=200 bytes=656`) straight; a sign, a long number or anything odd is std's.
+    match small_unsigned(raw) {
+        Some(n) => Some(u64::from(n)),
+        None => raw.parse().ok(),
     }
-    digits.iter().try_fold(0u64, |n, c| {
-        let d = c.wrapping_sub(b'0');
-        (d < 10).then(|| n * 10 + u64::from(d))
-    })
 }
 
 #[cfg(test)]
