@@ -26,7 +26,7 @@ pub fn parse_and_ingest(sink: &dyn EventSink, body: &[u8], now: i64) -> Ingested
     let (mut parse_time, mut ingest_time) = (Duration::ZERO, Duration::ZERO);
     loop {
         let t = Instant::now();
-        chunk.extend(events.by_ref().take(CHUNK));
+        events.take_into(CHUNK, |event| chunk.push(event));
         parse_time += t.elapsed();
         if chunk.is_empty() {
             break;

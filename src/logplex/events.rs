@@ -172,10 +172,12 @@ fn valid_words(message: &[u8], valid_up_to: usize) -> Option<&str> {
     (!words.is_empty()).then_some(words)
 }
 
-impl<'a> Iterator for Events<'a> {
-    type Item = Event<'a>;
-
-    fn next(&mut self) -> Option<Event<'a>> {
+impl<'a> Events<'a> {
+    /// The next event: the body of [`Iterator::next`], [`Iterator::fold`] (which `for_each`, `count` and the
+    /// other internal loops use) and [`Events::take_into`], inlined into each so that between events the
+    /// parser's state stays in registers instead of going through a call per event.
+    #[inline(always)]
+    fn step(&mut self) -> Option<Event<'a>> {
         loop {
             if self.pending.is_some() {
                 if let Some(event) = self.next_metric() {
@@ -188,5 +190,36 @@ impl<'a> Iterator for Events<'a> {
                 return Some(event);
             }
         }
+    }
+
+    /// Hands the next events, up to `limit`, to `take` in order; returns how many. The same events as calling
+    /// `next` that many times, with no call per event; [`Events::stats`] stays readable afterwards.
+    pub fn take_into(&mut self, limit: usize, mut take: impl FnMut(Event<'a>)) -> usize {
+        let mut taken = 0;
+        while taken < limit {
+            let Some(event) = self.step() else { break };
+            take(event);
+            taken += 1;
+        }
+        taken
+    }
+}
+
+impl<'a> Iterator for Events<'a> {
+    type Item = Event<'a>;
+
+    fn next(&mut self) -> Option<Event<'a>> {
+        self.step()
+    }
+
+    fn fold<B, F>(mut self, init: B, mut f: F) -> B
+    where
+        F: FnMut(B, Event<'a>) -> B,
+    {
+        let mut acc = init;
+        while let Some(event) = self.step() {
+            acc = f(acc, event);
+        }
+        acc
     }
 }
