@@ -151,7 +151,7 @@ fn bench(c: &mut Criterion) {
 
 criterion_group!(benches, bench);
 
-/// `PARSE_BENCH_ONLY=<drainscale|syslog_loose|frames> PARSE_BENCH_ROUNDS=N` parses the corpus N times with one parser
+/// `PARSE_BENCH_ONLY=<drainscale|drainscale_heroku|syslog_loose|frames> PARSE_BENCH_ROUNDS=N` parses the corpus N times with one parser
 /// and exits, for `perf stat -e instructions` (a load-independent count on a shared machine).
 fn only(which: &str) {
     let rounds: usize = std::env::var("PARSE_BENCH_ROUNDS")
@@ -161,6 +161,7 @@ fn only(which: &str) {
     let (form, parse): (Form, fn(&[u8]) -> usize) = match which {
         "syslog_loose" => (Form::LogShuttle, syslog_loose_full),
         "frames" => (Form::LogShuttle, frames_utf8),
+        "drainscale_heroku" => (Form::Heroku, drainscale_full),
         _ => (Form::LogShuttle, drainscale_full),
     };
     let body = Corpus::new(SEED).with_form(form).body(BODY_BYTES);

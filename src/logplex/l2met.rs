@@ -4,6 +4,7 @@
 //! Turns one logfmt pair into one event kind. It does not aggregate (the windows do) and does not judge units.
 
 use super::event::{EventKind, Metric, Text, Unique};
+use super::find::find2;
 use super::logfmt::{pairs, Pair, Pairs};
 use super::number::number_with_unit;
 use memchr::memmem;
@@ -103,7 +104,9 @@ pub fn metric<'a>(pair: Pair<'a>, source: Option<&'a str>) -> Found<'a> {
 
 /// Cheap pre-check: can this line hold an l2met metric at all?
 pub fn may_have_metrics(line: &str) -> bool {
-    memchr::memchr(b'#', line.as_bytes()).is_some()
+    // Lines are short and the `#` is near the start: a sixteen-byte search beats memchr's set-up here.
+    let bytes = line.as_bytes();
+    find2(bytes, 0, b'#', b'#') < bytes.len()
 }
 
 /// The line's source (as [`source`]) and its pairs; when the line starts with `source=` (Heroku's runtime and

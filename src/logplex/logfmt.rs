@@ -45,7 +45,7 @@ impl<'a> Iterator for Pairs<'a> {
         let key_end = find2(bytes, start, b'=', b' ');
         let key = self.cut(start, key_end);
         if bytes.get(key_end) != Some(&b'=') {
-            self.at = key_end;
+            self.past(key_end);
             return Some(Pair { key, value: None });
         }
         let value = self.value_at(key_end + 1);
@@ -70,6 +70,13 @@ impl<'a> Pairs<'a> {
         }
         // `start + key_eq.len()` is just past the `=`, a char boundary whatever the key is.
         Some(self.value_at(start + key_eq.len()))
+    }
+
+    /// Moves to just past `end`, where a key or bare value stopped: a space (skipped here, so the next pair's
+    /// search for its start usually looks at one byte) or the end of the line.
+    #[inline(always)]
+    fn past(&mut self, end: usize) {
+        self.at = end + usize::from(end < self.line.len());
     }
 
     /// Where the next non-space byte (or the end) is.
@@ -102,7 +109,7 @@ impl<'a> Pairs<'a> {
             return Text { raw, escaped };
         }
         let end = find2(bytes, v, b' ', b' ');
-        self.at = end;
+        self.past(end);
         Text::plain(self.cut(v, end))
     }
 
