@@ -172,9 +172,56 @@ fn only(which: &str) {
     );
 }
 
+/// `PARSE_BENCH_RATIO=N`: N rounds, each timing our full parse and `syslog_loose` on the log-shuttle corpus (and
+/// our parse on the Heroku corpus) back to back, in alternating order; prints the median of the per-round ratios.
+/// On a shared machine whose speed drifts within seconds, ratios of neighbouring timings are steadier than
+/// criterion's separate groups.
+fn ratio(rounds: usize) {
+    let heroku = Corpus::new(SEED).body(BODY_BYTES);
+    let shuttle = Corpus::new(SEED)
+        .with_form(Form::LogShuttle)
+        .body(BODY_BYTES);
+    let time = |f: fn(&[u8]) -> usize, body: &[u8]| {
+        let start = std::time::Instant::now();
+        black_box(f(black_box(body)));
+        start.elapsed().as_secs_f64()
+    };
+    let (mut lines, mut bytes) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let (ours, peer, ours_heroku) = if round % 2 == 0 {
+            let o = time(drainscale_full, &shuttle.bytes);
+            let p = time(syslog_loose_full, &shuttle.bytes);
+            (o, p, time(drainscale_full, &heroku.bytes))
+        } else {
+            let h = time(drainscale_full, &heroku.bytes);
+            let p = time(syslog_loose_full, &shuttle.bytes);
+            (time(drainscale_full, &shuttle.bytes), p, h)
+        };
+        lines.push(peer / ours);
+        bytes.push(heroku.bytes.len() as f64 / ours_heroku);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!(
+        "{rounds} rounds: full parse / syslog_loose lines/s, median {:.2} (min {:.2}, max {:.2}); full parse, Heroku form, median {:.0} MB/s",
+        median(&mut lines),
+        lines[0],
+        lines[lines.len() - 1],
+        median(&mut bytes) / 1e6
+    );
+}
+
 fn main() {
     if let Ok(which) = std::env::var("PARSE_BENCH_ONLY") {
         return only(&which);
+    }
+    if let Some(rounds) = std::env::var("PARSE_BENCH_RATIO")
+        .ok()
+        .and_then(|r| r.parse::<usize>().ok())
+    {
+        return ratio(rounds.max(1));
     }
     benches();
     Criterion::default().configure_from_args().final_summary();
