@@ -182,7 +182,8 @@ fn corpus(count: usize, target_bytes: usize, seed: u64) -> Vec<Body> {
             let mut data = String::with_capacity(target_bytes + 1000);
             let mut lines = 0;
             while data.len() < target_bytes {
-                let ts = format!("{:.6}", now);
+                // As logplex writes it: microseconds and a `+00:00` offset.
+                let ts = format!("{:.6}", now).replace('Z', "+00:00");
                 let (app, procid, msg) = match rng.u8(0..10) {
                     0..=5 => (
                         "heroku",
