@@ -131,12 +131,24 @@ impl<'a> Router<'a> {
         }
     }
 
+    /// Where the router's line starts in memory, for offsets of its slices.
+    #[inline(always)]
+    pub(super) fn line_start(&self) -> usize {
+        self.line.as_ptr() as usize
+    }
+
     /// Sets `field` to the `len` bytes at `start` of the line; the caller knows they are in it and not empty.
     #[inline(always)]
     pub(super) fn put(&mut self, field: RouterField, start: u16, len: u16, escaped: bool) {
         let i = field as usize;
         self.spans[i] = Span { start, len };
-        self.flags = (self.flags & !(1 << i)) | (u16::from(escaped) << i);
+        self.flag(1 << i, escaped);
+    }
+
+    /// Sets or clears the `flags` bit(s) `bit`.
+    #[inline(always)]
+    fn flag(&mut self, bit: u16, on: bool) {
+        self.flags = (self.flags & !bit) | if on { bit } else { 0 };
     }
 
     /// The field's value, escapes intact.
@@ -167,7 +179,7 @@ impl<'a> Router<'a> {
         self.flags & ERROR != 0
     }
     pub fn set_error(&mut self, error: bool) {
-        self.flags = (self.flags & !ERROR) | if error { ERROR } else { 0 };
+        self.flag(ERROR, error);
     }
     /// `code=H12` on error lines.
     pub fn code(&self) -> Option<&'a str> {
@@ -225,11 +237,11 @@ impl<'a> Router<'a> {
     }
     pub fn set_status(&mut self, status: Option<u16>) {
         self.status = status.unwrap_or(0);
-        self.flags = (self.flags & !HAS_STATUS) | if status.is_some() { HAS_STATUS } else { 0 };
+        self.flag(HAS_STATUS, status.is_some());
     }
     pub fn set_bytes(&mut self, bytes: Option<u64>) {
         self.bytes = bytes.unwrap_or(0);
-        self.flags = (self.flags & !HAS_BYTES) | if bytes.is_some() { HAS_BYTES } else { 0 };
+        self.flag(HAS_BYTES, bytes.is_some());
     }
 
     /// Every field as a comparable tuple (for `PartialEq` and `Debug`).

@@ -116,19 +116,20 @@ pub fn may_have_metrics(line: &str) -> bool {
 pub fn source_and_pairs(line: &str) -> (Option<&str>, Pairs<'_>) {
     let mut all = pairs(line);
     if line.starts_with("source=") {
+        // Put first: no search needed.
         let value = all.next().and_then(|p| p.value).map(|v| v.raw);
         return (value.filter(|v| !v.is_empty()), all);
     }
-    (source(line), all)
+    (source_anywhere(line), all)
 }
 
 /// The value of the line's `source=` key (a whole key: `xsource=` does not count), unquoted as written.
 pub fn source(line: &str) -> Option<&str> {
-    if line.starts_with("source=") {
-        // Heroku's runtime and add-on lines, and most apps, put it first: no search needed.
-        let value = pairs(line).next().and_then(|p| p.value)?;
-        return (!value.raw.is_empty()).then_some(value.raw);
-    }
+    source_and_pairs(line).0
+}
+
+/// [`source`] for a line that does not start with it: searched for.
+fn source_anywhere(line: &str) -> Option<&str> {
     let bytes = line.as_bytes();
     let finder = &*SOURCE_KEY;
     let mut from = 0;
@@ -215,16 +216,17 @@ mod tests {
 
     #[test]
     fn source_and_pairs_agrees_with_source_then_all_pairs() {
-        for line in [
-            "source=web.1 measure#a=1 count#b",
-            "source=\"quoted src\" sample#m=2MB",
-            "source= measure#a=1",
-            "measure#a=1 source=web.2",
-            "source=web.1",
-            "",
+        for (line, want_src) in [
+            ("source=web.1 measure#a=1 count#b", Some("web.1")),
+            ("source=\"quoted src\" sample#m=2MB", Some("quoted src")),
+            ("source= measure#a=1", None),
+            ("measure#a=1 source=web.2", Some("web.2")),
+            ("source=web.1", Some("web.1")),
+            ("", None),
         ] {
             let (src, rest) = source_and_pairs(line);
-            assert_eq!(src, source(line), "{line}");
+            assert_eq!(src, want_src, "{line}");
+            assert_eq!(source(line), want_src, "{line}");
             let keep = |f: &Found<'_>| *f != Found::Nothing;
             let got: Vec<_> = rest.map(|p| metric(p, src)).filter(keep).collect();
             let want: Vec<_> = pairs(line).map(|p| metric(p, src)).filter(keep).collect();

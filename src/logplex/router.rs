@@ -14,97 +14,102 @@ pub fn is_router(app: &str, procid: &str, message: &str) -> bool {
     app == "heroku" && procid == "router" && message.starts_with("at=")
 }
 
+/// Where a router key's value goes.
+#[derive(Clone, Copy)]
+enum Target {
+    At,
+    Text(RouterField),
+    Connect,
+    Service,
+    Status,
+    Bytes,
+}
+
 /// Parses a router line's pairs; returns the line and how many values did not parse (or could not be kept).
 #[inline(always)]
 pub fn parse<'a>(message: &'a str) -> (Router<'a>, u64) {
     let mut r = Router::new(message);
-    let mut bad = 0u64;
+    let mut numbers = Numbers { bad: 0 };
     let mut line = pairs(message);
-    let base = message.as_ptr() as usize;
     // Every offset in a line this short fits the router's 16-bit spans: no per-value check.
     let short = message.len() <= usize::from(u16::MAX);
-    let mut keep = |r: &mut Router<'a>, field: RouterField, v: Text<'a>| {
-        if short {
-            // `v` is a non-empty slice of `message` (the pairs come from it), so both fit in 16 bits.
-            let start = (v.raw.as_ptr() as usize - base) as u16;
-            r.put(field, start, v.raw.len() as u16, v.escaped);
-        } else if !r.set(field, v) {
-            bad += 1;
-        }
-    };
     let non_empty = |v: Option<Text<'a>>| v.filter(|v| !v.raw.is_empty());
     // Heroku writes the keys in this order: take them in order with one compare each (spelled out, so each
     // compare is against a constant)...
     macro_rules! in_order {
-        ($($key:literal => $field:ident),*) => {
-            $(if let Some(v) = non_empty(line.value_of(concat!($key, "="))) {
-                keep(&mut r, $field, v);
+        ($($key:literal => $target:expr),*) => {
+            $(if let Some(v) = non_empty(line.value_of($key)) {
+                apply(&mut r, &mut numbers, short, $target, v);
             })*
         };
     }
-    if let Some(v) = non_empty(line.value_of("at=")) {
-        r.set_error(v.raw == "error");
-    }
-    in_order!("code" => Code, "desc" => Desc, "method" => Method, "path" => Path, "host" => Host,
-        "request_id" => RequestId, "fwd" => Fwd, "dyno" => Dyno);
-    let mut numbers = Numbers { bad: 0 };
-    if let Some(v) = non_empty(line.value_of("connect=")) {
-        r.set_connect_ms(numbers.millis(v.raw));
-    }
-    if let Some(v) = non_empty(line.value_of("service=")) {
-        r.set_service_ms(numbers.millis(v.raw));
-    }
-    if let Some(v) = non_empty(line.value_of("status=")) {
-        r.set_status(numbers.status(v.raw));
-    }
-    if let Some(v) = non_empty(line.value_of("bytes=")) {
-        r.set_bytes(numbers.unsigned(v.raw));
-    }
-    in_order!("protocol" => Protocol);
+    in_order!(
+        "at=" => Target::At,
+        "code=" => Target::Text(Code),
+        "desc=" => Target::Text(Desc),
+        "method=" => Target::Text(Method),
+        "path=" => Target::Text(Path),
+        "host=" => Target::Text(Host),
+        "request_id=" => Target::Text(RequestId),
+        "fwd=" => Target::Text(Fwd),
+        "dyno=" => Target::Text(Dyno),
+        "connect=" => Target::Connect,
+        "service=" => Target::Service,
+        "status=" => Target::Status,
+        "bytes=" => Target::Bytes,
+        "protocol=" => Target::Text(Protocol)
+    );
     // ...and whatever is left (other order, extra keys) the general way.
     for pair in line {
         let Some(v) = non_empty(pair.value) else {
             continue;
         };
         // Dispatch on length first: one compare per key instead of a chain of string compares.
-        let field = match (pair.key.len(), pair.key) {
-            (2, "at") => {
-                r.set_error(v.raw == "error");
-                continue;
-            }
-            (5, "bytes") => {
-                r.set_bytes(numbers.unsigned(v.raw));
-                continue;
-            }
-            (6, "status") => {
-                r.set_status(numbers.status(v.raw));
-                continue;
-            }
-            (7, "connect") => {
-                r.set_connect_ms(numbers.millis(v.raw));
-                continue;
-            }
-            (7, "service") => {
-                r.set_service_ms(numbers.millis(v.raw));
-                continue;
-            }
-            (3, "fwd") => Fwd,
-            (4, "code") => Code,
-            (4, "desc") => Desc,
-            (4, "path") => Path,
-            (4, "host") => Host,
-            (4, "dyno") => Dyno,
-            (6, "method") => Method,
-            (8, "protocol") => Protocol,
-            (10, "request_id") => RequestId,
+        let target = match (pair.key.len(), pair.key) {
+            (2, "at") => Target::At,
+            (3, "fwd") => Target::Text(Fwd),
+            (4, "code") => Target::Text(Code),
+            (4, "desc") => Target::Text(Desc),
+            (4, "path") => Target::Text(Path),
+            (4, "host") => Target::Text(Host),
+            (4, "dyno") => Target::Text(Dyno),
+            (5, "bytes") => Target::Bytes,
+            (6, "method") => Target::Text(Method),
+            (6, "status") => Target::Status,
+            (7, "connect") => Target::Connect,
+            (7, "service") => Target::Service,
+            (8, "protocol") => Target::Text(Protocol),
+            (10, "request_id") => Target::Text(RequestId),
             _ => continue,
         };
-        keep(&mut r, field, v);
+        apply(&mut r, &mut numbers, short, target, v);
     }
-    (r, bad + numbers.bad)
+    (r, numbers.bad)
 }
 
-/// A router line's numeric values, counting the ones that do not parse.
+/// Puts value `v` of the router's own line where `target` says; `short`: the line is at most 64 KiB long.
+#[inline(always)]
+fn apply<'a>(r: &mut Router<'a>, numbers: &mut Numbers, short: bool, target: Target, v: Text<'a>) {
+    match target {
+        Target::At => r.set_error(v.raw == "error"),
+        Target::Text(field) if short => {
+            // `v` is a non-empty slice of the line (the pairs come from it), so both fit in 16 bits.
+            let start = (v.raw.as_ptr() as usize - r.line_start()) as u16;
+            r.put(field, start, v.raw.len() as u16, v.escaped);
+        }
+        Target::Text(field) => {
+            if !r.set(field, v) {
+                numbers.bad += 1;
+            }
+        }
+        Target::Connect => r.set_connect_ms(numbers.millis(v.raw)),
+        Target::Service => r.set_service_ms(numbers.millis(v.raw)),
+        Target::Status => r.set_status(numbers.status(v.raw)),
+        Target::Bytes => r.set_bytes(numbers.unsigned(v.raw)),
+    }
+}
+
+/// A router line's numeric values, counting the ones that do not parse (and string values it cannot keep).
 struct Numbers {
     bad: u64,
 }
