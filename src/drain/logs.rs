@@ -69,9 +69,7 @@ pub async fn take(shared: &Shared, req: Request<Incoming>, peer: SocketAddr) -> 
         Err(e) => return reject(shared, e, peer),
     };
 
-    let got = off_the_reactor(decoded.len(), || {
-        parse_and_ingest(shared.sink.as_ref(), &decoded, now_micros())
-    });
+    let got = off_the_reactor(|| parse_and_ingest(shared.sink.as_ref(), &decoded, now_micros()));
     let parsed = &got.parse;
 
     let stats = &shared.stats;
@@ -115,18 +113,12 @@ fn reject(shared: &Shared, err: BodyError, peer: SocketAddr) -> Reply {
     plain(status, &format!("{err}\n")).close()
 }
 
-/// Bodies up to this size are parsed and ingested right on the worker: at ~3 M lines per CPU-second that is
-/// about 0.2 ms, less than handing the worker's queue to another thread costs (`drain_load`: +27% lines/s for
-/// ~100 KB logplex batches against always doing so).
-const INLINE_BODY_BYTES: usize = 128 * 1024;
-
-/// Runs CPU work over a body of `len` bytes (parsing, a sink that may take a lock) without starving the tasks
-/// queued on this worker: a small body's inline; for a larger one, on a multi-threaded runtime, the queued tasks
-/// move to another thread meanwhile (`block_in_place`).
-fn off_the_reactor<T>(len: usize, work: impl FnOnce() -> T) -> T {
+/// Runs CPU work (parsing, a sink that may take a lock) without starving the tasks queued on this worker: on a
+/// multi-threaded runtime they move to another thread meanwhile (`block_in_place`); elsewhere it runs inline.
+fn off_the_reactor<T>(work: impl FnOnce() -> T) -> T {
     let multi = tokio::runtime::Handle::try_current()
         .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-    if multi && len > INLINE_BODY_BYTES {
+    if multi {
         tokio::task::block_in_place(work)
     } else {
         work()
