@@ -187,6 +187,7 @@ fn ratio(rounds: usize) {
         start.elapsed().as_secs_f64()
     };
     let (mut lines, mut bytes) = (Vec::new(), Vec::new());
+    let (mut ours_lines, mut peer_lines) = (Vec::new(), Vec::new());
     for round in 0..rounds {
         let (ours, peer, ours_heroku) = if round % 2 == 0 {
             let o = time(drainscale_full, &shuttle.bytes);
@@ -198,6 +199,8 @@ fn ratio(rounds: usize) {
             (time(drainscale_full, &shuttle.bytes), p, h)
         };
         lines.push(peer / ours);
+        ours_lines.push(shuttle.frames as f64 / ours);
+        peer_lines.push(shuttle.frames as f64 / peer);
         bytes.push(heroku.bytes.len() as f64 / ours_heroku);
     }
     let median = |v: &mut Vec<f64>| {
@@ -210,6 +213,11 @@ fn ratio(rounds: usize) {
         lines[0],
         lines[lines.len() - 1],
         median(&mut bytes) / 1e6
+    );
+    println!(
+        "  log-shuttle form, median lines/s: full parse {:.2} M, syslog_loose {:.2} M",
+        median(&mut ours_lines) / 1e6,
+        median(&mut peer_lines) / 1e6
     );
 }
 

@@ -154,6 +154,49 @@ proptest! {
     }
 }
 
+/// Frames whose message is l2met-like without being all metrics: no l2met key at all (a `line` event after the
+/// pairs were read), bad values among good ones, a metric-free line with a `#`.
+const L2MET_ODDITIES: [&str; 4] = [
+    "<13>1 2012-07-22T00:06:26Z host app web.1 - issue#12=x hello\n",
+    "<13>1 2012-07-22T00:06:26Z host app web.1 - measure#a=abc count#b measure#c=1ms unique#u=\n",
+    "<13>1 2012-07-22T00:06:26Z host app web.1 - # only a hash\n",
+    "<13>1 2012-07-22T00:06:26Z host app web.1 - source=x count#a count#b count#c\n",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// The drain takes events a chunk at a time; any chunk size gives the events and counts one at a time gives.
+    #[test]
+    fn take_into_in_any_chunks_gives_what_the_iterator_gives(
+        seed in any::<u64>(),
+        picks in proptest::collection::vec(0usize..8, 1..24),
+        limit in 1usize..6,
+    ) {
+        let mut corpus = Corpus::new(seed);
+        let mut body = Vec::new();
+        for pick in picks {
+            match L2MET_ODDITIES.get(pick) {
+                Some(frame) => body.extend_from_slice(&counted(frame.as_bytes())),
+                None => corpus.frame(&mut body),
+            }
+        }
+        let mut one_at_a_time = parse_body(&body);
+        let want: Vec<_> = one_at_a_time.by_ref().collect();
+        let mut chunked = parse_body(&body);
+        let mut got = Vec::new();
+        loop {
+            let taken = chunked.take_into(limit, |e| got.push(e));
+            prop_assert!(taken <= limit);
+            if taken == 0 {
+                break;
+            }
+        }
+        prop_assert_eq!(got, want);
+        prop_assert_eq!(chunked.stats(), one_at_a_time.stats());
+    }
+}
+
 proptest! {
     #[test]
     fn logfmt_loop_agrees_with_the_nom_grammar(line in "[a-z =\"\\\\é#.]{0,40}") {

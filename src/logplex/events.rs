@@ -57,36 +57,6 @@ impl<'a> Events<'a> {
         Some(Event { meta, kind })
     }
 
-    #[inline(always)]
-    fn next_metric(&mut self) -> Option<Event<'a>> {
-        let Events { pending, stats, .. } = self;
-        let line = pending.as_mut()?;
-        for pair in line.pairs.by_ref() {
-            match l2met::metric(pair, line.source) {
-                Found::Nothing => {}
-                Found::BadValue => {
-                    line.had_metric_key = true;
-                    stats.bad_values += 1;
-                }
-                found => {
-                    line.had_metric_key = true;
-                    if let Some(kind) = found.into_kind() {
-                        stats.events += 1;
-                        return Some(Event {
-                            meta: line.meta,
-                            kind,
-                        });
-                    }
-                }
-            }
-        }
-        let done = pending.take()?;
-        if done.had_metric_key {
-            return None;
-        }
-        self.emit(done.meta, EventKind::Line(done.line))
-    }
-
     /// Reads one frame; returns its first event, or `None` when it has none yet (bad, or an l2met line whose
     /// metrics [`Self::next_metric`] will produce).
     #[inline(always)]
@@ -173,15 +143,17 @@ fn valid_words(message: &[u8], valid_up_to: usize) -> Option<&str> {
 }
 
 impl<'a> Events<'a> {
-    /// The next event: the body of [`Iterator::next`], [`Iterator::fold`] (which `for_each`, `count` and the
-    /// other internal loops use) and [`Events::take_into`], inlined into each so that between events the
-    /// parser's state stays in registers instead of going through a call per event.
+    /// The next event: the body of [`Iterator::next`] and [`Iterator::fold`] (which `for_each`, `count` and the
+    /// other internal loops use), inlined into each so that between events the parser's state stays in
+    /// registers instead of going through a call per event. [`Events::take_into`] has its own loop.
     #[inline(always)]
     fn step(&mut self) -> Option<Event<'a>> {
         loop {
             if self.pending.is_some() {
-                if let Some(event) = self.next_metric() {
-                    return Some(event);
+                let mut event = None;
+                self.take_metrics(1, &mut |e| event = Some(e));
+                if event.is_some() {
+                    return event;
                 }
                 continue;
             }
@@ -197,9 +169,68 @@ impl<'a> Events<'a> {
     pub fn take_into(&mut self, limit: usize, mut take: impl FnMut(Event<'a>)) -> usize {
         let mut taken = 0;
         while taken < limit {
-            let Some(event) = self.step() else { break };
-            take(event);
-            taken += 1;
+            if self.pending.is_some() {
+                taken += self.take_metrics(limit - taken, &mut take);
+                continue;
+            }
+            let Some(frame) = self.frames.next() else {
+                break;
+            };
+            if let Some(event) = self.start_frame(frame) {
+                take(event);
+                taken += 1;
+            }
+        }
+        taken
+    }
+
+    /// [`Events::take_into`] for the pending l2met line: its metrics, up to `limit` (at least one), handed to
+    /// `take` from a loop whose state is local (so it stays in registers whatever `take` does with memory),
+    /// then the line's own event if it had no l2met key. Returns how many events were taken.
+    #[inline(always)]
+    fn take_metrics(&mut self, limit: usize, take: &mut impl FnMut(Event<'a>)) -> usize {
+        let Some(line) = self.pending.as_mut() else {
+            return 0;
+        };
+        let (meta, source) = (line.meta, line.source);
+        let mut pairs = line.pairs.clone();
+        let (mut had_metric_key, mut bad_values, mut taken) = (line.had_metric_key, 0, 0);
+        let mut finished = true;
+        for pair in pairs.by_ref() {
+            match l2met::metric(pair, source) {
+                Found::Nothing => {}
+                Found::BadValue => {
+                    had_metric_key = true;
+                    bad_values += 1;
+                }
+                found => {
+                    had_metric_key = true;
+                    if let Some(kind) = found.into_kind() {
+                        take(Event { meta, kind });
+                        taken += 1;
+                        if taken == limit {
+                            finished = false;
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        self.stats.bad_values += bad_values;
+        self.stats.events += taken as u64;
+        line.pairs = pairs;
+        line.had_metric_key = had_metric_key;
+        if finished {
+            let done = self.pending.take();
+            if let Some(done) = done.filter(|d| !d.had_metric_key) {
+                // `taken == 0 < limit` here: the line had no metric, so there is room for its own event.
+                self.stats.events += 1;
+                take(Event {
+                    meta: done.meta,
+                    kind: EventKind::Line(done.line),
+                });
+                taken += 1;
+            }
         }
         taken
     }
