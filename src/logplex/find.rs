@@ -75,8 +75,12 @@ mod sse2 {
         // `as i8` reinterprets the byte's bits, which is what the compare wants.
         // SAFETY: SSE2 is part of every x86_64 target; the splat touches no memory.
         let (va, vb) = unsafe { (_mm_set1_epi8(a as i8), _mm_set1_epi8(b as i8)) };
+        // `len >= BLOCK` here, so blocks may start at `0..=base`; one compare per block, no overflow to check.
+        let base = len - BLOCK;
         let mut at = from;
-        while let Some(chunk) = block(bytes, at) {
+        while at <= base {
+            // SAFETY: `at <= len - BLOCK`, so the sixteen bytes from `at` are within `bytes`.
+            let chunk = unsafe { &*bytes.as_ptr().add(at).cast::<[u8; BLOCK]>() };
             let m = mask(chunk, va, vb);
             if m != 0 {
                 return at + m.trailing_zeros() as usize;
@@ -87,7 +91,6 @@ mod sse2 {
             return len;
         }
         // The last sixteen bytes; the ones before `at` were searched already and are shifted out.
-        let base = len - BLOCK;
         let m = block(bytes, base).map_or(0, |chunk| mask(chunk, va, vb)) >> (at - base);
         if m != 0 {
             at + m.trailing_zeros() as usize

@@ -180,7 +180,7 @@ impl<'a> Iterator for Frames<'a> {
     type Item = Frame<'a>;
 
     /// Inlined so the common frame costs no call; the rare paths stay out of line.
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<Frame<'a>> {
         match self.framing {
             Framing::OctetCounted => self.next_counted(),
