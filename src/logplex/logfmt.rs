@@ -23,6 +23,7 @@ pub struct Pair<'a> {
 #[derive(Debug, Clone)]
 pub struct Pairs<'a> {
     line: &'a str,
+    /// Where the next pair's search starts; at most one past the end.
     at: usize,
 }
 
@@ -38,8 +39,8 @@ impl<'a> Iterator for Pairs<'a> {
     fn next(&mut self) -> Option<Pair<'a>> {
         let start = self.skip_spaces();
         let bytes = self.line.as_bytes();
-        if start == bytes.len() {
-            self.at = start;
+        if start >= bytes.len() {
+            self.at = bytes.len();
             return None;
         }
         let key_end = find2(bytes, start, b'=', b' ');
@@ -65,7 +66,7 @@ impl<'a> Pairs<'a> {
         debug_assert!(key_eq.ends_with('='));
         let start = self.skip_spaces();
         self.at = start;
-        if !self.line.as_bytes()[start..].starts_with(key_eq.as_bytes()) {
+        if self.line.as_bytes().get(start..start + key_eq.len()) != Some(key_eq.as_bytes()) {
             return None;
         }
         // `start + key_eq.len()` is just past the `=`, a char boundary whatever the key is.
@@ -73,10 +74,11 @@ impl<'a> Pairs<'a> {
     }
 
     /// Moves to just past `end`, where a key or bare value stopped: a space (skipped here, so the next pair's
-    /// search for its start usually looks at one byte) or the end of the line.
+    /// search for its start usually looks at one byte) or the end of the line (then one past it, which every
+    /// reader of `at` takes as the end).
     #[inline(always)]
     fn past(&mut self, end: usize) {
-        self.at = end + usize::from(end < self.line.len());
+        self.at = end + 1;
     }
 
     /// Where the next non-space byte (or the end) is.
