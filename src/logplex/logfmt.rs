@@ -107,6 +107,12 @@ impl<'a> Pairs<'a> {
     fn value_at(&mut self, v: usize) -> Text<'a> {
         let bytes = self.line.as_bytes();
         if bytes.get(v) == Some(&b'"') {
+            // The common quoted value, no escapes, here; the rest (escapes, no closing quote) out of line.
+            let hit = find2(bytes, v + 1, b'"', b'\\');
+            if bytes.get(hit) == Some(&b'"') {
+                self.at = hit + 1;
+                return Text::plain(self.cut(v + 1, hit));
+            }
             let (raw, escaped) = self.quoted(v + 1);
             return Text { raw, escaped };
         }
@@ -117,6 +123,7 @@ impl<'a> Pairs<'a> {
 
     /// The quoted value starting at `from` (just after the opening quote): its raw text and whether it has
     /// escapes; moves past the closing quote.
+    #[inline(never)]
     fn quoted(&mut self, from: usize) -> (&'a str, bool) {
         let bytes = self.line.as_bytes();
         let mut at = from;
