@@ -163,10 +163,15 @@ fn small_unsigned(digits: &str) -> Option<u32> {
     if b.is_empty() || b.len() > 9 {
         return None;
     }
-    b.iter().try_fold(0u32, |n, c| {
+    let mut n = 0u32;
+    for &c in b {
         let d = c.wrapping_sub(b'0');
-        (d < 10).then(|| n * 10 + u32::from(d))
-    })
+        if d >= 10 {
+            return None;
+        }
+        n = n * 10 + u32::from(d);
+    }
+    Some(n)
 }
 
 /// An unsigned integer as `str::parse::<u64>` reads it (optional `+`, digits only), without its generic
