@@ -10,6 +10,7 @@ use super::number::number_with_unit;
 use RouterField::*;
 
 /// True when a message from `app`/`procid` is a router line.
+#[inline(always)]
 pub fn is_router(app: &str, procid: &str, message: &str) -> bool {
     app == "heroku" && procid == "router" && message.starts_with("at=")
 }
