@@ -127,7 +127,9 @@ fn convention(key: &str) -> Option<(Convention, &str)> {
         },
     };
     // The prefix is ASCII, so its end is a char boundary.
-    key.get(prefix..).filter(|name| !name.is_empty()).map(|name| (convention, name))
+    key.get(prefix..)
+        .filter(|name| !name.is_empty())
+        .map(|name| (convention, name))
 }
 
 /// Cheap pre-check: can this line hold an l2met metric at all?
@@ -260,6 +262,33 @@ mod tests {
             let want: Vec<_> = pairs(line).map(|p| metric(p, src)).filter(keep).collect();
             assert_eq!(got, want, "{line}");
         }
+    }
+
+    #[test]
+    fn conventions_at_every_key_length_around_the_eight_byte_word() {
+        for (key, want) in [
+            ("count#a", Some("a")),
+            ("count#ab", Some("ab")),
+            ("count#", None),
+            ("sample#", None),
+            ("sample#a", Some("a")),
+            ("unique#", None),
+            ("unique#a", Some("a")),
+            ("measure#", None),
+            ("measure#a", Some("a")),
+            ("measure", None),
+            ("measures#a", None),
+            ("counts#a", None),
+            ("Count#abc", None),
+            ("c", None),
+            ("", None),
+        ] {
+            assert_eq!(convention(key).map(|(_, name)| name), want, "{key}");
+        }
+        assert!(matches!(convention("count#ab"), Some((Convention::Count, _))));
+        assert!(matches!(convention("sample#a"), Some((Convention::Sample, _))));
+        assert!(matches!(convention("unique#a"), Some((Convention::Unique, _))));
+        assert!(matches!(convention("measure#a"), Some((Convention::Measure, _))));
     }
 
     #[test]
