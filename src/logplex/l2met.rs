@@ -285,10 +285,22 @@ mod tests {
         ] {
             assert_eq!(convention(key).map(|(_, name)| name), want, "{key}");
         }
-        assert!(matches!(convention("count#ab"), Some((Convention::Count, _))));
-        assert!(matches!(convention("sample#a"), Some((Convention::Sample, _))));
-        assert!(matches!(convention("unique#a"), Some((Convention::Unique, _))));
-        assert!(matches!(convention("measure#a"), Some((Convention::Measure, _))));
+        assert!(matches!(
+            convention("count#ab"),
+            Some((Convention::Count, _))
+        ));
+        assert!(matches!(
+            convention("sample#a"),
+            Some((Convention::Sample, _))
+        ));
+        assert!(matches!(
+            convention("unique#a"),
+            Some((Convention::Unique, _))
+        ));
+        assert!(matches!(
+            convention("measure#a"),
+            Some((Convention::Measure, _))
+        ));
     }
 
     #[test]
