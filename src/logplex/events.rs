@@ -58,7 +58,7 @@ impl<'a> Events<'a> {
     }
 
     /// Reads one frame; returns its first event, or `None` when it has none yet (bad, or an l2met line whose
-    /// metrics [`Self::next_metric`] will produce).
+    /// metrics [`Self::take_metrics`] will produce).
     #[inline(always)]
     fn start_frame(&mut self, frame: Frame<'a>) -> Option<Event<'a>> {
         self.stats.frames += 1;

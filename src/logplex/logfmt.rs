@@ -113,7 +113,7 @@ impl<'a> Pairs<'a> {
                 self.at = hit + 1;
                 return Text::plain(self.cut(v + 1, hit));
             }
-            let (raw, escaped) = self.quoted(v + 1);
+            let (raw, escaped) = self.quoted(v + 1, hit);
             return Text { raw, escaped };
         }
         let end = find2(bytes, v, b' ', b' ');
@@ -121,18 +121,14 @@ impl<'a> Pairs<'a> {
         Text::plain(self.cut(v, end))
     }
 
-    /// The quoted value starting at `from` (just after the opening quote): its raw text and whether it has
-    /// escapes; moves past the closing quote.
+    /// The quoted value starting at `from` (just after the opening quote), given `hit`, the first quote or
+    /// backslash at or after `from` (or the end): its raw text and whether it has escapes; moves past the
+    /// closing quote.
     #[inline(never)]
-    fn quoted(&mut self, from: usize) -> (&'a str, bool) {
+    fn quoted(&mut self, from: usize, mut hit: usize) -> (&'a str, bool) {
         let bytes = self.line.as_bytes();
-        let mut at = from;
         let mut escaped = false;
-        loop {
-            let hit = find2(bytes, at, b'"', b'\\');
-            if hit >= bytes.len() {
-                break;
-            }
+        while hit < bytes.len() {
             if bytes[hit] == b'"' {
                 self.at = hit + 1;
                 return (self.cut(from, hit), escaped);
@@ -140,7 +136,7 @@ impl<'a> Pairs<'a> {
             escaped = true;
             // Skip the escaped byte; if it is a multi-byte char, the next scan starts inside it harmlessly
             // because the search only stops at an ASCII quote or backslash (and this position is never a cut).
-            at = (hit + 2).min(bytes.len());
+            hit = find2(bytes, (hit + 2).min(bytes.len()), b'"', b'\\');
         }
         self.at = bytes.len();
         (self.cut(from, bytes.len()), escaped)
