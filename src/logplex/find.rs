@@ -59,11 +59,6 @@ mod sse2 {
     }
 
     #[inline(always)]
-    fn block(bytes: &[u8], at: usize) -> Option<&[u8; BLOCK]> {
-        bytes.get(at..at + BLOCK)?.try_into().ok()
-    }
-
-    #[inline(always)]
     pub(super) fn find2(bytes: &[u8], from: usize, a: u8, b: u8) -> usize {
         let len = bytes.len();
         if from >= len {
@@ -91,7 +86,9 @@ mod sse2 {
             return len;
         }
         // The last sixteen bytes; the ones before `at` were searched already and are shifted out.
-        let m = block(bytes, base).map_or(0, |chunk| mask(chunk, va, vb)) >> (at - base);
+        // SAFETY: `base = len - BLOCK`, so the sixteen bytes from `base` are the last ones of `bytes`.
+        let last = unsafe { &*bytes.as_ptr().add(base).cast::<[u8; BLOCK]>() };
+        let m = mask(last, va, vb) >> (at - base);
         if m != 0 {
             at + m.trailing_zeros() as usize
         } else {

@@ -126,10 +126,13 @@ fn convention(key: &str) -> Option<(Convention, &str)> {
             _ => return None,
         },
     };
-    // The prefix is ASCII, so its end is a char boundary.
-    key.get(prefix..)
-        .filter(|name| !name.is_empty())
-        .map(|name| (convention, name))
+    if key.len() == prefix {
+        return None;
+    }
+    debug_assert!(key.len() > prefix && key.is_char_boundary(prefix));
+    // SAFETY: the key starts with the prefix (tested above), so it is at least that long, and the prefix is
+    // ASCII, so its end is a char boundary.
+    Some((convention, unsafe { key.get_unchecked(prefix..) }))
 }
 
 /// Cheap pre-check: can this line hold an l2met metric at all?
