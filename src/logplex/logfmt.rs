@@ -95,11 +95,7 @@ impl<'a> Pairs<'a> {
     /// `line[from..to]` for cut points this iterator found (see [`Pairs`]).
     #[inline(always)]
     fn cut(&self, from: usize, to: usize) -> &'a str {
-        debug_assert!(from <= to && to <= self.line.len());
-        debug_assert!(self.line.is_char_boundary(from) && self.line.is_char_boundary(to));
-        // SAFETY: `from <= to <= len`, and both are the line's ends, positions of ASCII bytes, or just after
-        // an ASCII byte (see the type's comment): char boundaries, so the slice is valid UTF-8.
-        unsafe { self.line.get_unchecked(from..to) }
+        cut(self.line, from, to)
     }
 
     /// The value starting at `v` (just after `=`): quoted or bare; moves past it.
@@ -113,34 +109,46 @@ impl<'a> Pairs<'a> {
                 self.at = hit + 1;
                 return Text::plain(self.cut(v + 1, hit));
             }
-            let (raw, escaped) = self.quoted(v + 1, hit);
+            let (raw, escaped, past) = quoted(self.line, v + 1, hit);
+            self.at = past;
             return Text { raw, escaped };
         }
         let end = find2(bytes, v, b' ', b' ');
         self.past(end);
         Text::plain(self.cut(v, end))
     }
+}
 
-    /// The quoted value starting at `from` (just after the opening quote), given `hit`, the first quote or
-    /// backslash at or after `from` (or the end): its raw text and whether it has escapes; moves past the
-    /// closing quote.
-    #[inline(never)]
-    fn quoted(&mut self, from: usize, mut hit: usize) -> (&'a str, bool) {
-        let bytes = self.line.as_bytes();
-        let mut escaped = false;
-        while hit < bytes.len() {
-            if bytes[hit] == b'"' {
-                self.at = hit + 1;
-                return (self.cut(from, hit), escaped);
-            }
-            escaped = true;
-            // Skip the escaped byte; if it is a multi-byte char, the next scan starts inside it harmlessly
-            // because the search only stops at an ASCII quote or backslash (and this position is never a cut).
-            hit = find2(bytes, (hit + 2).min(bytes.len()), b'"', b'\\');
+/// The quoted value of `line` starting at `from` (just after the opening quote), given `hit`, the first quote or
+/// backslash at or after `from` (or the end): its raw text, whether it has escapes, and where the next pair's
+/// search starts (just past the closing quote, or the end).
+///
+/// Out of line and a free function on purpose: a call that took the iterator by reference would make its
+/// state live in memory (its address taken) on the hot path too, one store and load of the position per pair.
+#[inline(never)]
+fn quoted(line: &str, from: usize, mut hit: usize) -> (&str, bool, usize) {
+    let bytes = line.as_bytes();
+    let mut escaped = false;
+    while hit < bytes.len() {
+        if bytes[hit] == b'"' {
+            return (cut(line, from, hit), escaped, hit + 1);
         }
-        self.at = bytes.len();
-        (self.cut(from, bytes.len()), escaped)
+        escaped = true;
+        // Skip the escaped byte; if it is a multi-byte char, the next scan starts inside it harmlessly
+        // because the search only stops at an ASCII quote or backslash (and this position is never a cut).
+        hit = find2(bytes, (hit + 2).min(bytes.len()), b'"', b'\\');
     }
+    (cut(line, from, bytes.len()), escaped, bytes.len())
+}
+
+/// `line[from..to]` for cut points found as [`Pairs`] describes: char boundaries, so no check.
+#[inline(always)]
+fn cut(line: &str, from: usize, to: usize) -> &str {
+    debug_assert!(from <= to && to <= line.len());
+    debug_assert!(line.is_char_boundary(from) && line.is_char_boundary(to));
+    // SAFETY: `from <= to <= len`, and both are the line's ends, positions of ASCII bytes, or just after an
+    // ASCII byte (see [`Pairs`]): char boundaries, so the slice is valid UTF-8.
+    unsafe { line.get_unchecked(from..to) }
 }
 
 /// The logfmt grammar in nom, the executable definition [`pairs`] must agree with; slower, so not used to parse.
