@@ -74,34 +74,30 @@ impl<'a> Frames<'a> {
         self.framing
     }
 
-    #[inline(never)]
+    // The out-of-line paths are free functions of the body and a position that return the new position: a call
+    // that took `&mut self` would make the iterator's position live in memory (its address taken) on the hot
+    // path too, a store and a reload per frame on the dependency chain from one frame to the next.
+
+    #[inline(always)]
     fn next_line(&mut self) -> Option<Frame<'a>> {
-        loop {
-            if self.pos >= self.body.len() {
-                return None;
-            }
-            let rest = &self.body[self.pos..];
-            let (line, advance) = match memchr(b'\n', rest) {
-                Some(nl) => (&rest[..nl], nl + 1),
-                None => (rest, rest.len()),
-            };
-            self.pos += advance;
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            if !line.iter().all(u8::is_ascii_whitespace) {
-                return Some(Frame::good(line));
-            }
-        }
+        let (frame, pos) = next_line(self.body, self.pos);
+        self.pos = pos;
+        frame
     }
 
     #[inline(always)]
     fn next_counted(&mut self) -> Option<Frame<'a>> {
-        self.next_plain().or_else(|| self.next_counted_checked())
+        self.next_plain().or_else(|| {
+            let (frame, pos) = next_counted_checked(self.body, self.pos);
+            self.pos = pos;
+            frame
+        })
     }
 
     /// The common octet-counted frame in one straight line: `<1-4 digits> <text>\n` at the current position, the
     /// text plain (see [`scan::is_plain`]: ASCII, no inner newline, so no swallowed frame and no `\r` to strip).
     /// Ending with its newline makes its end a boundary. `None`, with nothing consumed, for anything else: then
-    /// [`Self::next_counted_checked`] decides, with the same answer for the frames this one takes.
+    /// [`next_counted_checked`] decides, with the same answer for the frames this one takes.
     #[inline(always)]
     fn next_plain(&mut self) -> Option<Frame<'a>> {
         let body = self.body;
@@ -120,60 +116,66 @@ impl<'a> Frames<'a> {
         self.pos = newline + 1;
         Some(Frame::Good { text, ascii: true })
     }
+}
 
-    #[inline(never)]
-    fn next_counted_checked(&mut self) -> Option<Frame<'a>> {
-        let body = self.body;
-        let pos = skip_blank(body, self.pos);
+/// The next non-blank line of a newline-delimited body from `pos`, and where the one after it starts.
+#[inline(never)]
+fn next_line(body: &[u8], mut pos: usize) -> (Option<Frame<'_>>, usize) {
+    loop {
         if pos >= body.len() {
-            self.pos = pos;
-            return None;
+            return (None, pos);
         }
-        let digits = count_digits(body, pos);
-        let length = parse_length(&body[pos..pos + digits]);
-        let (length, start) = match length {
-            Some(n) if body.get(pos + digits) == Some(&b' ') => (n, pos + digits + 1),
-            _ => {
-                let next = find_frame_start(body, pos + 1);
-                self.pos = next;
-                let salvaged = salvage(body, after_prefix(&body[pos..next]), next);
-                return Some(Frame::Damaged {
-                    reason: BadReason::LengthNotNumber,
-                    salvaged,
-                });
-            }
+        let rest = &body[pos..];
+        let (line, advance) = match memchr(b'\n', rest) {
+            Some(nl) => (&rest[..nl], nl + 1),
+            None => (rest, rest.len()),
         };
-        let end = start.saturating_add(length);
-        if end > body.len() {
-            let next = find_frame_start(body, start);
-            self.pos = next;
-            let salvaged = salvage(body, &body[start..next], next);
-            return Some(Frame::Damaged {
-                reason: BadReason::LengthPastEnd,
-                salvaged,
-            });
+        pos += advance;
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if !line.iter().all(u8::is_ascii_whitespace) {
+            return (Some(Frame::good(line)), pos);
         }
-        if is_boundary(body, end) {
-            if let Some(cut) = swallowed_frame_start(body, start, end) {
-                // The count ran over whole frames: keep this one, and the ones it swallowed.
-                self.pos = cut;
-                let salvaged = salvage(body, &body[start..cut], cut);
-                return Some(Frame::Damaged {
-                    reason: BadReason::LengthMismatch,
-                    salvaged,
-                });
-            }
-            self.pos = end;
-            return Some(Frame::good(strip_newline(&body[start..end])));
-        }
-        let next = find_frame_start(body, start);
-        self.pos = next;
-        let salvaged = salvage(body, &body[start..next], next);
-        Some(Frame::Damaged {
-            reason: BadReason::LengthMismatch,
-            salvaged,
-        })
     }
+}
+
+/// The octet-counted frame at `pos` in general (any framing damage included), and where the next one starts.
+#[inline(never)]
+fn next_counted_checked(body: &[u8], pos: usize) -> (Option<Frame<'_>>, usize) {
+    let pos = skip_blank(body, pos);
+    if pos >= body.len() {
+        return (None, pos);
+    }
+    let digits = count_digits(body, pos);
+    let length = parse_length(&body[pos..pos + digits]);
+    let (length, start) = match length {
+        Some(n) if body.get(pos + digits) == Some(&b' ') => (n, pos + digits + 1),
+        _ => {
+            let next = find_frame_start(body, pos + 1);
+            let salvaged = salvage(body, after_prefix(&body[pos..next]), next);
+            let reason = BadReason::LengthNotNumber;
+            return (Some(Frame::Damaged { reason, salvaged }), next);
+        }
+    };
+    let end = start.saturating_add(length);
+    if end > body.len() {
+        let next = find_frame_start(body, start);
+        let salvaged = salvage(body, &body[start..next], next);
+        let reason = BadReason::LengthPastEnd;
+        return (Some(Frame::Damaged { reason, salvaged }), next);
+    }
+    if is_boundary(body, end) {
+        if let Some(cut) = swallowed_frame_start(body, start, end) {
+            // The count ran over whole frames: keep this one, and the ones it swallowed.
+            let salvaged = salvage(body, &body[start..cut], cut);
+            let reason = BadReason::LengthMismatch;
+            return (Some(Frame::Damaged { reason, salvaged }), cut);
+        }
+        return (Some(Frame::good(strip_newline(&body[start..end]))), end);
+    }
+    let next = find_frame_start(body, start);
+    let salvaged = salvage(body, &body[start..next], next);
+    let reason = BadReason::LengthMismatch;
+    (Some(Frame::Damaged { reason, salvaged }), next)
 }
 
 impl<'a> Iterator for Frames<'a> {
@@ -587,13 +589,14 @@ mod tests {
         }
         for body in &bodies {
             let mut fast = Frames::with_framing(body, Framing::OctetCounted);
-            let mut checked = fast.clone();
-            while let Some(frame) = checked.next_counted_checked() {
+            let mut checked = 0;
+            while let (Some(frame), next) = next_counted_checked(body, checked) {
+                checked = next;
                 if let Some(plain) = fast.clone().next_plain() {
                     assert_eq!(plain, frame, "{:?}", String::from_utf8_lossy(body));
                 }
                 assert_eq!(fast.next(), Some(frame));
-                assert_eq!(fast.pos, checked.pos);
+                assert_eq!(fast.pos, checked);
             }
             assert_eq!(fast.next(), None);
         }
