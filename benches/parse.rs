@@ -221,9 +221,94 @@ fn ratio(rounds: usize) {
     );
 }
 
+/// The kind of line a log-shuttle frame carries, for [`kinds`]: by its header and the shape of its message.
+fn kind_of(frame: &[u8]) -> &'static str {
+    let Ok(header) = drainscale::logplex::syslog::parse_frame(frame) else {
+        return "bad";
+    };
+    let message = String::from_utf8_lossy(header.message);
+    match (header.app, header.procid) {
+        ("heroku", "router") if message.starts_with("at=error") => "router error",
+        ("heroku", "router") => "router",
+        ("heroku", "logplex") => "L10",
+        ("heroku", _) => "dyno runtime metrics",
+        _ if message.contains(" addon=") => "add-on metrics",
+        _ if message.contains('#') => "app l2met",
+        _ => "app plain",
+    }
+}
+
+/// `PARSE_BENCH_KINDS=N`: the log-shuttle corpus split by kind of line (each kind's frames in a body of its own,
+/// plus all of them grouped by kind), N rounds timing our parse and `syslog_loose` on each body back to back;
+/// prints median ns per frame and the ratio per kind. Shows where the time goes, and (mixed vs grouped) what
+/// the line-to-line change of kind costs in mispredicted branches.
+fn kinds(rounds: usize) {
+    let shuttle = Corpus::new(SEED)
+        .with_form(Form::LogShuttle)
+        .body(BODY_BYTES);
+    let mut bodies: Vec<(&str, Vec<u8>, usize)> = Vec::new();
+    for frame in Frames::new(&shuttle.bytes) {
+        let Frame::Good { text, .. } = frame else {
+            continue;
+        };
+        let kind = kind_of(text);
+        let at = match bodies.iter().position(|b| b.0 == kind) {
+            Some(at) => at,
+            None => {
+                bodies.push((kind, Vec::new(), 0));
+                bodies.len() - 1
+            }
+        };
+        // `text` is the frame without its newline; the count includes it.
+        let body = &mut bodies[at];
+        body.1
+            .extend_from_slice(format!("{} ", text.len() + 1).as_bytes());
+        body.1.extend_from_slice(text);
+        body.1.push(b'\n');
+        body.2 += 1;
+    }
+    let grouped: Vec<u8> = bodies.iter().flat_map(|b| b.1.iter().copied()).collect();
+    bodies.push(("all, grouped by kind", grouped, shuttle.frames));
+    bodies.push((
+        "all, mixed (the corpus)",
+        shuttle.bytes.clone(),
+        shuttle.frames,
+    ));
+    let time = |f: fn(&[u8]) -> usize, body: &[u8]| {
+        let start = std::time::Instant::now();
+        black_box(f(black_box(body)));
+        start.elapsed().as_secs_f64()
+    };
+    println!("{rounds} rounds, median ns per frame: kind, frames, full parse, syslog_loose, ratio");
+    for (kind, body, frames) in &bodies {
+        let (mut ours, mut peer) = (Vec::new(), Vec::new());
+        for round in 0..rounds {
+            let (o, p) = if round % 2 == 0 {
+                let o = time(drainscale_full, body);
+                (o, time(syslog_loose_full, body))
+            } else {
+                let p = time(syslog_loose_full, body);
+                (time(drainscale_full, body), p)
+            };
+            ours.push(o * 1e9 / *frames as f64);
+            peer.push(p * 1e9 / *frames as f64);
+        }
+        ours.sort_by(f64::total_cmp);
+        peer.sort_by(f64::total_cmp);
+        let (o, p) = (ours[rounds / 2], peer[rounds / 2]);
+        println!("  {kind:24} {frames:6} {o:7.1} {p:7.1} {:6.2}", p / o);
+    }
+}
+
 fn main() {
     if let Ok(which) = std::env::var("PARSE_BENCH_ONLY") {
         return only(&which);
+    }
+    if let Some(rounds) = std::env::var("PARSE_BENCH_KINDS")
+        .ok()
+        .and_then(|r| r.parse::<usize>().ok())
+    {
+        return kinds(rounds.max(1));
     }
     if let Some(rounds) = std::env::var("PARSE_BENCH_RATIO")
         .ok()
