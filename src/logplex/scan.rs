@@ -51,12 +51,11 @@ pub(crate) fn scan(
     i
 }
 
-/// The frame as `&str`. Drain traffic is nearly all ASCII: one OR over the frame, eight bytes a word (which the
-/// compiler vectorises, no branch per byte), decides that; std's full UTF-8 validation runs only when a byte is
-/// not ASCII. Same answers as `std::str::from_utf8`.
+/// The frame as `&str`. Drain traffic is nearly all ASCII: std's `is_ascii` (a word at a time) decides that, and
+/// the full UTF-8 validation runs only when a byte is not ASCII. Same answers as `std::str::from_utf8`.
 #[inline]
 pub(crate) fn utf8(bytes: &[u8]) -> Result<&str, Utf8Error> {
-    if is_ascii(bytes) {
+    if bytes.is_ascii() {
         // SAFETY: `is_ascii` saw every byte below 0x80, and a sequence of ASCII bytes is valid UTF-8.
         Ok(unsafe { std::str::from_utf8_unchecked(bytes) })
     } else {
@@ -164,33 +163,6 @@ fn is_plain_sse2(bytes: &[u8]) -> bool {
         let verdict = _mm_adds_epu8(top, _mm_set1_epi8((0x80 - PLAIN_LIMIT) as i8));
         _mm_movemask_epi8(verdict) == 0
     }
-}
-
-/// Whether every byte is below 0x80: the OR of all bytes, 32 at a time as four words, no early exit.
-#[inline]
-fn is_ascii(bytes: &[u8]) -> bool {
-    let word = |c: &[u8], i: usize| {
-        u64::from_ne_bytes([
-            c[i],
-            c[i + 1],
-            c[i + 2],
-            c[i + 3],
-            c[i + 4],
-            c[i + 5],
-            c[i + 6],
-            c[i + 7],
-        ])
-    };
-    let blocks = bytes.chunks_exact(32);
-    let rest = blocks.remainder();
-    let mut all = blocks.fold(0u64, |acc, c| {
-        acc | word(c, 0) | word(c, 8) | word(c, 16) | word(c, 24)
-    });
-    let words = rest.chunks_exact(8);
-    let tail = words.remainder();
-    all |= words.fold(0u64, |acc, c| acc | word(c, 0));
-    let tail = tail.iter().fold(0u8, |acc, b| acc | b);
-    all & HI == 0 && tail < 0x80
 }
 
 #[cfg(test)]
