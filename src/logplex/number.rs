@@ -50,8 +50,8 @@ pub fn number_with_unit(s: &str) -> Option<(f64, &str)> {
     }
     let value = if !exponent && significant <= 15 && frac_digits < POW10.len() {
         // Both the mantissa (below 10^15 < 2^53) and the power of ten are exact, so one division is correctly
-        // rounded: the same f64 as `str::parse`.
-        // Below 10^15, so the signed conversion (one instruction on x86_64, unlike the unsigned one) is exact.
+        // rounded: the same f64 as `str::parse`. Below 10^15 the mantissa also fits an `i64`, whose conversion
+        // is one instruction on x86_64 (the unsigned one is several).
         let v = mantissa as i64 as f64 / POW10[frac_digits];
         if negative {
             -v
