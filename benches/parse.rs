@@ -172,6 +172,19 @@ fn only(which: &str) {
     );
 }
 
+/// Seconds `f` takes over `body`, once.
+fn time(f: fn(&[u8]) -> usize, body: &[u8]) -> f64 {
+    let start = std::time::Instant::now();
+    black_box(f(black_box(body)));
+    start.elapsed().as_secs_f64()
+}
+
+/// The median of `v`, which is left sorted (so its first and last are the minimum and maximum).
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
 /// `PARSE_BENCH_RATIO=N`: N rounds, each timing our full parse and `syslog_loose` on the log-shuttle corpus (and
 /// our parse on the Heroku corpus) back to back, in alternating order; prints the median of the per-round ratios.
 /// On a shared machine whose speed drifts within seconds, ratios of neighbouring timings are steadier than
@@ -181,11 +194,6 @@ fn ratio(rounds: usize) {
     let shuttle = Corpus::new(SEED)
         .with_form(Form::LogShuttle)
         .body(BODY_BYTES);
-    let time = |f: fn(&[u8]) -> usize, body: &[u8]| {
-        let start = std::time::Instant::now();
-        black_box(f(black_box(body)));
-        start.elapsed().as_secs_f64()
-    };
     let (mut lines, mut bytes) = (Vec::new(), Vec::new());
     let (mut ours_lines, mut peer_lines) = (Vec::new(), Vec::new());
     for round in 0..rounds {
@@ -203,10 +211,6 @@ fn ratio(rounds: usize) {
         peer_lines.push(shuttle.frames as f64 / peer);
         bytes.push(heroku.bytes.len() as f64 / ours_heroku);
     }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
     println!(
         "{rounds} rounds: full parse / syslog_loose lines/s, median {:.2} (min {:.2}, max {:.2}); full parse, Heroku form, median {:.0} MB/s",
         median(&mut lines),
@@ -274,11 +278,6 @@ fn kinds(rounds: usize) {
         shuttle.bytes.clone(),
         shuttle.frames,
     ));
-    let time = |f: fn(&[u8]) -> usize, body: &[u8]| {
-        let start = std::time::Instant::now();
-        black_box(f(black_box(body)));
-        start.elapsed().as_secs_f64()
-    };
     println!("{rounds} rounds, median ns per frame: kind, frames, full parse, syslog_loose, ratio");
     for (kind, body, frames) in &bodies {
         let (mut ours, mut peer) = (Vec::new(), Vec::new());
@@ -293,9 +292,7 @@ fn kinds(rounds: usize) {
             ours.push(o * 1e9 / *frames as f64);
             peer.push(p * 1e9 / *frames as f64);
         }
-        ours.sort_by(f64::total_cmp);
-        peer.sort_by(f64::total_cmp);
-        let (o, p) = (ours[rounds / 2], peer[rounds / 2]);
+        let (o, p) = (median(&mut ours), median(&mut peer));
         println!("  {kind:24} {frames:6} {o:7.1} {p:7.1} {:6.2}", p / o);
     }
 }
