@@ -45,13 +45,17 @@ mod sse2 {
 
     const BLOCK: usize = 16;
 
-    /// Bit `k` set when byte `k` of `block` is `a` or `b`.
+    /// Bit `k` set when byte `at + k` of `bytes` is `a` or `b`.
+    ///
+    /// # Safety
+    /// `at + BLOCK <= bytes.len()`: the sixteen bytes from `at` are read without a bounds check.
     #[inline(always)]
-    fn mask(block: &[u8; BLOCK], a: __m128i, b: __m128i) -> u32 {
-        // SAFETY: `block` is a reference to sixteen readable bytes, exactly what an unaligned 128-bit load
-        // reads (`loadu` has no alignment requirement), and SSE2 is part of every x86_64 target.
+    unsafe fn mask_at(bytes: &[u8], at: usize, a: __m128i, b: __m128i) -> u32 {
+        debug_assert!(at + BLOCK <= bytes.len());
+        // SAFETY: the sixteen bytes from `at` are inside `bytes` (the caller's promise), exactly what an
+        // unaligned 128-bit load reads (`loadu` has no alignment requirement); SSE2 is part of every x86_64 target.
         let m = unsafe {
-            let v = _mm_loadu_si128(block.as_ptr().cast::<__m128i>());
+            let v = _mm_loadu_si128(bytes.as_ptr().add(at).cast::<__m128i>());
             _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, a), _mm_cmpeq_epi8(v, b)))
         };
         // Movemask sets only the low sixteen bits, so the cast keeps every bit.
@@ -75,8 +79,7 @@ mod sse2 {
         let mut at = from;
         while at <= base {
             // SAFETY: `at <= len - BLOCK`, so the sixteen bytes from `at` are within `bytes`.
-            let chunk = unsafe { &*bytes.as_ptr().add(at).cast::<[u8; BLOCK]>() };
-            let m = mask(chunk, va, vb);
+            let m = unsafe { mask_at(bytes, at, va, vb) };
             if m != 0 {
                 return at + m.trailing_zeros() as usize;
             }
@@ -87,8 +90,7 @@ mod sse2 {
         }
         // The last sixteen bytes; the ones before `at` were searched already and are shifted out.
         // SAFETY: `base = len - BLOCK`, so the sixteen bytes from `base` are the last ones of `bytes`.
-        let last = unsafe { &*bytes.as_ptr().add(base).cast::<[u8; BLOCK]>() };
-        let m = mask(last, va, vb) >> (at - base);
+        let m = unsafe { mask_at(bytes, base, va, vb) } >> (at - base);
         if m != 0 {
             at + m.trailing_zeros() as usize
         } else {
