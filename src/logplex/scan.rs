@@ -53,7 +53,8 @@ pub(crate) fn scan(
 
 /// The frame as `&str`. Drain traffic is nearly all ASCII: std's `is_ascii` (a word at a time) decides that, and
 /// the full UTF-8 validation runs only when a byte is not ASCII. Same answers as `std::str::from_utf8`.
-#[inline]
+/// Out of line: only frames the splitter could not mark ASCII come here, and inlined it costs the hot loop.
+#[inline(never)]
 pub(crate) fn utf8(bytes: &[u8]) -> Result<&str, Utf8Error> {
     if bytes.is_ascii() {
         // SAFETY: `is_ascii` saw every byte below 0x80, and a sequence of ASCII bytes is valid UTF-8.
