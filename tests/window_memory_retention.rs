@@ -75,4 +75,17 @@ fn ten_thousand_names_in_every_bucket_of_the_retention() {
         after.saturating_sub(before)
     );
     assert!(after < 100 * 1024, "peak RSS {after} KiB");
+    // The store's own accounting (what `windows.max_bytes` bounds) must not grossly underestimate what it holds:
+    // at least 60% of the growth in resident memory (the rest is the allocator's and the maps' slack).
+    let held = store.stats().bytes as u64 / 1024;
+    let grown = after.saturating_sub(before);
+    eprintln!("accounted {held} KiB of {grown} KiB grown");
+    assert!(
+        held * 10 >= grown * 6,
+        "accounted {held} KiB, grown {grown} KiB"
+    );
+    assert!(
+        held < 128 * 1024,
+        "the default budget holds this case: {held} KiB"
+    );
 }

@@ -265,7 +265,7 @@ fn too_old_dropped_future_clamped() {
             accepted: 3,
             too_old: 1,
             future_clamped: 1,
-            over_cap: 0
+            ..IngestCounts::default()
         }
     );
     assert_eq!(s.stats().ingest, counts);

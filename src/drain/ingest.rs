@@ -34,10 +34,7 @@ pub fn parse_and_ingest(sink: &dyn EventSink, body: &[u8], now: i64) -> Ingested
         let t = Instant::now();
         let c = sink.ingest(&mut chunk.drain(..), now);
         ingest_time += t.elapsed();
-        counts.accepted += c.accepted;
-        counts.too_old += c.too_old;
-        counts.future_clamped += c.future_clamped;
-        counts.over_cap += c.over_cap;
+        counts.add(&c);
     }
     Ingested {
         parse: events.stats().clone(),

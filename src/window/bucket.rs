@@ -17,6 +17,17 @@ pub const MAX_DYNOS: usize = 1000;
 /// in `errors`, so a sender making up codes cannot grow a bucket or slow ingestion.
 pub const MAX_ERROR_CODES: usize = 64;
 
+/// Most distinct exact statuses counted per bucket (an app sees a few dozen); lines with further statuses still
+/// count in their class and in `requests`.
+pub const MAX_STATUSES: usize = 64;
+
+/// Longest `dyno=` value kept as a key (Heroku's are like `web.1` or `web-58d8c6d8f9-x2x7q`); longer ones count
+/// in the totals only.
+pub const MAX_DYNO_BYTES: usize = 64;
+
+/// Longest error `code=` kept as a key (Heroku's are like `H12`); longer ones count in `errors` only.
+pub const MAX_CODE_BYTES: usize = 16;
+
 /// Router lines in one bucket.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RouterAgg {
@@ -24,7 +35,7 @@ pub struct RouterAgg {
     pub requests: u64,
     /// Requests by status class: index 1..=5 for 1xx..5xx; 0 for lines without a status or outside 100..=599.
     pub classes: [u64; 6],
-    /// Requests by exact status code, in first-seen order (few distinct codes per bucket).
+    /// Requests by exact status code (100..=599 only), in first-seen order, at most [`MAX_STATUSES`].
     pub statuses: Vec<(u16, u64)>,
     /// `at=error` lines.
     pub errors: u64,
@@ -38,23 +49,47 @@ pub struct RouterAgg {
     pub dynos: FastMap<Box<str>, u64>,
 }
 
-fn add_code(codes: &mut Vec<(Box<str>, u64)>, code: &str, n: u64) {
+/// Adds `n` under `code`; false when the code is not kept (too long, or the list is full).
+fn add_code(codes: &mut Vec<(Box<str>, u64)>, code: &str, n: u64) -> bool {
     if let Some((_, c)) = codes.iter_mut().find(|(k, _)| &**k == code) {
         *c += n;
-    } else if codes.len() < MAX_ERROR_CODES {
+    } else if codes.len() < MAX_ERROR_CODES && code.len() <= MAX_CODE_BYTES {
         codes.push((code.into(), n));
+    } else {
+        return false;
     }
+    true
 }
 
-fn bump<K: PartialEq>(list: &mut Vec<(K, u64)>, key: K, n: u64) {
-    match list.iter_mut().find(|(k, _)| *k == key) {
-        Some((_, c)) => *c += n,
-        None => list.push((key, n)),
+/// Adds `n` under `status`; false when the status is not kept (outside 100..=599, or the list is full).
+fn add_status(list: &mut Vec<(u16, u64)>, status: u16, n: u64) -> bool {
+    if let Some((_, c)) = list.iter_mut().find(|(k, _)| *k == status) {
+        *c += n;
+    } else if list.len() < MAX_STATUSES && (100..=599).contains(&status) {
+        list.push((status, n));
+    } else {
+        return false;
     }
+    true
+}
+
+/// Adds `n` under `dyno`; false when the dyno is not kept (too long, or the map is full).
+fn add_dyno(dynos: &mut FastMap<Box<str>, u64>, dyno: &str, n: u64) -> bool {
+    if let Some(c) = dynos.get_mut(dyno) {
+        *c += n;
+    } else if dynos.len() < MAX_DYNOS && dyno.len() <= MAX_DYNO_BYTES {
+        dynos.insert(dyno.into(), n);
+    } else {
+        return false;
+    }
+    true
 }
 
 impl RouterAgg {
-    pub fn add(&mut self, r: &Router<'_>) {
+    /// Counts one router line. Returns how many of its keys (status, error code, dyno) were not kept because
+    /// of the bounds above; the line itself always counts in the totals.
+    pub fn add(&mut self, r: &Router<'_>) -> u32 {
+        let mut refused = 0;
         self.requests += 1;
         let status = r.status();
         let class = status
@@ -63,12 +98,12 @@ impl RouterAgg {
             .unwrap_or(0);
         self.classes[class as usize] += 1;
         if let Some(status) = status {
-            bump(&mut self.statuses, status, 1);
+            refused += u32::from(!add_status(&mut self.statuses, status, 1));
         }
         if r.error() {
             self.errors += 1;
             if let Some(code) = r.code() {
-                add_code(&mut self.error_codes, code, 1);
+                refused += u32::from(!add_code(&mut self.error_codes, code, 1));
             }
         }
         if let Some(ms) = r.connect_ms() {
@@ -78,12 +113,23 @@ impl RouterAgg {
             self.service.add(ms);
         }
         if let Some(dyno) = r.dyno().filter(|d| !d.is_empty()) {
-            if let Some(c) = self.dynos.get_mut(dyno) {
-                *c += 1;
-            } else if self.dynos.len() < MAX_DYNOS {
-                self.dynos.insert(dyno.into(), 1);
-            }
+            refused += u32::from(!add_dyno(&mut self.dynos, dyno, 1));
         }
+        refused
+    }
+
+    /// Approximate heap bytes held (the lists, the dyno map and its keys, the sketches).
+    pub fn heap_bytes(&self) -> usize {
+        let dyno_keys: usize = self.dynos.keys().map(|k| k.len()).sum();
+        let code_keys: usize = self.error_codes.iter().map(|(k, _)| k.len()).sum();
+        std::mem::size_of::<RouterAgg>()
+            + self.statuses.capacity() * std::mem::size_of::<(u16, u64)>()
+            + self.error_codes.capacity() * std::mem::size_of::<(Box<str>, u64)>()
+            + code_keys
+            + self.dynos.capacity() * (std::mem::size_of::<(Box<str>, u64)>() + 1)
+            + dyno_keys
+            + self.connect.heap_bytes()
+            + self.service.heap_bytes()
     }
 
     pub fn merge(&mut self, other: &RouterAgg) {
@@ -91,8 +137,9 @@ impl RouterAgg {
         for (a, b) in self.classes.iter_mut().zip(other.classes) {
             *a += b;
         }
+        // Keys the bounds refuse here were counted when their lines were added.
         for (s, n) in &other.statuses {
-            bump(&mut self.statuses, *s, *n);
+            add_status(&mut self.statuses, *s, *n);
         }
         self.errors += other.errors;
         for (code, n) in &other.error_codes {
@@ -101,11 +148,7 @@ impl RouterAgg {
         self.connect.merge(&other.connect);
         self.service.merge(&other.service);
         for (dyno, n) in &other.dynos {
-            if let Some(c) = self.dynos.get_mut(dyno) {
-                *c += n;
-            } else if self.dynos.len() < MAX_DYNOS {
-                self.dynos.insert(dyno.clone(), *n);
-            }
+            add_dyno(&mut self.dynos, dyno, *n);
         }
     }
 
@@ -142,9 +185,20 @@ pub struct Aggs {
     pub series: FastMap<SeriesKey, SeriesAgg>,
 }
 
+/// What one series entry of a bucket's map costs besides its aggregate's heap: the slot (key pointer and
+/// aggregate) plus the map's control byte.
+pub const SERIES_ENTRY_BYTES: usize = std::mem::size_of::<(SeriesKey, SeriesAgg)>() + 1;
+
 impl Aggs {
     pub fn is_empty(&self) -> bool {
         self.router.is_none() && self.series.is_empty()
+    }
+
+    /// Approximate heap bytes held by this half (the series keys' text is the store's registry's, not counted).
+    pub fn heap_bytes(&self) -> usize {
+        let router = self.router.as_ref().map_or(0, |r| r.heap_bytes());
+        let aggs: usize = self.series.values().map(SeriesAgg::heap_bytes).sum();
+        router + self.series.capacity() * SERIES_ENTRY_BYTES + aggs
     }
 
     pub fn router_mut(&mut self) -> &mut RouterAgg {

@@ -96,6 +96,22 @@ pub struct IngestCounts {
     pub future_clamped: u64,
     /// Refused because a cap on distinct metric names/sources was reached.
     pub over_cap: u64,
+    /// Refused because the metric name or its `source=` is longer than the configured limit.
+    pub too_long: u64,
+    /// Refused because the store's memory budget (`windows.max_bytes`) was used up.
+    pub over_bytes: u64,
+}
+
+impl IngestCounts {
+    /// Adds `other`'s figures to these.
+    pub fn add(&mut self, other: &IngestCounts) {
+        self.accepted += other.accepted;
+        self.too_old += other.too_old;
+        self.future_clamped += other.future_clamped;
+        self.over_cap += other.over_cap;
+        self.too_long += other.too_long;
+        self.over_bytes += other.over_bytes;
+    }
 }
 
 /// Where the drain puts parsed events. One call per body, so a store can take its lock once.
@@ -125,6 +141,17 @@ pub struct WindowConfig {
     /// counted in `future_clamped` (default 60s).
     #[serde(with = "crate::config::duration")]
     pub max_skew: Duration,
+    /// Longest l2met metric name accepted, in bytes (default 255, Librato's limit). Longer names are refused
+    /// and counted in `too_long`.
+    pub max_name_bytes: usize,
+    /// Longest `source=` accepted, in bytes (default 255). Longer sources are refused and counted in
+    /// `too_long`.
+    pub max_source_bytes: usize,
+    /// Memory budget of the store's series data in bytes (keys, aggregates, sketch bins and distinct-count
+    /// registers, as the store accounts them; default 128 MiB). Once used up, events that would need more
+    /// (a new series in a bucket, a measure or unique that may grow its sketch) are refused and counted in
+    /// `over_bytes` until a flush or the retention frees some. Router totals are always counted.
+    pub max_bytes: usize,
     /// l2met metric names whose buckets are kept for the whole retention (for the scaler), on top of the
     /// router's. Names the scaler queries are added on their first query. Every other name is export-only:
     /// its buckets are dropped once flushed (default: empty).
@@ -147,6 +174,14 @@ impl WindowConfig {
         if self.max_series == 0 {
             return Err("windows.max_series must be at least 1".into());
         }
+        if self.max_name_bytes == 0 || self.max_source_bytes == 0 {
+            return Err(
+                "windows.max_name_bytes and windows.max_source_bytes must be at least 1".into(),
+            );
+        }
+        if self.max_bytes < 1 << 20 {
+            return Err("windows.max_bytes must be at least 1048576 (1 MiB)".into());
+        }
         Ok(())
     }
 }
@@ -157,6 +192,9 @@ impl Default for WindowConfig {
             resolution: Duration::from_secs(10),
             retention: Duration::from_secs(600),
             max_series: 10_000,
+            max_name_bytes: 255,
+            max_source_bytes: 255,
+            max_bytes: 128 << 20,
             grace: Duration::from_secs(2),
             max_skew: Duration::from_secs(60),
             keep: Vec::new(),

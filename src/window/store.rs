@@ -6,7 +6,7 @@
 //! their bucket as long as it is retained. It is not an exporter: [`Store::flush`] hands closed buckets over as a
 //! [`Snapshot`] and the outlets decide what to do with them.
 
-use super::bucket::Bucket;
+use super::bucket::{Bucket, SERIES_ENTRY_BYTES};
 use super::fasthash::FastSet;
 use super::flush::{take_pending, Snapshot};
 use super::series::{write_key, MetricKind, SeriesAgg, SeriesKey};
@@ -28,6 +28,11 @@ pub struct StoreStats {
     pub series: usize,
     /// Buckets held now.
     pub buckets: usize,
+    /// Bytes of series data held now, as the store accounts them against `windows.max_bytes`.
+    pub bytes: usize,
+    /// Router keys (an exact status, an error code, a dyno) not kept because a per-bucket bound was reached
+    /// or the key was out of range or too long; their lines still count in the totals.
+    pub router_keys_refused: u64,
 }
 
 pub(super) struct Inner {
@@ -42,6 +47,13 @@ pub(super) struct Inner {
     pub(super) first_bucket: Option<i64>,
     stats: StoreStats,
     key_buf: String,
+    /// Bytes held, recounted at every flush and expiry and grown by ingestion in between.
+    bytes: usize,
+}
+
+/// Heap bytes a registry key costs: the shared text with its reference counts, and the set's slot.
+fn key_bytes(key: &str) -> usize {
+    key.len() + 2 * std::mem::size_of::<usize>() + std::mem::size_of::<SeriesKey>() + 1
 }
 
 /// Rolling windows in memory. Share it as `Arc<Store>`.
@@ -83,6 +95,7 @@ impl Store {
                 first_bucket: None,
                 stats: StoreStats::default(),
                 key_buf: String::new(),
+                bytes: 0,
             }),
             cfg,
         }
@@ -113,6 +126,7 @@ impl Store {
         StoreStats {
             series: inner.registry.len(),
             buckets: inner.buckets.len(),
+            bytes: inner.bytes,
             ..inner.stats
         }
     }
@@ -135,6 +149,7 @@ impl Store {
         {
             inner.buckets = inner.buckets.split_off(&oldest);
             inner.registry.retain(|k| Arc::strong_count(k) > 1);
+            recount(inner);
         }
     }
 
@@ -168,6 +183,7 @@ impl Store {
             snapshot.buckets.push(take_pending(*start, bucket, keep));
         }
         registry.retain(|k| Arc::strong_count(k) > 1);
+        recount(&mut inner);
         snapshot
     }
 
@@ -178,12 +194,16 @@ impl Store {
         self.expire(&mut inner, now);
         let oldest = self.bucket_start(now) - self.retention;
         let max_series = self.cfg.max_series;
+        let (max_name, max_source) = (self.cfg.max_name_bytes, self.cfg.max_source_bytes);
+        let max_bytes = self.cfg.max_bytes;
         let Inner {
             buckets,
             registry,
             key_buf,
             stats,
             first_bucket,
+            bytes,
+            keep,
             ..
         } = &mut *inner;
         // The bucket of the previous event: a body's events mostly share one, so the map is searched only when
@@ -203,6 +223,10 @@ impl Store {
                 EventKind::Sample(m) => (Some(MetricKind::Sample), m.name, m.source),
                 EventKind::Unique(u) => (Some(MetricKind::Unique), u.name, u.source),
             };
+            if name.len() > max_name || source.is_some_and(|s| s.len() > max_source) {
+                counts.too_long += 1;
+                continue;
+            }
             if ts > now.saturating_add(self.max_skew) {
                 ts = now;
                 counts.future_clamped += 1;
@@ -224,36 +248,54 @@ impl Store {
             }
             let Some(kind) = kind else {
                 if let EventKind::Router(r) = &event.kind {
-                    bucket.pending.router_mut().add(r);
+                    // Bounded by count and key length per bucket (see `bucket.rs`), so never refused here.
+                    stats.router_keys_refused += u64::from(bucket.pending.router_mut().add(r));
                 }
                 counts.accepted += 1;
                 continue;
             };
             write_key(key_buf, kind, name, source);
+            // The names the scaler reads are never refused for space: junk cannot starve an input.
+            let full = *bytes >= max_bytes && !keep.contains(name);
             let agg = match bucket.pending.series.get_mut(key_buf.as_str()) {
                 Some(agg) => agg,
+                None if full => {
+                    counts.over_bytes += 1;
+                    continue;
+                }
                 None => {
                     let key = match registry.get(key_buf.as_str()) {
                         Some(key) => key.clone(),
-                        None if registry.len() >= max_series => {
+                        None if registry.len() >= max_series && !keep.contains(name) => {
                             counts.over_cap += 1;
                             continue;
                         }
                         None => {
                             let key: SeriesKey = Arc::from(key_buf.as_str());
+                            *bytes += key_bytes(&key);
                             registry.insert(key.clone());
                             key
                         }
                     };
-                    bucket
-                        .pending
-                        .series
-                        .entry(key)
-                        .or_insert_with(|| SeriesAgg::empty(kind))
+                    let series = &mut bucket.pending.series;
+                    let capacity = series.capacity();
+                    series.reserve(1);
+                    // The map's growth is charged when it happens (it doubles).
+                    *bytes += (series.capacity() - capacity) * SERIES_ENTRY_BYTES;
+                    series.entry(key).or_insert_with(|| SeriesAgg::empty(kind))
                 }
             };
             match (&event.kind, agg) {
-                (EventKind::Measure(m), SeriesAgg::Measure(s)) => s.add(m.value),
+                (EventKind::Measure(_) | EventKind::Unique(_), _) if full => {
+                    // Either may grow its bins or registers: refused while the budget is used up.
+                    counts.over_bytes += 1;
+                    continue;
+                }
+                (EventKind::Measure(m), SeriesAgg::Measure(s)) => {
+                    let before = s.heap_bytes();
+                    s.add(m.value);
+                    *bytes += s.heap_bytes().saturating_sub(before);
+                }
                 (EventKind::Count(m), SeriesAgg::Count(sum)) => *sum += m.value,
                 (EventKind::Sample(m), agg @ SeriesAgg::Sample { .. }) => {
                     agg.merge(&SeriesAgg::Sample {
@@ -261,19 +303,31 @@ impl Store {
                         at: ts,
                     })
                 }
-                (EventKind::Unique(u), SeriesAgg::Unique(d)) => d.insert(&u.member.unescape()),
+                (EventKind::Unique(u), SeriesAgg::Unique(d)) => {
+                    let before = d.heap_bytes();
+                    d.insert(&u.member.unescape());
+                    *bytes += d.heap_bytes().saturating_sub(before);
+                }
                 _ => {}
             }
             counts.accepted += 1;
         }
-        let s = &mut inner.stats.ingest;
-        s.accepted += counts.accepted;
-        s.too_old += counts.too_old;
-        s.future_clamped += counts.future_clamped;
-        s.over_cap += counts.over_cap;
+        inner.stats.ingest.add(&counts);
         inner.last_ingest = Some(inner.last_ingest.map_or(now, |l| l.max(now)));
         counts
     }
+}
+
+/// Recounts the bytes held: every bucket's halves plus the registry's keys. Run after flushes and expiry, which
+/// free memory the ingest path does not track.
+fn recount(inner: &mut Inner) {
+    let buckets: usize = inner
+        .buckets
+        .values()
+        .map(|b| b.pending.heap_bytes() + b.retained.heap_bytes())
+        .sum();
+    let keys: usize = inner.registry.iter().map(|k| key_bytes(k)).sum();
+    inner.bytes = buckets + keys;
 }
 
 impl EventSink for Store {
