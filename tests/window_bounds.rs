@@ -71,7 +71,7 @@ fn the_byte_budget_refuses_what_would_grow_and_a_flush_frees_it() {
     let stats = s.stats();
     assert!(refused > 0, "nothing refused");
     assert!(
-        stats.bytes <= (1 << 20) + 64 << 10,
+        stats.bytes <= (1 << 20) + (64 << 10),
         "held {} bytes, budget 1 MiB",
         stats.bytes
     );
