@@ -41,6 +41,12 @@ fn value_of(index: i32) -> f64 {
     (f64::from(index) / INV_LN_GAMMA).exp() * (2.0 / (g + 1.0))
 }
 
+/// Bytes newly allocated (negative: freed) when a vector of `T` went from capacity `before` to `after`.
+#[inline]
+fn grown<T>(before: usize, after: usize) -> isize {
+    (after as isize - before as isize) * std::mem::size_of::<T>() as isize
+}
+
 /// A run of bin counters: dense, `counts[k]` holding index `offset + k`.
 #[derive(Debug, Clone, Default, PartialEq)]
 struct Dense {
@@ -49,12 +55,15 @@ struct Dense {
 }
 
 impl Dense {
-    fn add(&mut self, index: i32, n: u32) {
+    /// Adds `n` at `index`; returns the heap bytes newly allocated, negative when freed (0 on the common path).
+    fn add(&mut self, index: i32, n: u32) -> isize {
+        let capacity = self.counts.capacity();
         if self.counts.is_empty() {
             self.offset = index;
             self.counts.push(n);
-            return;
+            return grown::<u32>(capacity, self.counts.capacity());
         }
+        let mut allocated = 0;
         let high = self.offset + self.counts.len() as i32 - 1;
         let mut index = index;
         if index < self.offset {
@@ -66,6 +75,7 @@ impl Dense {
                 counts[grow..].copy_from_slice(&self.counts);
                 self.counts = counts;
                 self.offset = index;
+                allocated = grown::<u32>(capacity, self.counts.capacity());
             }
         } else if index > high {
             let new_len = (index - self.offset + 1) as usize;
@@ -74,9 +84,11 @@ impl Dense {
             }
             let len = (index - self.offset + 1) as usize;
             self.counts.resize(len, 0);
+            allocated = grown::<u32>(capacity, self.counts.capacity());
         }
         let slot = &mut self.counts[(index - self.offset) as usize];
         *slot = slot.saturating_add(n);
+        allocated
     }
 
     /// Folds every bin below `new_offset` into the bin at `new_offset`.
@@ -115,13 +127,22 @@ impl Default for Bins {
 }
 
 impl Bins {
-    fn add(&mut self, index: i32, n: u32) {
+    /// Adds `n` at `index`; returns the heap bytes newly allocated, negative when freed (0 on the common path).
+    fn add(&mut self, index: i32, n: u32) -> isize {
         match self {
             Bins::Dense(d) => d.add(index, n),
             Bins::Sparse(pairs) => match pairs.binary_search_by_key(&index, |p| p.0) {
-                Ok(at) => pairs[at].1 = pairs[at].1.saturating_add(n),
-                Err(at) if pairs.len() < SPARSE_LIMIT => pairs.insert(at, (index, n)),
+                Ok(at) => {
+                    pairs[at].1 = pairs[at].1.saturating_add(n);
+                    0
+                }
+                Err(at) if pairs.len() < SPARSE_LIMIT => {
+                    let capacity = pairs.capacity();
+                    pairs.insert(at, (index, n));
+                    grown::<(i32, u32)>(capacity, pairs.capacity())
+                }
                 Err(_) => {
+                    let before = pairs.capacity() * std::mem::size_of::<(i32, u32)>();
                     let low = pairs[0].0.min(index);
                     let high = pairs[pairs.len() - 1].0.max(index);
                     let mut dense = Dense::default();
@@ -136,6 +157,7 @@ impl Bins {
                     }
                     dense.add(index, n);
                     *self = Bins::Dense(dense);
+                    self.heap_bytes() as isize - before as isize
                 }
             },
         }
@@ -250,13 +272,15 @@ struct Sides {
 }
 
 impl Sides {
-    fn add(&mut self, value: f64) {
+    /// Adds one value; returns the heap bytes newly allocated (negative: freed).
+    fn add(&mut self, value: f64) -> isize {
         if value > MIN_INDEXABLE {
-            self.positive.add(index_of(value), 1);
+            self.positive.add(index_of(value), 1)
         } else if value < -MIN_INDEXABLE {
-            self.negative.add(index_of(-value), 1);
+            self.negative.add(index_of(-value), 1)
         } else {
             self.zero += 1;
+            0
         }
     }
 
@@ -310,16 +334,32 @@ impl DdSketch {
     /// Adds one value. NaN and infinities are ignored (they have no place in a distribution).
     #[inline]
     pub fn add(&mut self, value: f64) {
+        self.add_counted(value);
+    }
+
+    /// [`DdSketch::add`], returning the change in [`DdSketch::heap_bytes`] (0 on the common path, negative
+    /// when a sparse side turning dense frees more than it takes), so a holder can account its memory without
+    /// asking around every value.
+    #[inline]
+    pub fn add_counted(&mut self, value: f64) -> isize {
         if !value.is_finite() {
-            return;
+            return 0;
         }
+        let mut allocated = 0;
         if self.count > 0 {
-            self.sides_mut().add(value);
+            if self.bins.is_some() {
+                allocated = self.sides_mut().add(value);
+            } else {
+                // The second value: the bins are created (rare: once per sketch).
+                self.sides_mut().add(value);
+                allocated = self.heap_bytes() as isize;
+            }
         }
         self.count += 1;
         self.sum += value;
         self.min = self.min.min(value);
         self.max = self.max.max(value);
+        allocated
     }
 
     /// Adds every value of `other` to this sketch.
@@ -334,7 +374,9 @@ impl DdSketch {
         let sides = self.sides_mut();
         match &other.bins {
             Some(theirs) => sides.merge(theirs),
-            None => sides.add(other.min),
+            None => {
+                sides.add(other.min);
+            }
         }
         self.count += other.count;
         self.sum += other.sum;
@@ -451,6 +493,32 @@ impl DdSketch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn add_counted_reports_every_allocation() {
+        // Spreads that stay sparse, turn dense, grow both ways, and collapse past MAX_BINS.
+        let spreads: [&dyn Fn(u32) -> f64; 5] = [
+            &|i| f64::from(i % 7) + 1.0,
+            &|i| 1.0 + f64::from(i) * 0.37,
+            &|i| 1e6 / (1.0 + f64::from(i)),
+            &|i| {
+                if i % 2 == 0 {
+                    1e-6 * 1.05f64.powi(i as i32)
+                } else {
+                    -f64::from(i)
+                }
+            },
+            &|i| 1e-8 * 1.03f64.powi(i as i32),
+        ];
+        for spread in spreads {
+            let mut s = DdSketch::new();
+            let mut counted = 0isize;
+            for i in 0..5000 {
+                counted += s.add_counted(spread(i));
+                assert_eq!(counted, s.heap_bytes() as isize, "after {i} values");
+            }
+        }
+    }
     use proptest::prelude::*;
 
     fn exact(sorted: &[f64], q: f64) -> f64 {

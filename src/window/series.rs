@@ -46,7 +46,7 @@ pub type SeriesKey = Arc<str>;
 
 /// Writes the key for (kind, name, source) into `buf` (cleared first). NUL bytes in the name or source, which
 /// would break the layout, become `_`.
-#[inline]
+#[inline(always)]
 pub fn write_key(buf: &mut String, kind: MetricKind, name: &str, source: Option<&str>) {
     buf.clear();
     buf.push(kind.letter());

@@ -292,9 +292,7 @@ impl Store {
                     continue;
                 }
                 (EventKind::Measure(m), SeriesAgg::Measure(s)) => {
-                    let before = s.heap_bytes();
-                    s.add(m.value);
-                    *bytes += s.heap_bytes().saturating_sub(before);
+                    *bytes = bytes.saturating_add_signed(s.add_counted(m.value))
                 }
                 (EventKind::Count(m), SeriesAgg::Count(sum)) => *sum += m.value,
                 (EventKind::Sample(m), agg @ SeriesAgg::Sample { .. }) => {
