@@ -53,6 +53,7 @@ fn pass(error: Option<&str>, health: Health) -> PassReport {
         reason: String::new(),
         change: None,
         error: error.map(str::to_string),
+        error_repeated: false,
         dry_run: false,
     }
 }
