@@ -4,6 +4,7 @@
 //! replaces the value by its kind (`invalid type: a string, expected a sequence`).
 //!
 //! It does not know which fields are secrets: it redacts every value, which is simpler and cannot miss one.
+//! Key and variant names stay (`unknown field `mni``) when they look like names (see [`MAX_NAME`]).
 
 /// Kinds serde names with the value in backticks.
 const BACKTICKED: [(&str, &str); 4] = [
@@ -13,8 +14,10 @@ const BACKTICKED: [(&str, &str); 4] = [
     ("character `", "a character"),
 ];
 
-/// Longest name kept in `unknown field` / `unknown variant` messages.
-const MAX_NAME: usize = 64;
+/// Longest name kept in `unknown field` / `unknown variant` messages. Names are kept only when they are made of
+/// letters, `_` and `-`, as every key and variant of the config is: a name with a digit or any other character
+/// may be a secret written where a key goes.
+const MAX_NAME: usize = 40;
 
 /// The message without the values it echoed.
 pub fn redact(message: &str) -> String {
@@ -44,7 +47,7 @@ pub fn redact(message: &str) -> String {
                 let plain = name.len() <= MAX_NAME
                     && name
                         .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+                        .all(|b| b.is_ascii_alphabetic() || matches!(b, b'_' | b'-'));
                 if plain {
                     out.push_str(prefix);
                     out.push_str(name);
@@ -140,6 +143,10 @@ mod tests {
         assert_eq!(
             redact("drain.auth: unknown field `p@ss/w:rd`, expected one of `users` at line 2 column 9"),
             "drain.auth: unknown field (not shown), expected one of `users` at line 2 column 9"
+        );
+        assert_eq!(
+            redact("drain.auth: unknown field `hunter2`, expected one of `users`"),
+            "drain.auth: unknown field (not shown), expected one of `users`"
         );
         assert_eq!(redact("no values here"), "no values here");
     }
