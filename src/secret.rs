@@ -393,10 +393,22 @@ mod tests {
 
     #[test]
     fn userinfo_with_and_without_a_colon_is_never_shown() {
-        assert_eq!(shown("https://u:pw@host.example/"), "https://***@host.example/");
-        assert_eq!(shown("https://tokenonly@host.example"), "https://***@host.example");
-        assert_eq!(shown("https://u:p@ss@host.example:8443"), "https://***@host.example:8443");
-        assert_eq!(shown("https://:pw@host.example"), "https://***@host.example");
+        assert_eq!(
+            shown("https://u:pw@host.example/"),
+            "https://***@host.example/"
+        );
+        assert_eq!(
+            shown("https://tokenonly@host.example"),
+            "https://***@host.example"
+        );
+        assert_eq!(
+            shown("https://u:p@ss@host.example:8443"),
+            "https://***@host.example:8443"
+        );
+        assert_eq!(
+            shown("https://:pw@host.example"),
+            "https://***@host.example"
+        );
         assert_eq!(shown("https://@host.example"), "https://***@host.example");
     }
 
@@ -404,12 +416,30 @@ mod tests {
     fn paths_queries_and_fragments_are_masked() {
         assert_eq!(shown("https://api.heroku.com"), "https://api.heroku.com");
         assert_eq!(shown("https://api.heroku.com/"), "https://api.heroku.com/");
-        assert_eq!(shown("https://hc-ping.com/8f6c-uuid-token"), "https://hc-ping.com/***");
-        assert_eq!(shown("https://hooks.example/services/T0/B0/xyz"), "https://hooks.example/***");
-        assert_eq!(shown("https://nosnch.in/abc?m=ok"), "https://nosnch.in/***?***");
-        assert_eq!(shown("https://h.example?token=abc"), "https://h.example?***");
-        assert_eq!(shown("https://h.example/?token=abc"), "https://h.example/?***");
-        assert_eq!(shown("http://127.0.0.1:9/x#frag"), "http://127.0.0.1:9/***#***");
+        assert_eq!(
+            shown("https://hc-ping.com/8f6c-uuid-token"),
+            "https://hc-ping.com/***"
+        );
+        assert_eq!(
+            shown("https://hooks.example/services/T0/B0/xyz"),
+            "https://hooks.example/***"
+        );
+        assert_eq!(
+            shown("https://nosnch.in/abc?m=ok"),
+            "https://nosnch.in/***?***"
+        );
+        assert_eq!(
+            shown("https://h.example?token=abc"),
+            "https://h.example?***"
+        );
+        assert_eq!(
+            shown("https://h.example/?token=abc"),
+            "https://h.example/?***"
+        );
+        assert_eq!(
+            shown("http://127.0.0.1:9/x#frag"),
+            "http://127.0.0.1:9/***#***"
+        );
         assert_eq!(shown("http://[::1]:8080/p"), "http://[::1]:8080/***");
     }
 

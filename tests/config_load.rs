@@ -374,7 +374,10 @@ fn a_dynosaur_file_may_add_drainscales_drain_windows_and_outlets() {
         .drain
         .as_ref()
         .expect("the drain section is kept");
-    assert_eq!(drain.auth.tokens, [drainscale::secret::Secret::new("d.abc")]);
+    assert_eq!(
+        drain.auth.tokens,
+        [drainscale::secret::Secret::new("d.abc")]
+    );
     assert_eq!(loaded.config.windows.resolution, Duration::from_secs(5));
 
     // The drain's own checks apply in this layout too.

@@ -75,7 +75,8 @@ const SLOTS: usize = 17;
 
 /// Files with a type error in a secret field, holding `s` where the error is.
 fn broken(s: &str) -> Vec<String> {
-    let base = "controllers:\n  - name: web\n    max: 3\n    inputs:\n      - {name: wave, type: sine}\n";
+    let base =
+        "controllers:\n  - name: web\n    max: 3\n    inputs:\n      - {name: wave, type: sine}\n";
     let s = q(s);
     [
         format!("drain:\n  auth:\n    tokens: {s}\n"),

@@ -466,7 +466,10 @@ fn check_masks_webhook_headers_and_the_config_is_strict() {
         "{plan}"
     );
     assert!(
-        !plan.contains("s3cret") && !plan.contains("ops:") && !plan.contains("pw@") && !plan.contains("t0k"),
+        !plan.contains("s3cret")
+            && !plan.contains("ops:")
+            && !plan.contains("pw@")
+            && !plan.contains("t0k"),
         "{plan}"
     );
 
@@ -508,4 +511,37 @@ async fn the_counters_show_on_the_metrics_page() {
     assert!(page.contains(",result=\"sent\"} 1"), "{page}");
     assert!(page.contains(",result=\"deduplicated\"} 1"), "{page}");
     assert!(page.contains(",result=\"dropped\"} 0"), "{page}");
+}
+
+#[tokio::test]
+async fn delivery_errors_and_handler_names_never_show_the_url_or_headers() {
+    let port = {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let configs = [
+        handler(&format!(
+            "{{type: webhook, url: 'http://hook-user:pw-s3cret@127.0.0.1:{port}/services/T0-path?token=q-t0k', headers: {{Authorization: Bearer h-s3cret}}}}"
+        )),
+        handler(&format!(
+            "{{type: bugsnag, api_key: bug-k3y, endpoint: 'http://127.0.0.1:{port}/bug-path'}}"
+        )),
+    ];
+    for c in &configs {
+        let h = handlers::from_config(c).unwrap();
+        let e = h.send(&event("x")).await.unwrap_err();
+        let shown = format!("{} {e} {e:?}", h.name());
+        for secret in [
+            "hook-user",
+            "pw-s3cret",
+            "T0-path",
+            "q-t0k",
+            "h-s3cret",
+            "bug-k3y",
+            "bug-path",
+        ] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains(&format!("127.0.0.1:{port}/***")), "{shown}");
+    }
 }

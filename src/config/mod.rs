@@ -235,7 +235,10 @@ impl ErrorHandlerConfig {
                     if k.is_empty() || !k.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
                         return Err(format!("header name {k:?} is not a valid HTTP header name"));
                     }
-                    if v.expose().bytes().any(|b| b.is_ascii_control() && b != b'\t') {
+                    if v.expose()
+                        .bytes()
+                        .any(|b| b.is_ascii_control() && b != b'\t')
+                    {
                         return Err(format!("header {k:?}: the value has control characters"));
                     }
                 }

@@ -61,11 +61,7 @@ pub fn render(loaded: &Loaded) -> String {
             sinks.push(format!("statsd {}", st.address));
         }
         if let Some(l) = &c.outlets.librato {
-            sinks.push(format!(
-                "Librato-format {} as {}.<app>...",
-                l.url,
-                l.prefix
-            ));
+            sinks.push(format!("Librato-format {} as {}.<app>...", l.url, l.prefix));
         }
     }
     let _ = writeln!(
@@ -171,9 +167,7 @@ fn describe_handler(h: &ErrorHandlerConfig) -> String {
             let stage = release_stage
                 .as_deref()
                 .map_or(String::new(), |s| format!(", release stage {s}"));
-            format!(
-                "bugsnag {endpoint} (api key {key}{stage}); {delivery}"
-            )
+            format!("bugsnag {endpoint} (api key {key}{stage}); {delivery}")
         }
     }
 }

@@ -117,11 +117,15 @@ mod tests {
             "drain.auth.tokens: invalid type: a string, expected a sequence at line 3 column 13"
         );
         assert_eq!(
-            redact(r#"x: invalid value: string "a\"b\\c, expected d", expected e at line 1 column 2"#),
+            redact(
+                r#"x: invalid value: string "a\"b\\c, expected d", expected e at line 1 column 2"#
+            ),
             "x: invalid value: a string, expected e at line 1 column 2"
         );
         assert_eq!(
-            redact("a: invalid type: integer `123456`, expected a sequence; b: floating point `1.5`"),
+            redact(
+                "a: invalid type: integer `123456`, expected a sequence; b: floating point `1.5`"
+            ),
             "a: invalid type: an integer, expected a sequence; b: a floating point number"
         );
         assert_eq!(
@@ -141,7 +145,9 @@ mod tests {
             "controllers[0]: unknown field `mni`, expected one of `min`, `max` at line 5 column 5"
         );
         assert_eq!(
-            redact("drain.auth: unknown field `p@ss/w:rd`, expected one of `users` at line 2 column 9"),
+            redact(
+                "drain.auth: unknown field `p@ss/w:rd`, expected one of `users` at line 2 column 9"
+            ),
             "drain.auth: unknown field (not shown), expected one of `users` at line 2 column 9"
         );
         assert_eq!(

@@ -54,7 +54,12 @@ impl Authenticator {
             users: cfg
                 .users
                 .iter()
-                .map(|u| (u.user.clone().into_bytes(), u.password.expose().as_bytes().to_vec()))
+                .map(|u| {
+                    (
+                        u.user.clone().into_bytes(),
+                        u.password.expose().as_bytes().to_vec(),
+                    )
+                })
                 .collect(),
             tokens: cfg
                 .tokens
