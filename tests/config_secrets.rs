@@ -117,7 +117,8 @@ fn leaked(out: &str, secret: &str) -> Option<String> {
 /// What `drainscale check` prints for a text, computed in-process as `check` does.
 fn check_in_process(text: &str) -> (bool, String) {
     match load_str(text, "secrets.yaml", &|_| None) {
-        Ok(loaded) => (true, plan::render(&loaded)),
+        // The plan, and the config's `Debug` (what a log line with `?config` would show).
+        Ok(loaded) => (true, format!("{}{loaded:?}", plan::render(&loaded))),
         Err(e) => (false, format!("{e:#}")),
     }
 }
