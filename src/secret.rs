@@ -1,6 +1,7 @@
 //! Values that must never be printed: [`Secret`] (a password, token or API key) and [`SecretUrl`] (a URL that
 //! may carry one in its userinfo, path or query). Their `Debug`, `Display` and `Serialize` show a mask; only
-//! [`Secret::expose`] / [`SecretUrl::expose`] give the value, to the code that must send it.
+//! [`Secret::expose`] / [`SecretUrl::expose`] give the value, to the code that must send it. [`http_error`]
+//! tells a `reqwest` error without the URL it carries.
 //!
 //! This is a leaf module: it knows nothing of the config layout, the drain or the scaler. It does not
 //! validate URLs (the config checks do); it only decides what of one may be shown.
