@@ -1,11 +1,13 @@
 //! drainscale: a Heroku log drain, metrics pipeline and autoscaler.
 //!
 //! Data flows one way: `logplex` (parse) -> `window` (aggregate) -> `outlet` (export) and `scaler` (decide)
-//! -> backends. `drain` is the HTTP front door; `config` reads the file; the binary wires them together.
+//! -> backends. `drain` is the HTTP front door; `config` reads the file; the binary wires them together. Credentials and URLs that may hold one are
+//! [`secret::Secret`] and [`secret::SecretUrl`], which print masked.
 
 pub mod config;
 pub mod drain;
 pub mod logplex;
 pub mod outlet;
 pub mod scaler;
+pub mod secret;
 pub mod window;

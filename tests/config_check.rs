@@ -73,7 +73,7 @@ fn secrets_are_masked_in_the_plan() {
         "{out}"
     );
     assert!(
-        out.contains("key set") && out.contains("https://u:***@hc.example/ping"),
+        out.contains("key set") && out.contains("GET https://***@hc.example/*** at most"),
         "{out}"
     );
 }

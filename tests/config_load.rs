@@ -291,7 +291,7 @@ fn dynosaurs_older_layout_with_top_level_plugins() {
         (3, 27, Duration::from_secs(10))
     );
     assert_eq!(c.scaler.interval, Duration::from_millis(100));
-    assert_eq!(c.scaler.api_key.as_deref(), Some("KEY"));
+    assert_eq!(c.scaler.api_key.as_ref().map(|k| k.expose()), Some("KEY"));
 }
 
 #[test]
@@ -374,7 +374,10 @@ fn a_dynosaur_file_may_add_drainscales_drain_windows_and_outlets() {
         .drain
         .as_ref()
         .expect("the drain section is kept");
-    assert_eq!(drain.auth.tokens, ["d.abc"]);
+    assert_eq!(
+        drain.auth.tokens,
+        [drainscale::secret::Secret::new("d.abc")]
+    );
     assert_eq!(loaded.config.windows.resolution, Duration::from_secs(5));
 
     // The drain's own checks apply in this layout too.

@@ -99,7 +99,7 @@ fn config(url: String, token: &str) -> OutletConfig {
         flush_interval: Duration::from_millis(100),
         shutdown_timeout: Duration::from_secs(15),
         librato: Some(LibratoConfig {
-            url,
+            url: url.into(),
             user: "me@example.com".into(),
             token: token.into(),
             backoff: Duration::from_millis(10),

@@ -53,6 +53,7 @@ fn pass(error: Option<&str>, health: Health) -> PassReport {
         reason: String::new(),
         change: None,
         error: error.map(str::to_string),
+        error_repeated: false,
         dry_run: false,
     }
 }
@@ -445,8 +446,8 @@ fn dynosaurs_bugsnag_handler_maps_to_the_bugsnag_handler() {
             ..
         }] => assert_eq!(
             (
-                api_key.as_str(),
-                endpoint.as_str(),
+                api_key.expose(),
+                endpoint.expose(),
                 release_stage.as_deref()
             ),
             ("k1", "https://bugsnag.internal:49000", Some("staging"))
@@ -461,11 +462,14 @@ fn check_masks_webhook_headers_and_the_config_is_strict() {
     let loaded = load_str(base, "t.yaml", &|_| None).unwrap();
     let plan = drainscale::config::plan::render(&loaded);
     assert!(
-        plan.contains("error handler: webhook POST https://ops:***@hooks.example.com/x?*** with Authorization: ***; same event at most every 5m"),
+        plan.contains("error handler: webhook POST https://***@hooks.example.com/***?*** with Authorization: ***; same event at most every 5m"),
         "{plan}"
     );
     assert!(
-        !plan.contains("s3cret") && !plan.contains(":pw@") && !plan.contains("t0k"),
+        !plan.contains("s3cret")
+            && !plan.contains("ops:")
+            && !plan.contains("pw@")
+            && !plan.contains("t0k"),
         "{plan}"
     );
 
@@ -507,4 +511,37 @@ async fn the_counters_show_on_the_metrics_page() {
     assert!(page.contains(",result=\"sent\"} 1"), "{page}");
     assert!(page.contains(",result=\"deduplicated\"} 1"), "{page}");
     assert!(page.contains(",result=\"dropped\"} 0"), "{page}");
+}
+
+#[tokio::test]
+async fn delivery_errors_and_handler_names_never_show_the_url_or_headers() {
+    let port = {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let configs = [
+        handler(&format!(
+            "{{type: webhook, url: 'http://hook-user:pw-s3cret@127.0.0.1:{port}/services/T0-path?token=q-t0k', headers: {{Authorization: Bearer h-s3cret}}}}"
+        )),
+        handler(&format!(
+            "{{type: bugsnag, api_key: bug-k3y, endpoint: 'http://127.0.0.1:{port}/bug-path'}}"
+        )),
+    ];
+    for c in &configs {
+        let h = handlers::from_config(c).unwrap();
+        let e = h.send(&event("x")).await.unwrap_err();
+        let shown = format!("{} {e} {e:?}", h.name());
+        for secret in [
+            "hook-user",
+            "pw-s3cret",
+            "T0-path",
+            "q-t0k",
+            "h-s3cret",
+            "bug-k3y",
+            "bug-path",
+        ] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains(&format!("127.0.0.1:{port}/***")), "{shown}");
+    }
 }

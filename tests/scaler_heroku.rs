@@ -248,3 +248,33 @@ async fn a_wrong_accept_header_is_refused_like_heroku_does() {
         .unwrap();
     assert_eq!(resp.status().as_u16(), 406);
 }
+
+/// A port nothing listens on.
+async fn closed_port() -> u16 {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    l.local_addr().unwrap().port()
+}
+
+#[tokio::test]
+async fn transport_errors_and_descriptions_never_show_the_url_or_the_token() {
+    let port = closed_port().await;
+    let url = format!("http://proxy-user:pw-s3cret@127.0.0.1:{port}/tok-path-9f3");
+    let mut s = HerokuSettings::new(&url, "shop", "api-t0ken");
+    s.max_attempts = 2;
+    s.backoff_base = Duration::from_millis(5);
+    let heroku = Heroku::new(s).unwrap();
+    let e = heroku.current("web").await.unwrap_err();
+    let shown = format!("{e} {e:?} {}", heroku.describe());
+    assert!(matches!(e, BackendError::Exhausted { .. }), "{e:?}");
+    assert!(shown.contains("cannot connect"), "{shown}");
+    for secret in ["proxy-user", "pw-s3cret", "tok-path", "api-t0ken"] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+    assert!(
+        heroku
+            .describe()
+            .contains(&format!("http://***@127.0.0.1:{port}/***")),
+        "{}",
+        heroku.describe()
+    );
+}

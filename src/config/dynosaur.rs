@@ -17,6 +17,7 @@ use crate::scaler::inputs::random::{self, RandomParams};
 use crate::scaler::inputs::sine::{self, SineParams};
 use crate::scaler::inputs::InputParams;
 use crate::scaler::policy::Policy;
+use crate::secret::{Secret, SecretUrl};
 use crate::window::WindowConfig;
 use serde::Deserialize;
 use std::time::Duration;
@@ -52,7 +53,7 @@ struct Scaler {
     #[serde(default)]
     heroku_app_name: Option<String>,
     #[serde(default)]
-    heroku_api_key: Option<String>,
+    heroku_api_key: Option<Secret>,
     #[serde(default)]
     dry_run: Option<bool>,
     #[serde(default, with = "crate::config::duration::option")]
@@ -72,7 +73,7 @@ struct Scaler {
     #[serde(default)]
     librato_email: Option<String>,
     #[serde(default)]
-    librato_api_key: Option<String>,
+    librato_api_key: Option<Secret>,
 }
 
 #[derive(Deserialize)]
@@ -142,7 +143,7 @@ fn bugsnag(h: &Handler) -> Option<ErrorHandlerConfig> {
         _ => None,
     };
     let api_key = text("api_key").filter(|k| !k.is_empty())?;
-    let mut config = ErrorHandlerConfig::bugsnag(api_key);
+    let mut config = ErrorHandlerConfig::bugsnag(Secret::new(api_key));
     if let ErrorHandlerConfig::Bugsnag {
         endpoint,
         release_stage,
@@ -150,7 +151,7 @@ fn bugsnag(h: &Handler) -> Option<ErrorHandlerConfig> {
     } = &mut config
     {
         if let Some(e) = text("endpoint").filter(|e| !e.is_empty()) {
-            *endpoint = e;
+            *endpoint = SecretUrl::new(e);
         }
         // Dynosaur's handler set `release_stage` to "production" unless told otherwise.
         *release_stage = Some(

@@ -1,7 +1,9 @@
 //! Reading a config file: interpolate the environment, recognise the layout (drainscale's or Dynosaur's),
-//! deserialize, validate. Every error names the file, the key path and, where it can, the line.
+//! deserialize, validate. Every error names the file, the key path and, where it can, the line; no error
+//! repeats a value from the file (see [`super::redact`]), so a mistyped secret is not printed.
 
 use super::interpolate::interpolate;
+use super::redact::redact;
 use super::{dynosaur, validate, Config};
 use std::path::Path;
 
@@ -57,12 +59,14 @@ pub fn load_str(
     {
         return Err(fail("the file is empty".into()));
     }
-    let layout = detect(&text).map_err(|e| fail(refine(&e.to_string(), &text)))?;
+    let parse_error = |e: &str| fail(redact(&refine(e, &text)));
+    let layout = detect(&text).map_err(|e| parse_error(&e.to_string()))?;
     let config = match layout {
-        Layout::Native => serde_yaml_ng::from_str::<Config>(&text)
-            .map_err(|e| fail(refine(&e.to_string(), &text)))?,
+        Layout::Native => {
+            serde_yaml_ng::from_str::<Config>(&text).map_err(|e| parse_error(&e.to_string()))?
+        }
         Layout::Dynosaur => {
-            let (config, more) = dynosaur::parse(&text).map_err(|e| fail(refine(&e, &text)))?;
+            let (config, more) = dynosaur::parse(&text).map_err(|e| parse_error(&e))?;
             warnings.extend(more);
             config
         }

@@ -9,6 +9,7 @@ pub mod dynosaur;
 pub mod interpolate;
 pub mod load;
 pub mod plan;
+pub mod redact;
 mod validate;
 
 pub use controller::{BackendConfig, ControllerConfig, InputConfig};
@@ -16,6 +17,7 @@ pub use load::{load, load_str, ConfigError, Layout, Loaded};
 
 use crate::drain::DrainConfig;
 use crate::outlet::OutletConfig;
+use crate::secret::{Secret, SecretUrl};
 use crate::window::WindowConfig;
 use serde::Deserialize;
 use std::time::Duration;
@@ -48,9 +50,9 @@ pub struct ScalerConfig {
     /// The Heroku app whose formation is scaled.
     pub app: String,
     /// Heroku API token (`heroku authorizations:create`); not needed for a dry run or file backends.
-    pub api_key: Option<String>,
-    /// Heroku API base URL (default `https://api.heroku.com`).
-    pub api_url: String,
+    pub api_key: Option<Secret>,
+    /// Heroku API base URL (default `https://api.heroku.com`); shown masked, as it may hold a credential.
+    pub api_url: SecretUrl,
     /// Decide and log "would change web from X to Y", never write (default false).
     pub dry_run: bool,
     /// Time between passes of each controller (default `5s`, Dynosaur's).
@@ -71,7 +73,7 @@ impl Default for ScalerConfig {
         ScalerConfig {
             app: String::new(),
             api_key: None,
-            api_url: "https://api.heroku.com".into(),
+            api_url: SecretUrl::new("https://api.heroku.com"),
             dry_run: false,
             interval: Duration::from_secs(5),
             stats: StatsConfig::default(),
@@ -125,6 +127,10 @@ pub struct HerokuTuning {
     pub backoff_max: Duration,
     /// Below this `RateLimit-Remaining`, the loop slows down (default 100).
     pub rate_limit_low: i64,
+    /// A count Heroku refused to write (4xx other than 429, e.g. 422 over the account's dyno limit) is not
+    /// sent again for this long (default `1h`); a different count is sent at once.
+    #[serde(with = "crate::config::duration")]
+    pub refusal_backoff: Duration,
 }
 
 impl Default for HerokuTuning {
@@ -136,6 +142,7 @@ impl Default for HerokuTuning {
             backoff_base: Duration::from_millis(500),
             backoff_max: Duration::from_secs(8),
             rate_limit_low: 100,
+            refusal_backoff: crate::scaler::backend::heroku::DEFAULT_REFUSAL_BACKOFF,
         }
     }
 }
@@ -144,8 +151,9 @@ impl Default for HerokuTuning {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeadMansSwitchConfig {
-    /// The URL to GET (a Cronut, healthchecks.io or Dead Man's Snitch check-in URL).
-    pub url: String,
+    /// The URL to GET (a Cronut, healthchecks.io or Dead Man's Snitch check-in URL); its path and query are
+    /// shown masked (they are the check-in token).
+    pub url: SecretUrl,
     /// At most one ping per this long (default `1m`).
     #[serde(default = "one_minute", with = "crate::config::duration")]
     pub interval: Duration,
@@ -161,11 +169,11 @@ fn one_minute() -> Duration {
 pub enum ErrorHandlerConfig {
     /// POST a JSON event to a URL.
     Webhook {
-        /// The receiving URL.
-        url: String,
-        /// Extra request headers (e.g. `Authorization`).
+        /// The receiving URL (shown masked: its path and query often hold a token).
+        url: SecretUrl,
+        /// Extra request headers (e.g. `Authorization`); values are secrets, shown as `***`.
         #[serde(default)]
-        headers: std::collections::BTreeMap<String, String>,
+        headers: std::collections::BTreeMap<String, Secret>,
         /// The same (controller, input, kind, message) is sent at most once per this long (default `10m`).
         #[serde(default = "ten_minutes", with = "crate::config::duration")]
         repeat_after: Duration,
@@ -179,10 +187,10 @@ pub enum ErrorHandlerConfig {
     /// Bugsnag's Error Reporting API (payload version 5).
     Bugsnag {
         /// The project's notifier API key.
-        api_key: String,
+        api_key: Secret,
         /// The notify endpoint (default `https://notify.bugsnag.com`; on-premise installs differ).
         #[serde(default = "bugsnag_endpoint")]
-        endpoint: String,
+        endpoint: SecretUrl,
         /// `app.releaseStage` of every event (e.g. `production`); absent: not sent.
         #[serde(default)]
         release_stage: Option<String>,
@@ -200,7 +208,7 @@ pub enum ErrorHandlerConfig {
 
 impl ErrorHandlerConfig {
     /// A bugsnag handler with the default endpoint and delivery.
-    pub fn bugsnag(api_key: String) -> Self {
+    pub fn bugsnag(api_key: Secret) -> Self {
         ErrorHandlerConfig::Bugsnag {
             api_key,
             endpoint: bugsnag_endpoint(),
@@ -213,13 +221,11 @@ impl ErrorHandlerConfig {
 
     /// URLs are http(s), the Bugsnag key is set, header names and values are valid HTTP, the queue holds one.
     pub fn validate(&self) -> Result<(), String> {
-        let http = |what: &str, url: &str| {
-            if url.starts_with("http://") || url.starts_with("https://") {
+        let http = |what: &str, url: &SecretUrl| {
+            if url.is_http() {
                 Ok(())
             } else {
-                Err(format!(
-                    "{what} {url:?} must start with http:// or https://"
-                ))
+                Err(format!("{what} {url} must start with http:// or https://"))
             }
         };
         match self {
@@ -229,7 +235,10 @@ impl ErrorHandlerConfig {
                     if k.is_empty() || !k.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
                         return Err(format!("header name {k:?} is not a valid HTTP header name"));
                     }
-                    if v.bytes().any(|b| b.is_ascii_control() && b != b'\t') {
+                    if v.expose()
+                        .bytes()
+                        .any(|b| b.is_ascii_control() && b != b'\t')
+                    {
                         return Err(format!("header {k:?}: the value has control characters"));
                     }
                 }
@@ -238,7 +247,7 @@ impl ErrorHandlerConfig {
                 api_key, endpoint, ..
             } => {
                 http("endpoint", endpoint)?;
-                if api_key.trim().is_empty() {
+                if api_key.is_blank() {
                     return Err("api_key is empty".into());
                 }
             }
@@ -272,8 +281,8 @@ impl ErrorHandlerConfig {
     }
 }
 
-fn bugsnag_endpoint() -> String {
-    "https://notify.bugsnag.com".into()
+fn bugsnag_endpoint() -> SecretUrl {
+    SecretUrl::new("https://notify.bugsnag.com")
 }
 
 /// How an error handler delivers: deduplication, timeout, queue (written flat in the handler's entry).

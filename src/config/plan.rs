@@ -1,5 +1,7 @@
 //! The plan `drainscale check` prints: what would run (drain, windows, outlets, controllers with their
-//! backends, policies, schedules and inputs), then the warnings. Secrets are masked.
+//! backends, policies, schedules and inputs), then the warnings. Credentials and URLs are
+//! [`crate::secret::Secret`] and [`crate::secret::SecretUrl`], which print (and serialize) masked: nothing here
+//! masks by hand, and nothing here can print a credential.
 
 use super::{BackendConfig, ErrorHandlerConfig, Layout, Loaded};
 use crate::config::duration::format as dur;
@@ -23,7 +25,7 @@ pub fn render(loaded: &Loaded) -> String {
     }
     match &c.drain {
         Some(d) => {
-            let _ = writeln!(out, "drain: {}", masked_json(d));
+            let _ = writeln!(out, "drain: {}", json(d));
         }
         None => {
             let _ = writeln!(
@@ -32,10 +34,10 @@ pub fn render(loaded: &Loaded) -> String {
             );
         }
     }
-    let _ = writeln!(out, "windows: {}", masked_json(&c.windows));
-    let _ = writeln!(out, "outlets: {}", masked_json(&c.outlets));
+    let _ = writeln!(out, "windows: {}", json(&c.windows));
+    let _ = writeln!(out, "outlets: {}", json(&c.outlets));
     let s = &c.scaler;
-    let key = match s.api_key.as_deref() {
+    let key = match &s.api_key {
         Some(k) if !k.is_empty() => "set",
         _ => "not set",
     };
@@ -59,11 +61,7 @@ pub fn render(loaded: &Loaded) -> String {
             sinks.push(format!("statsd {}", st.address));
         }
         if let Some(l) = &c.outlets.librato {
-            sinks.push(format!(
-                "Librato-format {} as {}.<app>...",
-                mask_url(&l.url),
-                l.prefix
-            ));
+            sinks.push(format!("Librato-format {} as {}.<app>...", l.url, l.prefix));
         }
     }
     let _ = writeln!(
@@ -77,7 +75,7 @@ pub fn render(loaded: &Loaded) -> String {
         let _ = writeln!(
             out,
             "  dead man's switch: GET {} at most every {}",
-            mask_url(&d.url),
+            d.url,
             dur(d.interval)
         );
     }
@@ -140,7 +138,7 @@ pub fn render(loaded: &Loaded) -> String {
     out
 }
 
-/// One `scaler.error_handlers` entry in words; the API key and every header value are masked.
+/// One `scaler.error_handlers` entry in words; the URL is masked, header values and the API key are not shown.
 fn describe_handler(h: &ErrorHandlerConfig) -> String {
     let d = h.delivery();
     let delivery = format!(
@@ -157,12 +155,7 @@ fn describe_handler(h: &ErrorHandlerConfig) -> String {
             } else {
                 format!(" with {}", headers.join(", "))
             };
-            // A query string often carries a token: keep its presence, not its content.
-            let shown = match url.split_once('?') {
-                Some((base, _)) => format!("{}?***", mask_url(base)),
-                None => mask_url(url),
-            };
-            format!("webhook POST {shown}{headers}; {delivery}")
+            format!("webhook POST {url}{headers}; {delivery}")
         }
         ErrorHandlerConfig::Bugsnag {
             api_key,
@@ -170,70 +163,16 @@ fn describe_handler(h: &ErrorHandlerConfig) -> String {
             release_stage,
             ..
         } => {
-            let key = if api_key.is_empty() { "empty" } else { "***" };
+            let key = api_key.masked();
             let stage = release_stage
                 .as_deref()
                 .map_or(String::new(), |s| format!(", release stage {s}"));
-            format!(
-                "bugsnag {} (api key {key}{stage}); {delivery}",
-                mask_url(endpoint)
-            )
+            format!("bugsnag {endpoint} (api key {key}{stage}); {delivery}")
         }
     }
 }
 
-/// JSON of a section with secret-looking values replaced.
-fn masked_json<T: serde::Serialize>(value: &T) -> String {
-    let mut v = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
-    mask(&mut v);
-    v.to_string()
-}
-
-fn mask(v: &mut serde_json::Value) {
-    match v {
-        serde_json::Value::Object(map) => {
-            for (k, val) in map.iter_mut() {
-                let k = k.to_ascii_lowercase();
-                let secret = ["password", "secret", "token", "key", "credential"]
-                    .iter()
-                    .any(|s| k.contains(s));
-                if secret {
-                    hide(val);
-                } else if k.contains("url") {
-                    if let serde_json::Value::String(s) = val {
-                        *s = mask_url(s);
-                    }
-                } else {
-                    mask(val);
-                }
-            }
-        }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(mask),
-        _ => {}
-    }
-}
-
-/// Replaces secret strings (also inside lists) with `***`, keeping empty ones visible as empty.
-fn hide(v: &mut serde_json::Value) {
-    match v {
-        serde_json::Value::String(s) if !s.is_empty() => *s = "***".into(),
-        serde_json::Value::Array(items) => items.iter_mut().for_each(hide),
-        serde_json::Value::Object(_) => mask(v),
-        serde_json::Value::Number(_) | serde_json::Value::Bool(_) => *v = "***".into(),
-        _ => {}
-    }
-}
-
-/// `https://user:pass@host/x` -> `https://user:***@host/x`.
-fn mask_url(url: &str) -> String {
-    match (url.find("://"), url.find('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &url[scheme + 3..at];
-            match userinfo.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
+/// A section as JSON: its secrets serialize as their masks.
+fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|e| format!("(cannot render: {e})"))
 }

@@ -147,7 +147,7 @@ pub fn validate(c: &Config, text: &str) -> Result<Vec<String>, String> {
     if needs_heroku {
         let app = &c.scaler.app;
         if c.scaler.dry_run {
-            if c.scaler.api_key.as_deref().unwrap_or("").is_empty() {
+            if c.scaler.api_key.as_ref().map_or(true, |k| k.is_empty()) {
                 warnings.push(
                     "dry run without scaler.api_key: each controller assumes it starts at its min"
                         .into(),
@@ -160,7 +160,7 @@ pub fn validate(c: &Config, text: &str) -> Result<Vec<String>, String> {
                         .into(),
                 );
             }
-            if c.scaler.api_key.as_deref().unwrap_or("").is_empty() {
+            if c.scaler.api_key.as_ref().map_or(true, |k| k.is_empty()) {
                 return Err(
                     "scaler.api_key: a Heroku API token is required unless scaler.dry_run is true"
                         .into(),

@@ -54,9 +54,18 @@ impl Authenticator {
             users: cfg
                 .users
                 .iter()
-                .map(|u| (u.user.clone().into_bytes(), u.password.clone().into_bytes()))
+                .map(|u| {
+                    (
+                        u.user.clone().into_bytes(),
+                        u.password.expose().as_bytes().to_vec(),
+                    )
+                })
                 .collect(),
-            tokens: cfg.tokens.iter().map(|t| t.clone().into_bytes()).collect(),
+            tokens: cfg
+                .tokens
+                .iter()
+                .map(|t| t.expose().as_bytes().to_vec())
+                .collect(),
         })
     }
 
@@ -130,10 +139,10 @@ mod tests {
                 .iter()
                 .map(|(u, p)| BasicUser {
                     user: u.to_string(),
-                    password: p.to_string(),
+                    password: (*p).into(),
                 })
                 .collect(),
-            tokens: tokens.iter().map(|t| t.to_string()).collect(),
+            tokens: tokens.iter().map(|t| (*t).into()).collect(),
             insecure: false,
         })
         .unwrap()

@@ -1,6 +1,7 @@
 //! The `drain:` config section: where to listen, who may post, and the limits that keep slow or hostile
 //! clients from holding the drain. Plain serde structs with defaults; nothing here touches a socket.
 
+use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -111,8 +112,8 @@ impl DrainConfig {
 pub struct AuthConfig {
     /// Basic-auth users; the drain URL is then `https://USER:PASSWORD@host/logs` (default none).
     pub users: Vec<BasicUser>,
-    /// Allowed `Logplex-Drain-Token` header values, e.g. `d.fc6b856b-...` (default none).
-    pub tokens: Vec<String>,
+    /// Allowed `Logplex-Drain-Token` header values, e.g. `d.fc6b856b-...` (default none); shown as `***`.
+    pub tokens: Vec<Secret>,
     /// Must be `true` to run with no users and no tokens, i.e. open to anyone (default false).
     pub insecure: bool,
 }
@@ -134,22 +135,13 @@ impl AuthConfig {
 }
 
 /// One Basic-auth user.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BasicUser {
     /// The user name.
     pub user: String,
-    /// The password (use `${ENV_VAR}` interpolation rather than writing it in the file).
-    pub password: String,
-}
-
-impl std::fmt::Debug for BasicUser {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BasicUser")
-            .field("user", &self.user)
-            .field("password", &"<redacted>")
-            .finish()
-    }
+    /// The password (use `${ENV_VAR}` interpolation rather than writing it in the file); shown as `***`.
+    pub password: Secret,
 }
 
 /// The Frame-Id memory.
@@ -199,6 +191,7 @@ mod tests {
             password: "hunter2".into(),
         };
         assert!(!format!("{u:?}").contains("hunter2"));
+        assert!(!serde_json::to_string(&u).unwrap().contains("hunter2"));
     }
 
     #[test]

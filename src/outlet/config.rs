@@ -2,6 +2,7 @@
 //!
 //! Plain serde structs with defaults; unknown keys are errors. Nothing here opens a socket.
 
+use crate::secret::{Secret, SecretUrl};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -57,9 +58,9 @@ impl OutletConfig {
             }
         }
         if let Some(l) = &self.librato {
-            if !(l.url.starts_with("http://") || l.url.starts_with("https://")) {
+            if !l.url.is_http() {
                 return Err(format!(
-                    "outlets.librato.url {:?} is not an http(s) URL",
+                    "outlets.librato.url {} is not an http(s) URL",
                     l.url
                 ));
             }
@@ -122,12 +123,12 @@ impl Default for StatsdConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct LibratoConfig {
     /// Full URL of the metrics endpoint (default `https://metrics-api.librato.com/v1/metrics`; the hosted
-    /// service is retired, point this at a compatible receiver).
-    pub url: String,
+    /// service is retired, point this at a compatible receiver). Shown masked (scheme, host and port).
+    pub url: SecretUrl,
     /// Basic-auth user (Librato: the account email).
     pub user: String,
-    /// Basic-auth password (Librato: the API token).
-    pub token: String,
+    /// Basic-auth password (Librato: the API token); shown as `***`.
+    pub token: Secret,
     /// Prefix of every gauge name (default `drainscale`; empty for none).
     pub prefix: String,
     /// Gauges per request, at most 300 (default 300).
@@ -150,9 +151,9 @@ pub struct LibratoConfig {
 impl Default for LibratoConfig {
     fn default() -> Self {
         LibratoConfig {
-            url: "https://metrics-api.librato.com/v1/metrics".into(),
+            url: SecretUrl::new("https://metrics-api.librato.com/v1/metrics"),
             user: String::new(),
-            token: String::new(),
+            token: Secret::default(),
             prefix: "drainscale".into(),
             batch_size: 300,
             queue_size: 1000,

@@ -105,8 +105,8 @@ impl LibratoOutlet {
             .user_agent(concat!("drainscale/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| OutletError::Librato {
-                url: cfg.url.clone(),
-                reason: e.to_string(),
+                url: cfg.url.to_string(),
+                reason: crate::secret::http_error(&e),
             })?;
         let queue = Arc::new(DropOldest::new(cfg.queue_size));
         let stats = Arc::new(LibratoStats::default());
@@ -207,8 +207,8 @@ async fn post_with_retries(
 ) {
     for attempt in 0..=cfg.max_retries {
         let response = client
-            .post(&cfg.url)
-            .basic_auth(&cfg.user, Some(&cfg.token))
+            .post(cfg.url.expose())
+            .basic_auth(&cfg.user, Some(cfg.token.expose()))
             .json(&Body { gauges: batch })
             .send()
             .await;
@@ -237,7 +237,9 @@ async fn post_with_retries(
                 }
                 tracing::debug!(status = %r.status(), attempt, "librato: will retry");
             }
-            Err(e) => tracing::debug!(error = %e, attempt, "librato: will retry"),
+            Err(e) => {
+                tracing::debug!(error = %crate::secret::http_error(&e), attempt, "librato: will retry")
+            }
         }
         if attempt == cfg.max_retries {
             break;

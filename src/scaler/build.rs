@@ -40,16 +40,16 @@ pub fn build(
     let s = &config.scaler;
     let ctx = InputContext { windows };
     let start = clock.tick();
-    let has_key = s.api_key.as_deref().is_some_and(|k| !k.is_empty());
-    let heroku: Option<Arc<dyn Backend>> = if has_key && !s.app.is_empty() {
-        let mut settings =
-            HerokuSettings::new(&s.api_url, &s.app, s.api_key.as_deref().unwrap_or(""));
+    let key = s.api_key.as_ref().map_or("", |k| k.expose());
+    let heroku: Option<Arc<dyn Backend>> = if !key.is_empty() && !s.app.is_empty() {
+        let mut settings = HerokuSettings::new(s.api_url.expose(), &s.app, key);
         settings.cache_ttl = s.heroku.cache_ttl;
         settings.timeout = s.heroku.timeout;
         settings.max_attempts = s.heroku.max_attempts.max(1);
         settings.backoff_base = s.heroku.backoff_base;
         settings.backoff_max = s.heroku.backoff_max;
         settings.rate_limit_low = s.heroku.rate_limit_low;
+        settings.refusal_backoff = s.heroku.refusal_backoff;
         let client = Heroku::new(settings).map_err(|e| BuildError {
             controller: "*".into(),
             message: e.to_string(),

@@ -4,7 +4,7 @@
 //!
 //! One pass = [`Controller::pass`]; the loop, the reporting and the status page are elsewhere.
 
-use super::backend::Backend;
+use super::backend::{Backend, BackendError};
 use super::clock::Tick;
 use super::health::Health;
 use super::hysteresis::Hysteresis;
@@ -177,6 +177,10 @@ pub struct PassReport {
     pub change: Option<Change>,
     /// A backend failure this pass.
     pub error: Option<String>,
+    /// The error is a write the backend refused before for the same count and did not send again: it is
+    /// shown (`/status`, no dead man's switch ping) but not logged at error level or sent to the error
+    /// handlers again.
+    pub error_repeated: bool,
     pub dry_run: bool,
 }
 
@@ -292,6 +296,7 @@ impl Controller {
             reason: String::new(),
             change: None,
             error: None,
+            error_repeated: false,
             dry_run: self.backend.is_dry_run(),
         };
         let Some(current) = current else {
@@ -336,6 +341,7 @@ impl Controller {
                     }
                 }
                 Err(e) => {
+                    report.error_repeated = matches!(e, BackendError::Refused { .. });
                     error = Some(format!(
                         "setting {} to {}: {e}",
                         self.process, decision.target

@@ -8,6 +8,7 @@ use super::controller::{Controller, PassReport};
 use super::handlers::Notifier;
 use super::report::StatsReporter;
 use super::status::ScalerStatus;
+use crate::secret::{http_error, SecretUrl};
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -55,7 +56,7 @@ impl Scaler {
     }
 
     /// Pings `url` (HTTP GET) at most once per `every`, after passes in which no controller had an error.
-    pub fn with_dead_mans_switch(mut self, url: String, every: Duration) -> Self {
+    pub fn with_dead_mans_switch(mut self, url: SecretUrl, every: Duration) -> Self {
         let names = self.controllers.iter().map(|c| c.name.clone()).collect();
         self.dead_mans_switch = Some(Arc::new(DeadMansSwitch::new(url, every, names)));
         self
@@ -200,8 +201,12 @@ fn after_pass(
     dms: Option<&DeadMansSwitch>,
     notifier: Option<&Notifier>,
 ) {
-    if let Some(err) = &report.error {
-        tracing::error!(controller = %report.controller, "{err}");
+    match &report.error {
+        Some(err) if report.error_repeated => {
+            tracing::debug!(controller = %report.controller, "still refused, not sent again: {err}")
+        }
+        Some(err) => tracing::error!(controller = %report.controller, "{err}"),
+        None => {}
     }
     let details: Vec<String> = report
         .inputs
@@ -238,16 +243,17 @@ fn fmt_opt(v: Option<f64>) -> String {
     v.map_or("-".into(), |v| format!("{v:.2}"))
 }
 
-/// Dynosaur's success handler: a ping after passes without errors, at most once per `every`.
+/// Dynosaur's success handler: a ping after passes without errors, at most once per `every`. Its URL is the
+/// check-in token: logs show it masked.
 pub struct DeadMansSwitch {
-    url: String,
+    url: SecretUrl,
     every: Duration,
     client: reqwest::Client,
     state: Mutex<(HashMap<String, bool>, Option<Instant>)>,
 }
 
 impl DeadMansSwitch {
-    fn new(url: String, every: Duration, controllers: Vec<String>) -> Self {
+    fn new(url: SecretUrl, every: Duration, controllers: Vec<String>) -> Self {
         let ok = controllers.into_iter().map(|c| (c, false)).collect();
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
@@ -271,10 +277,10 @@ impl DeadMansSwitch {
         state.1 = Some(Instant::now());
         let (client, url) = (self.client.clone(), self.url.clone());
         tokio::spawn(async move {
-            match client.get(&url).send().await {
+            match client.get(url.expose()).send().await {
                 Ok(r) if r.status().is_success() => tracing::debug!("dead man's switch pinged"),
                 Ok(r) => tracing::warn!("dead man's switch {url}: HTTP {}", r.status()),
-                Err(e) => tracing::warn!("dead man's switch {url}: {e}"),
+                Err(e) => tracing::warn!("dead man's switch {url}: {}", http_error(&e)),
             }
         });
     }

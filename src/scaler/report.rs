@@ -180,6 +180,7 @@ mod tests {
             reason: String::new(),
             change: None,
             error: None,
+            error_repeated: false,
             dry_run: true,
         }
     }

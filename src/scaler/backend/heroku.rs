@@ -8,9 +8,15 @@
 //!   is never sent twice.
 //! - `RateLimit-Remaining` is remembered; when it falls below `rate_limit_low`, [`Backend::pace`] asks the loop
 //!   to wait for the pool to refill (Heroku refills about 75 requests a minute).
-//! - Other 4xx answers are reported with Heroku's `id` and `message`, and never retried.
+//! - Other 4xx answers are reported with Heroku's `id` and `message`, and never retried. A write refused so
+//!   (e.g. 422 "Cannot update to more than 100 dynos") is remembered per process type: the same count is not
+//!   sent again until `refusal_backoff` (default 1 h) has passed; a different count is sent at once. Meanwhile
+//!   `set` answers [`BackendError::Refused`] without a request.
+//! - The API URL and token are [`SecretUrl`] and [`Secret`]: descriptions and errors show the URL masked, and
+//!   transport errors are told without the URL `reqwest` puts in them.
 
 use super::{Backend, BackendError, BackendFuture};
+use crate::secret::{http_error, Secret, SecretUrl};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -21,9 +27,9 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone)]
 pub struct HerokuSettings {
     /// API base URL (default `https://api.heroku.com`).
-    pub api_url: String,
+    pub api_url: SecretUrl,
     pub app: String,
-    pub api_key: String,
+    pub api_key: Secret,
     pub cache_ttl: Duration,
     /// Per-request timeout.
     pub timeout: Duration,
@@ -32,23 +38,29 @@ pub struct HerokuSettings {
     pub backoff_max: Duration,
     /// Below this many remaining requests, the loop slows down.
     pub rate_limit_low: i64,
+    /// How long a count Heroku refused (4xx other than 429) is not asked for again.
+    pub refusal_backoff: Duration,
 }
 
 impl HerokuSettings {
     pub fn new(api_url: &str, app: &str, api_key: &str) -> Self {
         HerokuSettings {
-            api_url: api_url.trim_end_matches('/').to_string(),
+            api_url: SecretUrl::new(api_url).trim_end_slashes(),
             app: app.to_string(),
-            api_key: api_key.to_string(),
+            api_key: Secret::new(api_key),
             cache_ttl: Duration::from_secs(60),
             timeout: Duration::from_secs(10),
             max_attempts: 4,
             backoff_base: Duration::from_millis(500),
             backoff_max: Duration::from_secs(8),
             rate_limit_low: 100,
+            refusal_backoff: DEFAULT_REFUSAL_BACKOFF,
         }
     }
 }
+
+/// How long a refused count is not sent again, by default.
+pub const DEFAULT_REFUSAL_BACKOFF: Duration = Duration::from_secs(3600);
 
 /// Heroku refills the rate-limit pool at about this many requests per minute.
 const REFILL_PER_MINUTE: f64 = 75.0;
@@ -59,6 +71,15 @@ pub struct Heroku {
     cache: Mutex<HashMap<String, (u32, Instant)>>,
     /// Last `RateLimit-Remaining` seen; -1 when unknown.
     remaining: AtomicI64,
+    /// Per process type: the last count a PATCH was refused for.
+    refused: Mutex<HashMap<String, Refusal>>,
+}
+
+/// A write Heroku refused.
+struct Refusal {
+    quantity: u32,
+    at: Instant,
+    error: BackendError,
 }
 
 #[derive(Deserialize)]
@@ -91,14 +112,15 @@ impl Heroku {
             .build()
             .map_err(|e| BackendError::Protocol {
                 method: "INIT",
-                path: settings.api_url.clone(),
-                message: format!("cannot build the HTTP client: {e}"),
+                path: settings.api_url.to_string(),
+                message: format!("cannot build the HTTP client: {}", http_error(&e)),
             })?;
         Ok(Heroku {
             settings,
             client,
             cache: Mutex::new(HashMap::new()),
             remaining: AtomicI64::new(-1),
+            refused: Mutex::new(HashMap::new()),
         })
     }
 
@@ -134,17 +156,17 @@ impl Heroku {
         quantity: Option<u32>,
     ) -> Result<u32, Attempt> {
         let path = self.path(process);
-        let url = format!("{}{}", self.settings.api_url, path);
+        let url = self.settings.api_url.join(&path);
         let request = match quantity {
-            None => self.client.get(&url),
+            None => self.client.get(url.expose()),
             Some(q) => self
                 .client
-                .patch(&url)
+                .patch(url.expose())
                 .json(&serde_json::json!({ "quantity": q })),
         };
         let response = request
             .header("Accept", "application/vnd.heroku+json; version=3")
-            .bearer_auth(&self.settings.api_key)
+            .bearer_auth(self.settings.api_key.expose())
             .send()
             .await;
         let response = match response {
@@ -253,7 +275,38 @@ impl Heroku {
         })
     }
 
+    /// The refusal of `target` for `process`, if it was refused less than `refusal_backoff` ago; a refusal of
+    /// another count is forgotten (the count asked for changed).
+    fn refused_before(&self, process: &str, target: u32) -> Option<BackendError> {
+        let mut refused = self.refused.lock().unwrap_or_else(|p| p.into_inner());
+        let r = refused.get(process)?;
+        if r.quantity == target && r.at.elapsed() < self.settings.refusal_backoff {
+            return Some(r.error.clone());
+        }
+        refused.remove(process);
+        None
+    }
+
+    fn refuse(&self, process: &str, quantity: u32, error: &BackendError) {
+        self.refused
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(
+                process.to_string(),
+                Refusal {
+                    quantity,
+                    at: Instant::now(),
+                    error: error.clone(),
+                },
+            );
+    }
+
     async fn write(&self, process: &str, target: u32) -> Result<u32, BackendError> {
+        if let Some(earlier) = self.refused_before(process, target) {
+            return Err(BackendError::Refused {
+                earlier: Box::new(earlier),
+            });
+        }
         let fresh = self.fetch(process).await?;
         if fresh == target {
             return Ok(fresh);
@@ -265,7 +318,12 @@ impl Heroku {
                     self.remember(process, count);
                     return Ok(count);
                 }
-                Err(Attempt::Fail(e)) => return Err(e),
+                Err(Attempt::Fail(e)) => {
+                    if matches!(e, BackendError::Api { .. }) {
+                        self.refuse(process, target, &e);
+                    }
+                    return Err(e);
+                }
                 Err(Attempt::Retry { last: why, wait }) => {
                     tracing::warn!(
                         process,
@@ -303,14 +361,9 @@ fn header(response: &reqwest::Response, name: &str) -> Option<String> {
         .map(|s| s.trim().to_string())
 }
 
+/// Never the URL (it may hold a credential): `reqwest` puts it in its errors.
 fn transport_error(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        "timed out".into()
-    } else if e.is_connect() {
-        format!("cannot connect: {e}")
-    } else {
-        e.to_string()
-    }
+    http_error(e)
 }
 
 impl Backend for Heroku {

@@ -39,6 +39,11 @@ pub enum BackendError {
         path: String,
         message: String,
     },
+    /// This count was refused by the API (an [`BackendError::Api`] answer to a write) a short while ago and was
+    /// not sent again. It reads as the refusal itself, so a repeat looks the same in `/status` and to the error
+    /// handlers' deduplication; the controller logs and reports it once.
+    #[error("{earlier}")]
+    Refused { earlier: Box<BackendError> },
     /// The formation file could not be read or written.
     #[error("formation file {path}: {message}")]
     File { path: String, message: String },

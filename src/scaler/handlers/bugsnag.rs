@@ -8,20 +8,21 @@
 
 use super::webhook::check;
 use super::{ErrorEvent, ErrorHandler, EventKind, HandlerError, Sending};
+use crate::secret::{http_error, Secret, SecretUrl};
 use serde_json::{json, Value};
 use std::time::Duration;
 
 pub struct Bugsnag {
-    api_key: String,
-    url: String,
+    api_key: Secret,
+    url: SecretUrl,
     release_stage: Option<String>,
     client: reqwest::Client,
 }
 
 impl Bugsnag {
     pub fn new(
-        api_key: &str,
-        endpoint: &str,
+        api_key: &Secret,
+        endpoint: &SecretUrl,
         release_stage: Option<String>,
         timeout: Duration,
     ) -> Result<Self, HandlerError> {
@@ -30,11 +31,11 @@ impl Bugsnag {
             .build()
             .map_err(|e| HandlerError::Config {
                 handler: format!("bugsnag {endpoint}"),
-                message: e.to_string(),
+                message: http_error(&e),
             })?;
-        let url = format!("{}/", endpoint.trim_end_matches('/'));
+        let url = endpoint.trim_end_slashes().join("/");
         Ok(Bugsnag {
-            api_key: api_key.to_string(),
+            api_key: api_key.clone(),
             url,
             release_stage,
             client,
@@ -58,7 +59,7 @@ impl Bugsnag {
             app.insert("releaseStage".into(), json!(stage));
         }
         json!({
-            "apiKey": self.api_key,
+            "apiKey": self.api_key.expose(),
             "payloadVersion": "5",
             "notifier": {
                 "name": "drainscale",
@@ -82,6 +83,18 @@ impl Bugsnag {
     }
 }
 
+/// The key as a header value marked sensitive (kept out of `Debug` output of requests).
+fn api_key_header(key: &Secret) -> reqwest::header::HeaderValue {
+    match reqwest::header::HeaderValue::from_str(key.expose()) {
+        Ok(mut v) => {
+            v.set_sensitive(true);
+            v
+        }
+        // Not a valid header value: send none rather than fail here (Bugsnag answers 401, which is logged).
+        Err(_) => reqwest::header::HeaderValue::from_static(""),
+    }
+}
+
 impl ErrorHandler for Bugsnag {
     fn name(&self) -> String {
         format!("bugsnag {}", self.url)
@@ -93,16 +106,16 @@ impl ErrorHandler for Bugsnag {
             let sent_at = jiff::Timestamp::now().to_string();
             let response = self
                 .client
-                .post(&self.url)
-                .header("Bugsnag-Api-Key", &self.api_key)
+                .post(self.url.expose())
+                .header("Bugsnag-Api-Key", api_key_header(&self.api_key))
                 .header("Bugsnag-Payload-Version", "5")
                 .header("Bugsnag-Sent-At", sent_at)
                 .json(&self.payload(event))
                 .send()
                 .await
-                .map_err(|source| HandlerError::Http {
+                .map_err(|e| HandlerError::Http {
                     handler: name.clone(),
-                    source,
+                    message: http_error(&e),
                 })?;
             check(name, response).await
         })

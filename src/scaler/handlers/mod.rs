@@ -77,12 +77,9 @@ pub enum HandlerError {
         status: u16,
         body: String,
     },
-    #[error("{handler}: {source}")]
-    Http {
-        handler: String,
-        #[source]
-        source: reqwest::Error,
-    },
+    /// A transport failure, told without the URL (see [`crate::secret::http_error`]).
+    #[error("{handler}: {message}")]
+    Http { handler: String, message: String },
     #[error("{handler}: bad configuration: {message}")]
     Config { handler: String, message: String },
 }
@@ -92,7 +89,7 @@ pub type Sending<'a> = Pin<Box<dyn Future<Output = Result<(), HandlerError>> + S
 
 /// Something that delivers [`ErrorEvent`]s somewhere.
 pub trait ErrorHandler: Send + Sync {
-    /// For logs: `webhook https://...` (no secrets).
+    /// For logs and metrics labels: `webhook https://host/***` (the URL masked, see [`crate::secret::SecretUrl`]).
     fn name(&self) -> String;
     /// Sends one event. Called from the handler's own task, under its timeout.
     fn send<'a>(&'a self, event: &'a ErrorEvent) -> Sending<'a>;
@@ -155,9 +152,10 @@ impl Notifier {
         self.lanes.iter().map(Lane::stats).collect()
     }
 
-    /// Called after every pass: a pass error, and inputs whose health changed since the last pass.
+    /// Called after every pass: a pass error (not a refusal already reported), and inputs whose health changed
+    /// since the last pass.
     pub fn after_pass(&self, report: &PassReport) {
-        if let Some(err) = &report.error {
+        if let Some(err) = report.error.as_ref().filter(|_| !report.error_repeated) {
             self.emit(ErrorEvent {
                 app: self.app.clone(),
                 controller: report.controller.clone(),

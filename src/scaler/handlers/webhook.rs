@@ -1,24 +1,26 @@
 //! The webhook handler: `POST <url>` with the [`ErrorEvent`] as JSON (`{app, controller, input?, kind,
-//! message, health?, at}`) and the configured extra headers. Any 2xx is success.
+//! message, health?, at}`) and the configured extra headers. Any 2xx is success. The URL and the header values
+//! are secrets: logs and errors show the URL masked and never a header value.
 
 use super::{ErrorEvent, ErrorHandler, HandlerError, Sending};
+use crate::secret::{http_error, Secret, SecretUrl};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 pub struct Webhook {
-    url: String,
+    url: SecretUrl,
     client: reqwest::Client,
 }
 
 impl Webhook {
     /// Fails on a header name or value that HTTP does not allow.
     pub fn new(
-        url: &str,
-        headers: &BTreeMap<String, String>,
+        url: &SecretUrl,
+        headers: &BTreeMap<String, Secret>,
         timeout: Duration,
     ) -> Result<Self, HandlerError> {
-        let handler = format!("webhook {}", redact(url));
+        let handler = format!("webhook {url}");
         let bad = |message: String| HandlerError::Config {
             handler: handler.clone(),
             message,
@@ -27,17 +29,18 @@ impl Webhook {
         for (k, v) in headers {
             let name = HeaderName::from_bytes(k.as_bytes())
                 .map_err(|e| bad(format!("header name {k:?}: {e}")))?;
-            let value =
-                HeaderValue::from_str(v).map_err(|e| bad(format!("header {k:?} value: {e}")))?;
+            let mut value = HeaderValue::from_str(v.expose())
+                .map_err(|_| bad(format!("header {k:?}: the value is not valid in HTTP")))?;
+            value.set_sensitive(true);
             map.insert(name, value);
         }
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .default_headers(map)
             .build()
-            .map_err(|e| bad(e.to_string()))?;
+            .map_err(|e| bad(http_error(&e)))?;
         Ok(Webhook {
-            url: url.to_string(),
+            url: url.clone(),
             client,
         })
     }
@@ -45,7 +48,7 @@ impl Webhook {
 
 impl ErrorHandler for Webhook {
     fn name(&self) -> String {
-        format!("webhook {}", redact(&self.url))
+        format!("webhook {}", self.url)
     }
 
     fn send<'a>(&'a self, event: &'a ErrorEvent) -> Sending<'a> {
@@ -53,13 +56,13 @@ impl ErrorHandler for Webhook {
             let name = self.name();
             let response = self
                 .client
-                .post(&self.url)
+                .post(self.url.expose())
                 .json(event)
                 .send()
                 .await
-                .map_err(|source| HandlerError::Http {
+                .map_err(|e| HandlerError::Http {
                     handler: name.clone(),
-                    source,
+                    message: http_error(&e),
                 })?;
             check(name, response).await
         })
@@ -88,13 +91,4 @@ pub(super) async fn check(
         status: status.as_u16(),
         body,
     })
-}
-
-/// The URL without query string or userinfo (either may hold a token), for logs.
-fn redact(url: &str) -> String {
-    let no_query = url.split(['?', '#']).next().unwrap_or(url);
-    match (no_query.find("://"), no_query.find('@')) {
-        (Some(s), Some(at)) if at > s => format!("{}***{}", &no_query[..s + 3], &no_query[at..]),
-        _ => no_query.to_string(),
-    }
 }
