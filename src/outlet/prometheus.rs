@@ -426,12 +426,12 @@ impl PrometheusPage {
             }
             let kind = f.origin.kind();
             let (kind_str, what) = match f.origin {
-                Origin::Count => ("counter", "sum of every flushed bucket"),
-                Origin::Sample => ("gauge", "last value of the latest flushed bucket"),
-                Origin::Unique => ("gauge", "distinct members in the latest flushed bucket"),
+                Origin::Count => ("counter", "sum of all buckets"),
+                Origin::Sample => ("gauge", "latest value"),
+                Origin::Unique => ("gauge", "distinct members in the latest bucket"),
                 Origin::Measure => (
                     "summary",
-                    "quantiles of the latest flushed bucket; _sum and _count of every flushed bucket",
+                    "quantiles of the latest bucket, _sum and _count of all",
                 ),
             };
             header(out, name, "", f, kind_str, what);
@@ -462,9 +462,9 @@ impl PrometheusPage {
                 continue;
             }
             for (suffix, what) in [
-                ("_min", "smallest value of the latest flushed bucket"),
-                ("_max", "largest value of the latest flushed bucket"),
-                ("_mean", "mean of the latest flushed bucket"),
+                ("_min", "min of the latest bucket"),
+                ("_max", "max of the latest bucket"),
+                ("_mean", "mean of the latest bucket"),
             ] {
                 header(out, name, suffix, f, "gauge", what);
                 for (source, p) in f.points().take(written) {
@@ -617,6 +617,14 @@ impl PrometheusPage {
                 "counter",
                 "Late buckets not sent to Librato.",
                 &[(None, l.late_skipped as f64)],
+            );
+            own(
+                out,
+                p,
+                "outlet_librato_name_collisions_total",
+                "counter",
+                "Librato gauges not sent: an earlier gauge of the bucket had the same name and source.",
+                &[(None, l.name_collisions as f64)],
             );
         }
     }
