@@ -91,7 +91,8 @@ fn flushed_windows_render_as_summaries_gauges_and_cumulative_counters() {
         "drainscale_router_dyno_requests_total{source=\"web.1\"} 2",
         "drainscale_window_late_after_flush_total 0",
         "drainscale_window_series 0",
-        "drainscale_outlet_prometheus_series 9",
+        "drainscale_outlet_prometheus_series{kind=\"l2met\"} 3",
+        "drainscale_outlet_prometheus_series{kind=\"router\"} 6",
         "drainscale_outlet_prometheus_refused_series_total{reason=\"collision\"} 0",
     ] {
         assert!(has(&text, line), "missing {line:?} in\n{text}");

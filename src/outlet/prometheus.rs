@@ -32,7 +32,8 @@ pub const MAX_NAME_BYTES: usize = 255;
 pub const MAX_SOURCE_BYTES: usize = 255;
 
 /// The page holds at most `windows.max_series` series and `windows.max_series` x this many bytes of names,
-/// sources and bookkeeping; series past either bound are refused and counted.
+/// sources and bookkeeping, for router series and for l2met series each; series past either bound are refused
+/// and counted.
 pub const BYTES_PER_SERIES: usize = 512;
 
 /// What one render writes for the windows' series at most; series past it are left off that render (counted
@@ -214,11 +215,31 @@ struct Refused {
     bytes_cap: u64,
 }
 
+/// Router series and l2met series are held and bounded apart, so a flood of app names cannot keep a router
+/// series (a new status code, a new dyno) off the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Router = 0,
+    L2met = 1,
+}
+
+impl Class {
+    /// Router series are the flush's `router.*` names (app names there were renamed `app.*` by the flush).
+    fn of(name: &str) -> Class {
+        if name.starts_with("router.") {
+            Class::Router
+        } else {
+            Class::L2met
+        }
+    }
+}
+
 #[derive(Default)]
 struct State {
     families: BTreeMap<Box<str>, Family>,
-    series: usize,
-    bytes: usize,
+    /// Indexed by [`Class`].
+    series: [usize; 2],
+    bytes: [usize; 2],
     newest: i64,
     refused: Refused,
     /// A family name being built (kept to spare an allocation per flushed series).
@@ -283,7 +304,7 @@ impl PrometheusPage {
         }
         state.scratch = scratch;
         let newest = state.newest;
-        let (mut series, mut bytes) = (0, 0);
+        let (mut series, mut bytes) = ([0; 2], [0; 2]);
         state.families.retain(|name, f| {
             if let Some(p) = &f.unsourced {
                 if !p.kept(newest, retention) {
@@ -295,8 +316,9 @@ impl PrometheusPage {
             if n == 0 {
                 return false;
             }
-            series += n;
-            bytes += family_bytes(name, &f.owner)
+            let c = Class::of(&f.owner) as usize;
+            series[c] += n;
+            bytes[c] += family_bytes(name, &f.owner)
                 + f.by_source.keys().map(|s| s.len()).sum::<usize>()
                 + n * SERIES_OVERHEAD;
             true
@@ -325,6 +347,7 @@ impl PrometheusPage {
             return;
         }
         self.family_name(scratch, &s.name, kind);
+        let class = Class::of(&s.name) as usize;
         let series_bytes = source.map_or(0, str::len) + SERIES_OVERHEAD;
         if let Some(f) = state.families.get_mut(scratch.as_str()) {
             if f.origin != origin || *f.owner != *s.name {
@@ -340,7 +363,7 @@ impl PrometheusPage {
                 return;
             }
             if !self
-                .room(state.series, state.bytes)
+                .room(state.series[class], state.bytes[class])
                 .fits(series_bytes, &mut state.refused)
             {
                 return;
@@ -352,8 +375,8 @@ impl PrometheusPage {
                     f.by_source.insert(src.into(), p);
                 }
             }
-            state.series += 1;
-            state.bytes += series_bytes;
+            state.series[class] += 1;
+            state.bytes[class] += series_bytes;
             return;
         }
         if self.own.iter().any(|o| scratch.starts_with(o.as_str()))
@@ -364,7 +387,7 @@ impl PrometheusPage {
         }
         let cost = family_bytes(scratch, &s.name) + series_bytes;
         if !self
-            .room(state.series, state.bytes)
+            .room(state.series[class], state.bytes[class])
             .fits(cost, &mut state.refused)
         {
             return;
@@ -383,8 +406,8 @@ impl PrometheusPage {
             }
         }
         state.families.insert(scratch.as_str().into(), f);
-        state.series += 1;
-        state.bytes += cost;
+        state.series[class] += 1;
+        state.bytes[class] += cost;
     }
 
     fn room(&self, series: usize, bytes: usize) -> Room {
@@ -523,16 +546,23 @@ impl PrometheusPage {
             p,
             "outlet_prometheus_series",
             "gauge",
-            "Series this page holds now (at most windows.max_series).",
-            &[(None, state.series as f64)],
+            "Series this page holds now, router and l2met each at most windows.max_series.",
+            &[
+                (Some(("kind", "router")), state.series[Class::Router as usize] as f64),
+                (Some(("kind", "l2met")), state.series[Class::L2met as usize] as f64),
+            ],
         );
         own(
             out,
             p,
             "outlet_prometheus_held_bytes",
             "gauge",
-            "Bytes of names, sources and bookkeeping this page holds (at most windows.max_series x 512).",
-            &[(None, state.bytes as f64)],
+            "Bytes of names, sources and bookkeeping this page holds, router and l2met each at most \
+             windows.max_series x 512.",
+            &[
+                (Some(("kind", "router")), state.bytes[Class::Router as usize] as f64),
+                (Some(("kind", "l2met")), state.bytes[Class::L2met as usize] as f64),
+            ],
         );
         let r = state.refused;
         own(
@@ -808,8 +838,8 @@ mod tests {
     fn held(p: &PrometheusPage) -> (usize, usize, Refused) {
         let s = p.state();
         let counted: usize = s.families.values().map(Family::len).sum();
-        assert_eq!(counted, s.series);
-        (s.series, s.bytes, s.refused)
+        assert_eq!(counted, s.series[0] + s.series[1]);
+        (s.series[1], s.bytes[1], s.refused)
     }
 
     #[test]
@@ -841,7 +871,7 @@ mod tests {
         assert_eq!(refused.series_cap + refused.bytes_cap, 200 * 500 - 1_000);
         let text = render(&p);
         assert!(
-            text.contains("ds_outlet_prometheus_series 1000\n"),
+            text.contains("ds_outlet_prometheus_series{kind=\"l2met\"} 1000\n"),
             "{text}"
         );
         // Names over the limit are refused, not held.
@@ -854,6 +884,29 @@ mod tests {
             )],
         ));
         assert_eq!(held(&p).2.too_long, 1);
+    }
+
+    #[test]
+    fn a_flood_of_app_names_leaves_room_for_router_series() {
+        let p = page(10);
+        let flood: Vec<_> = (0..50)
+            .map(|i| one(&format!("app.router.x{i}"), None, FlushedValue::Count(1.0)))
+            .chain((0..50).map(|i| one(&format!("n{i}"), None, FlushedValue::Count(1.0))))
+            .collect();
+        p.update(&flushed(T0, flood));
+        p.update(&flushed(
+            T0 + SEC,
+            vec![
+                one("router.status.404", None, FlushedValue::Count(2.0)),
+                one("router.dyno.requests", Some("web.9"), FlushedValue::Count(2.0)),
+            ],
+        ));
+        let text = render(&p);
+        assert!(text.contains("ds_router_status_404_total 2\n"), "{text}");
+        assert!(text.contains("ds_router_dyno_requests_total{source=\"web.9\"} 2\n"));
+        assert!(text.contains("ds_outlet_prometheus_series{kind=\"router\"} 2\n"));
+        assert!(text.contains("ds_outlet_prometheus_series{kind=\"l2met\"} 10\n"));
+        assert_eq!(held(&p).2.series_cap, 90);
     }
 
     #[test]
