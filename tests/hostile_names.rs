@@ -161,6 +161,89 @@ async fn forged_names_leave_the_drains_own_series_alone_and_the_page_valid() {
     drain.await.unwrap().unwrap();
 }
 
+/// A frame stamped `secs_ago` seconds in the past (its bucket already closed).
+fn frame_at(secs_ago: i64, app: &str, procid: &str, msg: &str) -> String {
+    let ts = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(secs_ago);
+    let line = format!("<190>1 {ts:.6} host {app} {procid} - {msg}\n");
+    format!("{} {line}", line.len())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_distinct_names_across_flushes_leaves_the_page_bounded() {
+    let max_series = 100;
+    let store = Arc::new(Store::new(WindowConfig {
+        resolution: Duration::from_secs(1),
+        grace: Duration::ZERO,
+        max_series,
+        ..WindowConfig::default()
+    }));
+    let outlets = Outlets::start(
+        &OutletConfig {
+            flush_interval: Duration::from_millis(10),
+            ..OutletConfig::default()
+        },
+        store.clone(),
+    )
+    .unwrap();
+    let page: Arc<dyn MetricsPage> = outlets.metrics_page().unwrap();
+    let sink: Arc<dyn EventSink> = store.clone();
+    let pages = Pages {
+        status: None,
+        metrics: Some(page),
+    };
+    let server = Server::bind(config(), sink, pages).unwrap();
+    let addr = server.local_addr();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let drain = tokio::spawn(server.run_until(async move {
+        let _ = stopped.await;
+    }));
+
+    let bodies: usize = 30;
+    for b in 0..bodies {
+        // Each body its own (closed) bucket, 80 new names in it: the store takes them, a flush empties it.
+        let ago = 60 - b as i64;
+        let mut body = frame_at(
+            ago,
+            "heroku",
+            "router",
+            "at=info method=GET path=\"/\" dyno=web.1 connect=1ms service=2ms status=200 bytes=1",
+        );
+        let line: String = (0..80).map(|i| format!("measure#b{b}.n{i}=1 ")).collect();
+        body.push_str(&frame_at(ago, "app", "web.1", &line));
+        let answer = once(addr, logs_post(&[]), body).await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        // Two flushes begun after the body was ingested: the page has taken it.
+        let seen = outlets.stats().flushes;
+        eventually("two flushes", || outlets.stats().flushes >= seen + 2).await;
+    }
+    outlets.shutdown().await;
+    let text = metrics(addr).await;
+    let l2met = value(&text, "drainscale_outlet_prometheus_series{kind=\"l2met\"}").unwrap();
+    assert_eq!(l2met, max_series as f64, "{text}");
+    let refused = value(
+        &text,
+        "drainscale_outlet_prometheus_refused_series_total{reason=\"series_cap\"}",
+    )
+    .unwrap();
+    assert_eq!(refused, (bodies * 80 - max_series) as f64, "{text}");
+    let summaries = text.lines().filter(|l| l.ends_with(" summary")).count();
+    // The names the page holds, plus router.connect and router.service.
+    assert_eq!(summaries, max_series + 2);
+    // The router lines were all counted, the drain's own counters are true.
+    assert_eq!(
+        value(&text, "drainscale_router_requests_total"),
+        Some(bodies as f64)
+    );
+    assert_eq!(
+        value(&text, "drainscale_drain_bodies_total"),
+        Some(bodies as f64)
+    );
+    promtool::check_metrics(&text);
+
+    let _ = stop.send(());
+    drain.await.unwrap().unwrap();
+}
+
 /// The rename happens once, at the flush: every outlet (statsd takes `FlushedSeries::name` as given, Librato
 /// here) sees the app's `router.requests` apart from the router's.
 #[test]
