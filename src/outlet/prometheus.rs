@@ -548,8 +548,14 @@ impl PrometheusPage {
             "gauge",
             "Series this page holds now, router and l2met each at most windows.max_series.",
             &[
-                (Some(("kind", "router")), state.series[Class::Router as usize] as f64),
-                (Some(("kind", "l2met")), state.series[Class::L2met as usize] as f64),
+                (
+                    Some(("kind", "router")),
+                    state.series[Class::Router as usize] as f64,
+                ),
+                (
+                    Some(("kind", "l2met")),
+                    state.series[Class::L2met as usize] as f64,
+                ),
             ],
         );
         own(
@@ -898,7 +904,11 @@ mod tests {
             T0 + SEC,
             vec![
                 one("router.status.404", None, FlushedValue::Count(2.0)),
-                one("router.dyno.requests", Some("web.9"), FlushedValue::Count(2.0)),
+                one(
+                    "router.dyno.requests",
+                    Some("web.9"),
+                    FlushedValue::Count(2.0),
+                ),
             ],
         ));
         let text = render(&p);
