@@ -10,7 +10,8 @@
 //! The page stays valid exposition text whatever the names: one `# HELP` and `# TYPE` per family, label values
 //! escaped, and a family (or one of a summary's derived names) claimed once: the first series to claim it keeps
 //! it, later claimants are refused and counted. What it holds is bounded (series count, bytes of names) and what
-//! one render writes is bounded ([`MAX_RENDER_BYTES`]). It also renders the store's and the outlets' own
+//! one render writes is bounded ([`MAX_RENDER_BYTES`]). A flush never waits for a render in progress: it is kept
+//! (at most [`MAX_WAITING`]) and taken in when the render ends. It also renders the store's and the outlets' own
 //! counters. It does not read the windows' sketches, and it does not decide reserved names (the flush does:
 //! [`crate::window::flush::app_series_name`]).
 
@@ -256,7 +257,12 @@ pub struct PrometheusPage {
     max_series: usize,
     max_bytes: usize,
     state: Mutex<State>,
+    /// Flushes that arrived while a render held `state`, taken in when it ends (or by the next flush).
+    waiting: Mutex<Vec<Snapshot>>,
 }
+
+/// Flushes kept waiting for a render at most; past it the flush waits for the render instead.
+pub const MAX_WAITING: usize = 4;
 
 impl PrometheusPage {
     pub fn new(
@@ -282,19 +288,49 @@ impl PrometheusPage {
             max_series,
             max_bytes: max_series.saturating_mul(BYTES_PER_SERIES),
             state: Mutex::default(),
+            waiting: Mutex::default(),
         }
+    }
+
+    fn waiting(&self) -> std::sync::MutexGuard<'_, Vec<Snapshot>> {
+        self.waiting.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Takes in a flush's numbers.
+    /// Takes in a flush's numbers. Never waits for a render in progress (the flush task runs on the async
+    /// workers): the flush is kept and taken in when the render ends, unless [`MAX_WAITING`] already wait.
     pub fn update(&self, snapshot: &Snapshot) {
+        let mut guard = match self.state.try_lock() {
+            Ok(guard) => guard,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => {
+                let mut waiting = self.waiting();
+                if waiting.len() < MAX_WAITING {
+                    waiting.push(snapshot.clone());
+                    return;
+                }
+                drop(waiting);
+                self.state()
+            }
+        };
+        self.take_waiting(&mut guard);
+        self.apply(&mut guard, snapshot);
+    }
+
+    /// Takes in the flushes that waited for a render.
+    fn take_waiting(&self, state: &mut State) {
+        let waiting = std::mem::take(&mut *self.waiting());
+        for snapshot in &waiting {
+            self.apply(state, snapshot);
+        }
+    }
+
+    fn apply(&self, state: &mut State, snapshot: &Snapshot) {
         let retention =
             i64::try_from(self.store.config().retention.as_micros()).unwrap_or(i64::MAX);
-        let mut guard = self.state();
-        let state = &mut *guard;
         let mut scratch = std::mem::take(&mut state.scratch);
         for bucket in &snapshot.buckets {
             state.newest = state.newest.max(bucket.start);
@@ -793,9 +829,10 @@ fn own(out: &mut String, prefix: &str, name: &str, kind: &str, help: &str, sampl
 
 impl MetricsPage for PrometheusPage {
     fn render(&self, out: &mut String) {
-        let state = self.state();
+        let mut state = self.state();
         let left_off = self.render_windows(&state, out);
         self.render_own(&state, left_off, out);
+        self.take_waiting(&mut state);
     }
 }
 
@@ -917,6 +954,36 @@ mod tests {
         assert!(text.contains("ds_outlet_prometheus_series{kind=\"router\"} 2\n"));
         assert!(text.contains("ds_outlet_prometheus_series{kind=\"l2met\"} 10\n"));
         assert_eq!(held(&p).2.series_cap, 90);
+    }
+
+    #[test]
+    fn a_flush_during_a_render_does_not_wait_for_it() {
+        let p = Arc::new(page(10));
+        let rendering = p.state(); // What a render holds while it writes.
+        let (done, finished) = std::sync::mpsc::channel();
+        let flusher = {
+            let p = p.clone();
+            std::thread::spawn(move || {
+                for i in 0..MAX_WAITING {
+                    p.update(&flushed(
+                        T0 + i as i64 * SEC,
+                        vec![one("jobs", None, FlushedValue::Count(1.0))],
+                    ));
+                }
+                done.send(()).unwrap();
+            })
+        };
+        // Received while the state is still held: the updates did not wait for it.
+        finished
+            .recv_timeout(Duration::from_secs(30))
+            .expect("update waited for the render");
+        assert_eq!(p.waiting().len(), MAX_WAITING);
+        drop(rendering);
+        flusher.join().unwrap();
+        // The render takes them in when it ends: the next render shows them all.
+        render(&p);
+        assert!(p.waiting().is_empty());
+        assert!(render(&p).contains(&format!("ds_jobs_total {MAX_WAITING}\n")));
     }
 
     #[test]
