@@ -1,8 +1,10 @@
 //! The windows' Prometheus text: what a scrape of `/metrics` shows after flushes, rendered through the
-//! `MetricsPage` trait the drain calls.
+//! `MetricsPage` trait the drain calls, and checked by `promtool check metrics`.
 
 #[path = "support/events.rs"]
 mod events;
+#[path = "support/promtool.rs"]
+mod promtool;
 use events::{meta, SEC, T0};
 
 use drainscale::drain::MetricsPage;
@@ -64,7 +66,7 @@ fn has(text: &str, line: &str) -> bool {
 }
 
 #[test]
-fn flushed_windows_render_as_gauges_and_cumulative_counters() {
+fn flushed_windows_render_as_summaries_gauges_and_cumulative_counters() {
     let store = Arc::new(Store::new(WindowConfig::default()));
     let page = PrometheusPage::new("drainscale", store.clone(), None);
     store.ingest(&mut events(T0).into_iter(), T0);
@@ -74,9 +76,10 @@ fn flushed_windows_render_as_gauges_and_cumulative_counters() {
     let text = render(&page);
 
     for line in [
-        "# TYPE drainscale_db_query gauge",
-        "drainscale_db_query_count{source=\"web.1\"} 100",
-        "drainscale_db_query_sum{source=\"web.1\"} 5050",
+        "# TYPE drainscale_db_query summary",
+        "# TYPE drainscale_db_query_min gauge",
+        "drainscale_db_query_count{source=\"web.1\"} 200",
+        "drainscale_db_query_sum{source=\"web.1\"} 10100",
         "drainscale_db_query_min{source=\"web.1\"} 1",
         "drainscale_db_query_max{source=\"web.1\"} 100",
         "# TYPE drainscale_jobs_total counter",
@@ -88,6 +91,9 @@ fn flushed_windows_render_as_gauges_and_cumulative_counters() {
         "drainscale_router_dyno_requests_total{source=\"web.1\"} 2",
         "drainscale_window_late_after_flush_total 0",
         "drainscale_window_series 0",
+        "drainscale_outlet_prometheus_series{kind=\"l2met\"} 3",
+        "drainscale_outlet_prometheus_series{kind=\"router\"} 6",
+        "drainscale_outlet_prometheus_refused_series_total{reason=\"collision\"} 0",
     ] {
         assert!(has(&text, line), "missing {line:?} in\n{text}");
     }
@@ -107,15 +113,20 @@ fn flushed_windows_render_as_gauges_and_cumulative_counters() {
     unique.sort();
     unique.dedup();
     assert_eq!(types.len(), unique.len());
-    // Every sample line belongs to a family whose TYPE came before it.
+    // Every sample line belongs to a family whose HELP and TYPE came before it.
     let mut family = "";
+    let mut helped = "";
     for line in text.lines() {
-        if let Some(rest) = line.strip_prefix("# TYPE ") {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            helped = rest.split(' ').next().unwrap();
+        } else if let Some(rest) = line.strip_prefix("# TYPE ") {
             family = rest.split(' ').next().unwrap();
+            assert_eq!(family, helped, "TYPE without HELP");
         } else {
             assert!(line.starts_with(family), "{line} outside {family}");
         }
     }
+    promtool::check_metrics(&text);
 }
 
 #[test]
@@ -160,4 +171,5 @@ async fn outlets_keep_the_page_up_to_date_and_render_their_own_counters() {
             .any(|l| l.starts_with("drainscale_outlet_flushes_total ")),
         "{text}"
     );
+    promtool::check_metrics(&text);
 }

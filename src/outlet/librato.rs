@@ -6,7 +6,10 @@
 //! 2xx is delivered; 429, 5xx and network errors are retried with exponential backoff and jitter (honouring
 //! `Retry-After` on 429, capped at `max_backoff`) up to `max_retries`, then dropped and counted; other 4xx are
 //! permanent and dropped at once. Late re-flushes are not sent: Librato keys a measurement by its time, and a
-//! late-only point would replace the complete one. Nothing here aggregates.
+//! late-only point would replace the complete one. Names are as flushed (app names under a reserved first
+//! segment already renamed `app.<name>` by the flush); when two series of one bucket still give the same gauge
+//! name and source (a sample `x.count` beside a measure `x`, names that differ only in characters Librato does
+//! not take), the first is sent and the rest counted (`name_collisions`). Nothing here aggregates.
 
 use super::config::LibratoConfig;
 use super::names;
@@ -14,6 +17,7 @@ use super::queue::DropOldest;
 use super::run::{OutletError, StatGauge};
 use crate::window::{FlushedValue, Snapshot};
 use serde::Serialize;
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,6 +55,8 @@ pub struct LibratoStats {
     pub batches_rejected: AtomicU64,
     /// Flushed buckets not sent because they were late re-flushes.
     pub late_skipped: AtomicU64,
+    /// Gauges not sent because an earlier gauge of the same bucket had the same name and source.
+    pub name_collisions: AtomicU64,
 }
 
 /// Gauges for a snapshot: `<prefix>.<name>.<stat>` for measures, `<prefix>.<name>` for the rest.
@@ -62,6 +68,7 @@ pub fn gauges_of(snapshot: &Snapshot, prefix: &str, stats: &LibratoStats) -> Vec
             continue;
         }
         let measure_time = bucket.start.div_euclid(1_000_000);
+        let first = out.len();
         for s in &bucket.series {
             let base = names::librato(&names::prefixed(prefix, '.', &s.name));
             let source = s.source.as_deref().map(names::librato);
@@ -84,6 +91,18 @@ pub fn gauges_of(snapshot: &Snapshot, prefix: &str, stats: &LibratoStats) -> Vec
                 FlushedValue::Count(v) | FlushedValue::Sample(v) => push(base, *v),
                 FlushedValue::Unique(n) => push(base, *n as f64),
             }
+        }
+        let mut seen = HashSet::with_capacity(out.len() - first);
+        let mut i = first;
+        out.retain(|g| {
+            i += 1;
+            i <= first || seen.insert((g.name.clone(), g.source.clone()))
+        });
+        let collisions = (i - first) - (out.len() - first);
+        if collisions > 0 {
+            stats
+                .name_collisions
+                .fetch_add(collisions as u64, Ordering::Relaxed);
         }
     }
     out
@@ -327,6 +346,38 @@ mod tests {
             json,
             serde_json::json!({"gauges": [{"name": "ds.jobs", "value": 4.0, "measure_time": 1_700_000_000}]})
         );
+    }
+
+    #[test]
+    fn a_gauge_name_claimed_twice_in_a_bucket_is_sent_once_and_counted() {
+        let stats = LibratoStats::default();
+        let mut snap = snapshot(false);
+        let series = &mut snap.buckets[0].series;
+        for (name, source) in [
+            ("db.query.count", Some("web 1")),
+            ("db.query.count", None),
+            ("jobs", None),
+            ("jo_bs", None),
+            ("jo bs", None),
+        ] {
+            series.push(FlushedSeries {
+                name: name.into(),
+                source: source.map(Into::into),
+                value: FlushedValue::Sample(7.0),
+            });
+        }
+        let g = gauges_of(&snap, "ds", &stats);
+        let count: Vec<_> = g.iter().filter(|g| g.name == "ds.db.query.count").collect();
+        assert_eq!(count.len(), 2, "{g:?}");
+        assert_eq!(count[0].value, 2.0);
+        assert_eq!(count[0].source.as_deref(), Some("web_1"));
+        assert_eq!(count[1].value, 7.0);
+        assert_eq!(count[1].source, None);
+        let jobs: Vec<_> = g.iter().filter(|g| g.name == "ds.jobs").collect();
+        assert_eq!(jobs.len(), 1);
+        assert_eq!(jobs[0].value, 4.0);
+        assert_eq!(g.iter().filter(|g| g.name == "ds.jo_bs").count(), 1);
+        assert_eq!(stats.name_collisions.load(Ordering::Relaxed), 3);
     }
 
     #[test]

@@ -55,6 +55,7 @@ pub struct LibratoTotals {
     pub batches_rejected: u64,
     pub queue_dropped: u64,
     pub late_skipped: u64,
+    pub name_collisions: u64,
 }
 
 /// Every outlet's totals.
@@ -89,6 +90,7 @@ impl OutletStatsSource {
                     batches_rejected: load(&s.batches_rejected),
                     queue_dropped: l.queue_dropped(),
                     late_skipped: load(&s.late_skipped),
+                    name_collisions: load(&s.name_collisions),
                 }
             }),
         }

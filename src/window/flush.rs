@@ -4,12 +4,93 @@
 //! moves router data and the kept l2met names into the retained half (for the scaler) and drops the rest. Events
 //! that arrive for an already flushed bucket form a new pending half, exported by a later flush as a second data
 //! point with the same bucket time (`FlushedBucket::late`). This file does not talk to any outlet.
+//!
+//! It also decides the one namespace rule every outlet inherits: an l2met name whose first segment is reserved
+//! for the drain's own series ([`RESERVED`]) is exported as `app.<name>` ([`app_series_name`]), so an app line
+//! can never add to `router.requests` or to the drain's own counters in statsd, Librato or Prometheus.
 
 use super::bucket::{Bucket, RouterAgg};
 use super::ddsketch::DdSketch;
 use super::series::{split_key, KeyParts, SeriesAgg};
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::time::Duration;
+
+/// First name segments that belong to the drain's own series: router data (`router.*`), the drain's, windows',
+/// outlets' and logplex counters on `/metrics` (`drain_*`, `window_*`, `outlet_*`, `logplex_*`), the scaler's
+/// error handlers (`error_handler_*`) and stats (`dynosaur.*`), the default prefix itself, and `app`, which the
+/// renamed names live under (so the rename is one-to-one: `app.x` from an app becomes `app.app.x`).
+pub const RESERVED: [&str; 9] = [
+    "router",
+    "drain",
+    "window",
+    "outlet",
+    "logplex",
+    "error_handler",
+    "dynosaur",
+    "drainscale",
+    "app",
+];
+
+/// What a renamed l2met name is put under.
+pub const APP_NAMESPACE: &str = "app.";
+
+/// The name an l2met series is exported under: `app.<name>` when its first segment is reserved ([`RESERVED`]),
+/// else the name as logged. Segments are compared the way the outlets could blur them: ASCII case ignored,
+/// leading separators skipped, any character other than `A-Za-z0-9` (or a lower-to-upper case change, which
+/// Prometheus names split at) ends a segment, and characters a statsd daemon deletes are also tried deleted.
+pub fn app_series_name(name: &str) -> Cow<'_, str> {
+    if is_reserved(name) {
+        Cow::Owned(format!("{APP_NAMESPACE}{name}"))
+    } else {
+        Cow::Borrowed(name)
+    }
+}
+
+/// True when `name`'s first segment (see [`app_series_name`]) is one of [`RESERVED`].
+pub fn is_reserved(name: &str) -> bool {
+    // Separators as Prometheus maps them (every other character to `_`), then with the characters Etsy's statsd
+    // strips (anything outside `A-Za-z0-9_.-/` and whitespace) removed first.
+    folded_starts_reserved(name.chars())
+        || folded_starts_reserved(name.chars().filter(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '/') || c.is_whitespace()
+        }))
+}
+
+fn folded_starts_reserved(chars: impl Iterator<Item = char>) -> bool {
+    const LONGEST: usize = 13; // "error_handler"
+    let mut folded = [0u8; LONGEST + 1];
+    let mut len = 0;
+    let mut prev_lower = false;
+    for c in chars {
+        if len == folded.len() {
+            break;
+        }
+        let byte = if c.is_ascii_alphanumeric() {
+            if prev_lower && c.is_ascii_uppercase() && len > 0 {
+                folded[len] = b'_';
+                len += 1;
+                if len == folded.len() {
+                    break;
+                }
+            }
+            prev_lower = c.is_ascii_lowercase();
+            c.to_ascii_lowercase() as u8
+        } else {
+            prev_lower = false;
+            if len == 0 {
+                continue;
+            }
+            b'_'
+        };
+        folded[len] = byte;
+        len += 1;
+    }
+    let folded = &folded[..len];
+    RESERVED.iter().any(|r| {
+        folded.starts_with(r.as_bytes()) && folded.get(r.len()).map_or(true, |b| *b == b'_')
+    })
+}
 
 /// What a flush produced: zero or more closed buckets, oldest first.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -197,7 +278,7 @@ pub fn take_pending(start: i64, bucket: &mut Bucket, keep: &HashSet<Box<str>>) -
             continue;
         };
         if let Some(value) = value_of(&agg) {
-            out.push(series(name, source, value));
+            out.push(series(app_series_name(name), source, value));
         }
         if keep.contains(name) {
             bucket.retained.merge_series(key.clone(), agg);
@@ -209,5 +290,57 @@ pub fn take_pending(start: i64, bucket: &mut Bucket, keep: &HashSet<Box<str>>) -
         start,
         late,
         series: out,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reserved_first_segments_go_under_app() {
+        // The folding buffer holds the longest reserved segment and the character after it.
+        assert!(RESERVED.iter().all(|r| r.len() <= 13));
+        for forged in [
+            "router.requests",
+            "router",
+            "Router.Requests",
+            "router_requests",
+            "router-status.5xx",
+            ".router.requests",
+            "routerRequests",
+            "drain_bodies_total",
+            "drain.bodies",
+            "window_series",
+            "outlet_flushes",
+            "logplex.dropped",
+            "error_handler_events",
+            "errorHandler.events",
+            "dynosaur.my-app.web.rpm",
+            "drainscale_drain_bodies",
+            "app.router.requests",
+            "app",
+            "rou\u{301}ter.requests",
+            "router\u{e9}.x",
+        ] {
+            assert!(is_reserved(forged), "{forged}");
+            assert_eq!(app_series_name(forged), format!("app.{forged}"));
+        }
+        for own in [
+            "routers.x",
+            "router2",
+            "db.query",
+            "drains",
+            "windows.open",
+            "application.boot",
+            "apps",
+            "error.count",
+            "errors_handled",
+            "",
+            "...",
+        ] {
+            assert!(!is_reserved(own), "{own}");
+            assert_eq!(app_series_name(own), own);
+        }
     }
 }
