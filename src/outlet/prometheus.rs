@@ -187,26 +187,35 @@ impl PrometheusPage {
         );
         if let Some(st) = o.statsd {
             let lines = self.family("outlet_statsd_lines", "_total");
+            for (result, n) in st.by_result() {
+                families.add(
+                    lines.clone(),
+                    "counter",
+                    None,
+                    Some(("result", result)),
+                    n as f64,
+                );
+            }
             families.add(
-                lines.clone(),
-                "counter",
+                self.family("outlet_statsd_queue_lines", ""),
+                "gauge",
                 None,
-                Some(("result", "queued")),
-                st.queued as f64,
+                None,
+                st.pending as f64,
             );
             families.add(
-                lines.clone(),
-                "counter",
+                self.family("outlet_statsd_queue_bytes", ""),
+                "gauge",
                 None,
-                Some(("result", "dropped")),
-                st.dropped as f64,
+                None,
+                st.pending_bytes as f64,
             );
             families.add(
-                lines,
+                self.family("outlet_statsd_datagrams", "_total"),
                 "counter",
                 None,
-                Some(("result", "skipped")),
-                st.skipped as f64,
+                None,
+                st.datagrams as f64,
             );
         }
         if let Some(l) = o.librato {
