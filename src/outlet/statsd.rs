@@ -9,9 +9,10 @@
 //! produces is counted exactly once as dropped, or queued and then sent, send_failed or unsent (see
 //! [`StatsdStats`]). Per flushed series (`<base>` is `<prefix>.<name>`, plus `.<source>` when tags are `none`;
 //! the name is used as the flush gives it): measure -> counter `<base>.count`, gauges
-//! `<base>.{sum,min,max,mean,median,p95,p99}`; count -> counter `<base>`; sample and unique -> gauge `<base>`.
-//! Late re-flushes send their counters only. Gauges from outside the windows ([`StatGauge`], the scaler's
-//! stats) are sent under the name they carry, without the prefix.
+//! `<base>.{sum,min,max,mean,median,p95,p99}`; count -> counter `<base>`; sample and unique -> gauge `<base>`
+//! (a negative gauge is preceded by a `0` line: statsd reads a sign as a change). Late re-flushes send their
+//! counters only. Gauges from outside the windows ([`StatGauge`], the scaler's stats) are sent under the name
+//! they carry, without the prefix. What a receiver drops cannot be seen from here: pacing is the remedy.
 
 use super::config::{StatsdConfig, TagStyle};
 use super::names;
@@ -171,14 +172,22 @@ impl StatsdOutlet {
         }
     }
 
+    /// A gauge line. statsd reads a leading sign as a change to the gauge, so a negative value is sent as
+    /// `0` then the value (two lines, in this order); `-0` is sent as `0`.
     fn gauge(&self, name: String, source: &Option<String>, value: f64) {
         if !value.is_finite() {
             self.skipped.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        match source {
-            Some(src) => metrics::gauge!(name, "source" => src.clone()).set(value),
-            None => metrics::gauge!(name).set(value),
+        let gauge = match source {
+            Some(src) => metrics::gauge!(name, "source" => src.clone()),
+            None => metrics::gauge!(name),
+        };
+        if value < 0.0 {
+            gauge.set(0.0);
+            gauge.set(value);
+        } else {
+            gauge.set(value.abs());
         }
     }
 
