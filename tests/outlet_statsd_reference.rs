@@ -39,7 +39,10 @@ fn npm(arg: &[&str]) -> Option<PathBuf> {
 fn daemon_bin() -> PathBuf {
     if let Some(p) = std::env::var_os("DRAINSCALE_STATSD_BIN") {
         let p = PathBuf::from(p);
-        assert!(p.is_file(), "DRAINSCALE_STATSD_BIN={p:?} is not a file; {INSTALL}");
+        assert!(
+            p.is_file(),
+            "DRAINSCALE_STATSD_BIN={p:?} is not a file; {INSTALL}"
+        );
         return p;
     }
     on_path("statsd")
@@ -148,7 +151,11 @@ impl Daemon {
         conn.write_all(format!("{command}\n").as_bytes())?;
         let mut answer = Vec::new();
         let mut buf = [0u8; 65536];
-        let end: &[u8] = if command == "health" { b"\n" } else { b"END\n\n" };
+        let end: &[u8] = if command == "health" {
+            b"\n"
+        } else {
+            b"END\n\n"
+        };
         while !answer.ends_with(end) {
             let n = conn.read(&mut buf)?;
             if n == 0 {
@@ -201,7 +208,9 @@ fn parse_inspect(text: &str) -> BTreeMap<String, f64> {
 
 #[test]
 fn inspect_text_parses() {
-    let got = parse_inspect("{\n  'statsd.bad_lines_seen': 0,\n  'a.b-c': -1.5e+21, plain: 3\n}\nEND\n\n");
+    let got = parse_inspect(
+        "{\n  'statsd.bad_lines_seen': 0,\n  'a.b-c': -1.5e+21, plain: 3\n}\nEND\n\n",
+    );
     assert_eq!(got.len(), 3);
     assert_eq!(got["statsd.bad_lines_seen"], 0.0);
     assert_eq!(got["a.b-c"], -1.5e21);
@@ -290,7 +299,11 @@ async fn the_reference_daemon_receives_every_line_of_a_corpus_flush() {
     let mut negative = 0;
     for bucket in &buckets {
         for s in &bucket.series {
-            let src = s.source.as_ref().map(|s| format!(".{s}")).unwrap_or_default();
+            let src = s
+                .source
+                .as_ref()
+                .map(|s| format!(".{s}"))
+                .unwrap_or_default();
             let base = format!("drainscale.{}{src}", s.name);
             match &s.value {
                 FlushedValue::Measure(m) => {
@@ -324,7 +337,12 @@ async fn the_reference_daemon_receives_every_line_of_a_corpus_flush() {
     let stats = outlet.stats();
     eprintln!("flushed to the reference daemon: {stats:?}");
     assert_eq!(
-        (stats.dropped, stats.send_failed, stats.unsent, stats.pending),
+        (
+            stats.dropped,
+            stats.send_failed,
+            stats.unsent,
+            stats.pending
+        ),
         (0, 0, 0, 0),
         "{stats:?}"
     );

@@ -238,7 +238,10 @@ mod tests {
         assert!(!q.push("ccc"), "4 + 4 + 3 bytes pass the 10-byte bound");
         assert!(q.push("cc"));
         assert!(!q.push("d"), "the 3-line bound");
-        assert_eq!((q.accepted(), q.refused(), q.len(), q.bytes()), (3, 2, 3, 10));
+        assert_eq!(
+            (q.accepted(), q.refused(), q.len(), q.bytes()),
+            (3, 2, 3, 10)
+        );
         q.commit();
         assert_eq!(take(&q, 100), (Take::Lines(3), "aaaa\nbbbb\ncc".into()));
         assert!(q.push("ccc"), "room again once taken");

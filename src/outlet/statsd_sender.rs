@@ -153,7 +153,8 @@ struct Worker {
 
 impl Worker {
     fn run(self) {
-        let rate = (self.pace.max_lines_per_second > 0).then_some(self.pace.max_lines_per_second as f64);
+        let rate =
+            (self.pace.max_lines_per_second > 0).then_some(self.pace.max_lines_per_second as f64);
         let mut buf = Vec::with_capacity(self.pace.max_packet);
         let mut due = Instant::now();
         let mut failures = 0u64;
