@@ -411,3 +411,31 @@ async fn long_lines_are_held_within_the_byte_bound() {
     let received = receiver.finish(st.sent);
     assert_every_line_counted(&st, series as u64 * 8, received);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sender_keeps_to_its_line_budget() {
+    let receiver = Receiver::start();
+    let budget = 5_000u64;
+    let outlet = StatsdOutlet::new(&StatsdConfig {
+        address: format!("127.0.0.1:{}", receiver.port),
+        max_lines_per_second: budget,
+        ..StatsdConfig::default()
+    })
+    .unwrap();
+    let started = Instant::now();
+    outlet.send_snapshot(&flood(2_500, 8));
+    outlet.shutdown(Duration::from_millis(500)).await;
+    // However slow this machine is, the sender can only have sent less: the bound is on lines per elapsed
+    // time (plus its 10 ms of catch-up credit and one datagram), never on how long anything took.
+    let elapsed = started.elapsed().as_secs_f64();
+    let st = outlet.stats();
+    let bound = (budget as f64 * (elapsed + 0.010)) as u64 + 100;
+    assert!(
+        st.sent <= bound,
+        "sent {} lines in {elapsed:.3} s against a budget of {budget}/s: {st:?}",
+        st.sent
+    );
+    assert!(st.sent > 0 && st.unsent > 0, "{st:?}");
+    let received = receiver.finish(st.sent);
+    assert_every_line_counted(&st, 20_000, received);
+}

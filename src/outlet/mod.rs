@@ -12,8 +12,8 @@ pub mod prometheus;
 pub mod queue;
 mod run;
 pub mod statsd;
-pub mod statsd_queue;
-pub mod statsd_sender;
+mod statsd_queue;
+mod statsd_sender;
 
 pub use config::{LibratoConfig, OutletConfig, PrometheusConfig, StatsdConfig, TagStyle};
 pub use prometheus::PrometheusPage;

@@ -195,13 +195,10 @@ impl LineQueue {
         n
     }
 
-    /// Lines queued now.
-    pub fn len(&self) -> usize {
+    /// Lines queued now (not counting those in flight).
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.state().lens.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// Bytes of line text queued now.
@@ -262,7 +259,7 @@ mod tests {
             take(&q, 12),
             (Take::Lines(1), "a-much-longer-line:4|g".into())
         );
-        assert!(q.is_empty());
+        assert_eq!(q.len(), 0);
     }
 
     #[test]
@@ -285,6 +282,6 @@ mod tests {
         q.push("a:1|c");
         q.push("b:1|c");
         assert_eq!(q.discard(), 2);
-        assert!(q.is_empty() && q.bytes() == 0);
+        assert_eq!((q.len(), q.bytes()), (0, 0));
     }
 }
