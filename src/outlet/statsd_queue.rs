@@ -3,8 +3,8 @@
 //! Producers (the exporter's sink, on the flush task or any thread using the global recorder) call
 //! [`LineQueue::push`], which takes a short lock, copies the line into one contiguous byte ring and returns at
 //! once; a line that would pass either bound (or arrives after [`LineQueue::close`]) is refused and counted.
-//! Memory held is the bytes of the lines plus 4 bytes per line, whatever the input. One consumer (the paced
-//! sender's thread) blocks in [`LineQueue::take_datagram`], which packs whole lines, `\n`-separated, up to a
+//! Memory held is at most `max_bytes` plus 4 bytes per line of `max_lines` (capacity included), whatever the
+//! input. One consumer (the paced sender's thread) blocks in [`LineQueue::take_datagram`], which packs whole lines, `\n`-separated, up to a
 //! datagram size. It knows nothing of sockets, pacing or what a line means.
 
 use std::collections::VecDeque;
@@ -87,6 +87,18 @@ impl LineQueue {
             self.refused.fetch_add(1, Ordering::Relaxed);
             return false;
         }
+        // Grow by doubling, but never past the bounds: capacity, not only length, stays within them.
+        let needed = state.bytes.len() + len;
+        if needed > state.bytes.capacity() {
+            let target = (state.bytes.capacity() * 2).clamp(needed, self.max_bytes);
+            let have = state.bytes.len();
+            state.bytes.reserve_exact(target - have);
+        }
+        if state.lens.len() == state.lens.capacity() {
+            let target = (state.lens.capacity() * 2).max(16).min(self.max_lines);
+            let have = state.lens.len();
+            state.lens.reserve_exact(target.max(have + 1) - have);
+        }
         state.bytes.extend(line.as_bytes());
         state.lens.push_back(len as u32);
         state.dirty = true;
@@ -103,8 +115,8 @@ impl LineQueue {
 
     /// Blocks until lines are queued (or the queue is closed), then moves whole lines into `buf`, `\n`-separated,
     /// up to `max_packet` bytes (a single longer line goes alone). A partly filled datagram waits up to
-    /// [`LINGER`] for more lines unless the batch was committed.
-    /// The lines taken are in flight until [`LineQueue::done`].
+    /// [`LINGER`] for more lines unless the batch was committed. The lines taken are in flight (see
+    /// [`LineQueue::idle`]) until [`LineQueue::done`].
     pub fn take_datagram(&self, max_packet: usize, buf: &mut Vec<u8>) -> Take {
         buf.clear();
         let mut state = self.state();
@@ -242,6 +254,21 @@ mod tests {
         q.commit();
         assert_eq!(take(&q, 100), (Take::Lines(3), "aaaa\nbbbb\ncc".into()));
         assert!(q.push("ccc"), "room again once taken");
+    }
+
+    #[test]
+    fn capacity_stays_within_the_bounds() {
+        let q = LineQueue::new(2000, 100_000);
+        let line = "x".repeat(99);
+        while q.push(&line) {}
+        let state = q.state();
+        assert_eq!(state.bytes.len(), 99_990);
+        assert!(
+            state.bytes.capacity() <= 100_000,
+            "{}",
+            state.bytes.capacity()
+        );
+        assert!(state.lens.capacity() <= 2000, "{}", state.lens.capacity());
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! The statsd outlet's paced UDP sender: one thread that takes lines from the [`LineQueue`], packs them into
 //! datagrams of at most `max_packet` bytes and sends them no faster than `max_lines_per_second`.
 //!
-//! Pacing: a datagram of `n` lines may leave `n / rate` seconds after the previous one's due time (a datagram
-//! never waits for a budget it could not reach, and an idle period earns at most [`CREDIT`] of catch-up), so a
-//! receiver sees a steady stream instead of one burst that overflows its socket buffer. The thread blocks on
+//! Pacing: a datagram of `n` lines is due `n / rate` seconds after the previous one was (an idle period earns
+//! at most [`CREDIT`] of catch-up, which absorbs sleeps that overshoot), so a receiver sees a steady stream
+//! instead of one burst that overflows its socket buffer. The thread blocks on
 //! the queue, on its own clock and on its own (blocking, connected) socket, never on the flush task or
 //! ingestion. Every line taken from the queue ends in exactly one count: `sent` (the socket accepted its
 //! datagram), `send_failed` (the socket refused it) or `unsent` (still queued or waiting for its budget when
