@@ -56,6 +56,18 @@ impl OutletConfig {
             if s.queue_size == 0 {
                 return Err("outlets.statsd.queue_size must be at least 1".into());
             }
+            if s.queue_bytes < s.max_packet {
+                return Err(format!(
+                    "outlets.statsd.queue_bytes {} must be at least max_packet ({})",
+                    s.queue_bytes, s.max_packet
+                ));
+            }
+            if !(64..=65_507).contains(&s.max_packet) {
+                return Err(format!(
+                    "outlets.statsd.max_packet {} must be 64..=65507",
+                    s.max_packet
+                ));
+            }
         }
         if let Some(l) = &self.librato {
             if !l.url.is_http() {
@@ -99,11 +111,16 @@ pub struct StatsdConfig {
     pub prefix: String,
     /// `none` (source in the name) or `dogstatsd` (source as a tag) (default `none`).
     pub tags: TagStyle,
-    /// Metric lines the exporter may hold before it drops new ones (default 100000; the exporter's own default
-    /// is 256, too small for one flush of thousands of series).
+    /// Lines the send queue may hold; a line past it is dropped and counted (default 100000).
     pub queue_size: usize,
+    /// Bytes of line text the send queue may hold; a line past it is dropped and counted (default 8388608,
+    /// 8 MiB; the queue also keeps 4 bytes per line).
+    pub queue_bytes: usize,
     /// Bytes per UDP datagram: lines are packed up to this size (default 1432, safe for a 1500-byte MTU).
     pub max_packet: usize,
+    /// Send budget: lines per second, spread evenly over the datagrams (default 20000; 0 = no pacing). A
+    /// flush of N lines takes about N / this to leave.
+    pub max_lines_per_second: u64,
 }
 
 impl Default for StatsdConfig {
@@ -113,7 +130,9 @@ impl Default for StatsdConfig {
             prefix: "drainscale".into(),
             tags: TagStyle::None,
             queue_size: 100_000,
+            queue_bytes: 8 << 20,
             max_packet: 1432,
+            max_lines_per_second: 20_000,
         }
     }
 }
@@ -199,6 +218,8 @@ mod tests {
         assert_eq!(statsd.tags, TagStyle::Dogstatsd);
         assert_eq!(statsd.prefix, "drainscale");
         assert_eq!(statsd.queue_size, 100_000);
+        assert_eq!(statsd.queue_bytes, 8 << 20);
+        assert_eq!(statsd.max_lines_per_second, 20_000);
         assert_eq!(cfg.librato.unwrap().batch_size, 300);
         assert!(!cfg.prometheus.enabled);
     }
@@ -211,6 +232,12 @@ mod tests {
             ..OutletConfig::default()
         };
         assert_eq!(cfg.validate(), Ok(()));
+        cfg.statsd.as_mut().unwrap().max_packet = 70_000;
+        assert!(cfg.validate().unwrap_err().contains("max_packet"));
+        cfg.statsd.as_mut().unwrap().max_packet = 1432;
+        cfg.statsd.as_mut().unwrap().queue_bytes = 100;
+        assert!(cfg.validate().unwrap_err().contains("queue_bytes"));
+        cfg.statsd.as_mut().unwrap().queue_bytes = 8 << 20;
         cfg.statsd.as_mut().unwrap().address = "localhost".into();
         assert!(cfg
             .validate()

@@ -2,8 +2,9 @@
 //!
 //! [`Outlets::start`] runs one flush task: every `flush_interval` it takes the store's closed buckets
 //! ([`crate::window::Store::flush`]) and hands the numbers to each configured outlet. Outlets never block
-//! ingestion: statsd goes through a bounded queue to its own thread, Librato through a bounded drop-oldest queue
-//! of batches to a sender task that retries with backoff. This module does not aggregate anything itself.
+//! ingestion: statsd goes through a bounded line queue to its own paced sender thread, Librato through a bounded
+//! drop-oldest queue of batches to a sender task that retries with backoff. This module does not aggregate
+//! anything itself.
 
 mod config;
 pub mod librato;
@@ -12,6 +13,8 @@ pub mod prometheus;
 pub mod queue;
 mod run;
 pub mod statsd;
+mod statsd_queue;
+mod statsd_sender;
 
 pub use config::{LibratoConfig, OutletConfig, PrometheusConfig, StatsdConfig, TagStyle};
 pub use prometheus::PrometheusPage;

@@ -655,17 +655,42 @@ impl PrometheusPage {
             &[(None, o.flushes as f64)],
         );
         if let Some(st) = o.statsd {
+            let results = st.by_result();
+            let samples: Vec<Labelled<'_>> = results
+                .iter()
+                .map(|(result, n)| (Some(("result", *result)), *n as f64))
+                .collect();
             own(
                 out,
                 p,
                 "outlet_statsd_lines_total",
                 "counter",
-                "statsd lines queued, dropped on a full queue, or not representable (skipped).",
-                &[
-                    (Some(("result", "queued")), st.queued as f64),
-                    (Some(("result", "dropped")), st.dropped as f64),
-                    (Some(("result", "skipped")), st.skipped as f64),
-                ],
+                "statsd lines queued, dropped (queue full), skipped (not representable), sent, send_failed (socket error), unsent (left at shutdown).",
+                &samples,
+            );
+            own(
+                out,
+                p,
+                "outlet_statsd_queue_lines",
+                "gauge",
+                "statsd lines queued or being sent now.",
+                &[(None, st.pending as f64)],
+            );
+            own(
+                out,
+                p,
+                "outlet_statsd_queue_bytes",
+                "gauge",
+                "Bytes of statsd lines queued now.",
+                &[(None, st.pending_bytes as f64)],
+            );
+            own(
+                out,
+                p,
+                "outlet_statsd_datagrams_total",
+                "counter",
+                "statsd datagrams sent.",
+                &[(None, st.datagrams as f64)],
             );
         }
         if let Some(l) = o.librato {

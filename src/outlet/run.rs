@@ -1,9 +1,10 @@
 //! The flush task that ties the store to the outlets, and the handle the binary keeps.
 //!
 //! Every `flush_interval` it takes the store's closed buckets and hands them to the Prometheus page, statsd and
-//! Librato, none of which can block it for long (statsd is a bounded queue, Librato a bounded drop-oldest queue
-//! with its own sender task). On shutdown it flushes EVERY bucket, open ones included, then lets the outlets
-//! deliver within `shutdown_timeout`. It does not aggregate or encode anything itself.
+//! Librato, none of which can block it (statsd is a bounded line queue drained by a paced sender thread, its
+//! lines formatted on a blocking-pool thread; Librato a bounded drop-oldest queue with its own sender task). On shutdown it flushes EVERY bucket, open ones
+//! included, then lets both outlets deliver, at once, within `shutdown_timeout`. It does not aggregate or encode
+//! anything itself.
 
 use super::config::OutletConfig;
 use super::librato::LibratoOutlet;
@@ -180,30 +181,41 @@ impl FlushLoop {
             tokio::select! {
                 _ = tick.tick() => {
                     let snapshot = self.store.flush(now_micros());
-                    self.deliver(&snapshot, Duration::from_secs(1)).await;
+                    self.deliver(snapshot).await;
                 }
                 _ = &mut stopped => break,
             }
         }
         let snapshot = self.store.flush_all(now_micros());
-        self.deliver(&snapshot, self.shutdown_timeout).await;
-        if let Some(librato) = &self.source.librato {
-            librato.shutdown(self.shutdown_timeout).await;
-        }
+        self.deliver(snapshot).await;
+        let librato = async {
+            if let Some(librato) = &self.source.librato {
+                librato.shutdown(self.shutdown_timeout).await;
+            }
+        };
+        let statsd = async {
+            if let Some(statsd) = &self.source.statsd {
+                statsd.shutdown(self.shutdown_timeout).await;
+            }
+        };
+        tokio::join!(librato, statsd);
     }
 
-    async fn deliver(&self, snapshot: &Snapshot, statsd_wait: Duration) {
+    /// Hands a snapshot to every outlet (nothing here waits on a network).
+    async fn deliver(&self, snapshot: Snapshot) {
         self.source.flushes.fetch_add(1, Ordering::Relaxed);
         if let Some(page) = &self.page {
-            page.update(snapshot);
+            page.update(&snapshot);
         }
         if let Some(librato) = &self.source.librato {
-            librato.send_snapshot(snapshot);
+            librato.send_snapshot(&snapshot);
         }
-        if let Some(statsd) = &self.source.statsd {
-            statsd.send_snapshot(snapshot);
-            // Also sends what an earlier flush left in the packet buffer.
-            statsd.flush(statsd_wait).await;
+        if let Some(statsd) = self.source.statsd.clone() {
+            // Formatting a large flush's lines is CPU work: it runs off the async workers.
+            let formatted = tokio::task::spawn_blocking(move || statsd.send_snapshot(&snapshot));
+            if let Err(e) = formatted.await {
+                tracing::warn!(error = %e, "statsd lines of a flush not formatted");
+            }
         }
     }
 }

@@ -1,65 +1,94 @@
 //! The statsd outlet: flushed windows through the `metrics` facade and `metrics-exporter-statsd`.
 //!
 //! The recorder is never installed globally: each flush runs inside `metrics::with_local_recorder`, so several
-//! outlets (and tests) can live in one process. Lines go to a bounded cadence queue (size set explicitly; the
-//! exporter's default is 256) drained by cadence's own thread into a UDP socket that packs lines up to
-//! `max_packet` bytes per datagram. A full queue drops lines and counts them; nothing here ever waits on the
-//! network. Per flushed series (`<base>` is `<prefix>.<name>`, plus `.<source>` when tags are `none`):
-//! measure -> counter `<base>.count`, gauges `<base>.{sum,min,max,mean,median,p95,p99}`; count -> counter
-//! `<base>`; sample and unique -> gauge `<base>`. Late re-flushes send their counters only. Gauges from outside
-//! the windows ([`StatGauge`], the scaler's stats) are sent under the name they carry, without the prefix.
+//! outlets (and tests) can live in one process. The exporter formats each line and hands it to [`LineSink`],
+//! which puts it in a [`LineQueue`] bounded by lines (`queue_size`) and bytes (`queue_bytes`): a line past
+//! either bound is dropped and counted, nothing here waits. The [`PacedSender`]'s thread packs the queued lines
+//! into datagrams of at most `max_packet` bytes and sends them at most `max_lines_per_second`, so a flush leaves
+//! as a steady stream rather than one burst a receiver's socket buffer cannot hold. Every line the exporter
+//! produces is counted exactly once as dropped, or queued and then sent, send_failed or unsent (see
+//! [`StatsdStats`]). Per flushed series (`<base>` is `<prefix>.<name>`, plus `.<source>` when tags are `none`;
+//! the name is used as the flush gives it): measure -> counter `<base>.count`, gauges
+//! `<base>.{sum,min,max,mean,median,p95,p99}`; count -> counter `<base>`; sample and unique -> gauge `<base>`
+//! (a negative gauge is preceded by a `0` line: statsd reads a sign as a change). Late re-flushes send their
+//! counters only. Gauges from outside the windows ([`StatGauge`], the scaler's stats) are sent under the name
+//! they carry, without the prefix. What a receiver drops cannot be seen from here: pacing is the remedy.
 
 use super::config::{StatsdConfig, TagStyle};
 use super::names;
 use super::run::{OutletError, StatGauge};
+use super::statsd_queue::LineQueue;
+use super::statsd_sender::{Pace, PacedSender};
 use crate::window::{FlushedValue, Snapshot};
-use cadence::{BufferedUdpMetricSink, MetricSink, QueuingMetricSink};
+use cadence::MetricSink;
 use metrics_exporter_statsd::{StatsdBuilder, StatsdRecorder};
-use std::net::{ToSocketAddrs, UdpSocket};
+use std::net::ToSocketAddrs;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// Counts lines the queue refused, then passes everything on.
-struct CountingSink {
-    inner: Arc<QueuingMetricSink>,
-    dropped: Arc<AtomicU64>,
+/// The exporter's sink: every line it formats goes to the queue (or is refused and counted there).
+struct LineSink {
+    queue: Arc<LineQueue>,
 }
 
-impl MetricSink for CountingSink {
+impl MetricSink for LineSink {
     fn emit(&self, metric: &str) -> std::io::Result<usize> {
-        let sent = self.inner.emit(metric);
-        if sent.is_err() {
-            self.dropped.fetch_add(1, Ordering::Relaxed);
+        if self.queue.push(metric) {
+            Ok(metric.len())
+        } else {
+            Err(std::io::ErrorKind::WouldBlock.into())
         }
-        sent
-    }
-
-    fn flush(&self) -> std::io::Result<()> {
-        self.inner.flush()
     }
 }
 
 /// A statsd client for flushed windows and the scaler's gauges.
 pub struct StatsdOutlet {
     recorder: StatsdRecorder,
-    sink: Arc<QueuingMetricSink>,
-    dropped: Arc<AtomicU64>,
+    queue: Arc<LineQueue>,
+    sender: PacedSender,
     skipped: AtomicU64,
     tags: TagStyle,
     prefix: String,
     address: String,
 }
 
-/// Running totals of the statsd outlet.
+/// Running totals of the statsd outlet, in lines. Once the outlet is shut down,
+/// `queued == sent + send_failed + unsent`; before, the difference is `pending`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StatsdStats {
     /// Lines accepted by the queue.
     pub queued: u64,
-    /// Lines dropped because the queue was full.
+    /// Lines refused by the queue: it held `queue_size` lines or `queue_bytes` bytes (or the outlet had shut down).
     pub dropped: u64,
-    /// Counter values statsd cannot carry (negative count sums), not sent.
+    /// Values statsd cannot carry (negative count sums, non-finite gauges), never formatted.
     pub skipped: u64,
+    /// Lines in datagrams the socket accepted.
+    pub sent: u64,
+    /// Lines in datagrams the socket refused (e.g. connection refused, no buffer space).
+    pub send_failed: u64,
+    /// Lines still queued, or waiting for their send budget, when shutdown's deadline passed.
+    pub unsent: u64,
+    /// Lines queued or in flight now.
+    pub pending: u64,
+    /// Bytes of line text queued now.
+    pub pending_bytes: u64,
+    /// Datagrams the socket accepted.
+    pub datagrams: u64,
+}
+
+impl StatsdStats {
+    /// Every line counter, by its `result` label.
+    pub fn by_result(&self) -> [(&'static str, u64); 6] {
+        [
+            ("queued", self.queued),
+            ("dropped", self.dropped),
+            ("skipped", self.skipped),
+            ("sent", self.sent),
+            ("send_failed", self.send_failed),
+            ("unsent", self.unsent),
+        ]
+    }
 }
 
 impl StatsdOutlet {
@@ -74,33 +103,19 @@ impl StatsdOutlet {
             .map_err(|e| statsd_err(e.to_string()))?
             .next()
             .ok_or_else(|| statsd_err("resolves to no address".into()))?;
-        let local = if target.is_ipv6() {
-            "[::]:0"
-        } else {
-            "0.0.0.0:0"
+        let queue = Arc::new(LineQueue::new(cfg.queue_size, cfg.queue_bytes));
+        let pace = Pace {
+            max_lines_per_second: cfg.max_lines_per_second,
+            max_packet: cfg.max_packet.clamp(64, 65_507),
         };
-        let socket =
-            UdpSocket::bind(local).map_err(|e| statsd_err(format!("bind {local}: {e}")))?;
-        socket
-            .set_nonblocking(true)
-            .map_err(|e| statsd_err(e.to_string()))?;
-        let udp = BufferedUdpMetricSink::with_capacity(target, socket, cfg.max_packet.max(64))
-            .map_err(|e| statsd_err(e.to_string()))?;
-        let sink = Arc::new(QueuingMetricSink::with_capacity(udp, cfg.queue_size.max(1)));
-        let dropped = Arc::new(AtomicU64::new(0));
-        let counting = CountingSink {
-            inner: sink.clone(),
-            dropped: dropped.clone(),
-        };
+        let sender = PacedSender::start(target, queue.clone(), pace)
+            .map_err(|e| statsd_err(format!("udp socket: {e}")))?;
         // The prefix is added per name (window series get it, the scaler's stats carry their own).
-        let recorder = StatsdBuilder::from("", 0)
-            .with_sink(counting)
-            .build(None)
-            .map_err(|e| statsd_err(e.to_string()))?;
+        let recorder = Self::recorder(&queue).map_err(statsd_err)?;
         Ok(StatsdOutlet {
             recorder,
-            sink,
-            dropped,
+            queue,
+            sender,
             skipped: AtomicU64::new(0),
             tags: cfg.tags,
             prefix: cfg.prefix.clone(),
@@ -108,28 +123,42 @@ impl StatsdOutlet {
         })
     }
 
-    /// A second recorder over the same queue and socket, for `metrics::set_global_recorder`: any
+    fn recorder(queue: &Arc<LineQueue>) -> Result<StatsdRecorder, String> {
+        let sink = LineSink {
+            queue: queue.clone(),
+        };
+        StatsdBuilder::from("", 0)
+            .with_sink(sink)
+            .build(None)
+            .map_err(|e| e.to_string())
+    }
+
+    /// A second recorder over the same queue and sender, for `metrics::set_global_recorder`: any
     /// `metrics::gauge!`/`counter!` in the process (the scaler's stats reporter) then reaches this statsd,
     /// names as given, counted with this outlet's lines.
     pub fn global_recorder(&self) -> Result<StatsdRecorder, OutletError> {
-        let counting = CountingSink {
-            inner: self.sink.clone(),
-            dropped: self.dropped.clone(),
-        };
-        StatsdBuilder::from("", 0)
-            .with_sink(counting)
-            .build(None)
-            .map_err(|e| OutletError::Statsd {
-                address: self.address.clone(),
-                reason: e.to_string(),
-            })
+        Self::recorder(&self.queue).map_err(|reason| OutletError::Statsd {
+            address: self.address.clone(),
+            reason,
+        })
     }
 
     pub fn stats(&self) -> StatsdStats {
+        let c = self.sender.counts();
+        // Read the sender's counts before the queue's, so `pending` never goes negative.
+        let (sent, send_failed, unsent, datagrams) =
+            (c.sent(), c.send_failed(), c.unsent(), c.datagrams());
+        let queued = self.queue.accepted();
         StatsdStats {
-            queued: self.sink.submitted(),
-            dropped: self.dropped.load(Ordering::Relaxed),
+            queued,
+            dropped: self.queue.refused(),
             skipped: self.skipped.load(Ordering::Relaxed),
+            sent,
+            send_failed,
+            unsent,
+            pending: queued.saturating_sub(sent + send_failed + unsent),
+            pending_bytes: self.queue.bytes() as u64,
+            datagrams,
         }
     }
 
@@ -143,10 +172,22 @@ impl StatsdOutlet {
         }
     }
 
-    fn gauge(name: String, source: &Option<String>, value: f64) {
-        match source {
-            Some(src) => metrics::gauge!(name, "source" => src.clone()).set(value),
-            None => metrics::gauge!(name).set(value),
+    /// A gauge line. statsd reads a leading sign as a change to the gauge, so a negative value is sent as
+    /// `0` then the value (two lines, in this order); `-0` is sent as `0`.
+    fn gauge(&self, name: String, source: &Option<String>, value: f64) {
+        if !value.is_finite() {
+            self.skipped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let gauge = match source {
+            Some(src) => metrics::gauge!(name, "source" => src.clone()),
+            None => metrics::gauge!(name),
+        };
+        if value < 0.0 {
+            gauge.set(0.0);
+            gauge.set(value);
+        } else {
+            gauge.set(value.abs());
         }
     }
 
@@ -173,20 +214,21 @@ impl StatsdOutlet {
                             self.counter(format!("{base}.count"), &tag, m.count as f64);
                             if !bucket.late {
                                 for (field, v) in &m.fields()[1..] {
-                                    Self::gauge(format!("{base}.{field}"), &tag, *v);
+                                    self.gauge(format!("{base}.{field}"), &tag, *v);
                                 }
                             }
                         }
                         FlushedValue::Count(n) => self.counter(base, &tag, *n),
-                        FlushedValue::Sample(v) if !bucket.late => Self::gauge(base, &tag, *v),
+                        FlushedValue::Sample(v) if !bucket.late => self.gauge(base, &tag, *v),
                         FlushedValue::Unique(n) if !bucket.late => {
-                            Self::gauge(base, &tag, *n as f64)
+                            self.gauge(base, &tag, *n as f64)
                         }
                         _ => {}
                     }
                 }
             }
         });
+        self.queue.commit();
     }
 
     /// Queues gauges from outside the windows, named as given (no prefix added). Never blocks.
@@ -194,21 +236,15 @@ impl StatsdOutlet {
         metrics::with_local_recorder(&self.recorder, || {
             for g in gauges {
                 let (base, tag) = self.base("", &g.name, g.source.as_deref());
-                Self::gauge(base, &tag, g.value);
+                self.gauge(base, &tag, g.value);
             }
         });
+        self.queue.commit();
     }
 
-    /// Waits (asynchronously, at most `max_wait`) for the queue to drain, then sends the partly filled datagram.
-    pub async fn flush(&self, max_wait: Duration) {
-        let deadline = Instant::now() + max_wait;
-        while self.sink.queued() > 0 && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        // `queued` reaches 0 just before cadence's thread writes the last line: give it a moment.
-        tokio::time::sleep(Duration::from_millis(5)).await;
-        if let Err(e) = self.sink.flush() {
-            tracing::debug!(error = %e, "statsd flush");
-        }
+    /// Waits (asynchronously, at most `max_wait`) for every queued line to be sent, then stops the sender:
+    /// lines still queued are counted `unsent`, later lines `dropped`.
+    pub async fn shutdown(&self, max_wait: Duration) {
+        self.sender.shutdown(max_wait).await;
     }
 }
