@@ -281,6 +281,8 @@ async fn connections_over_the_limit_get_503() {
     let mut cfg = config();
     cfg.max_connections = 2;
     cfg.header_timeout = Duration::from_secs(60);
+    // The two held connections send their first request only later in the test.
+    cfg.first_header_timeout = Duration::from_secs(60);
     let drain = start(cfg);
     let first = Conn::open(drain.addr).await;
     let mut second = Conn::open(drain.addr).await;
