@@ -182,10 +182,7 @@ pub fn decode(
             join(received.chunks, received.len)
         }
     };
-    Ok(Decoded {
-        bytes,
-        _held: held,
-    })
+    Ok(Decoded { bytes, _held: held })
 }
 
 fn join(mut chunks: Vec<Bytes>, total: usize) -> Bytes {
@@ -346,7 +343,9 @@ mod tests {
         let chunks: Vec<Bytes> = g.chunks(7).map(Bytes::copy_from_slice).collect();
         let budget = Budget::new(1 << 20);
         let mut held = budget.reserve();
-        let out = gunzip_counted(&chunks, 1 << 20, &mut held).unwrap().unwrap();
+        let out = gunzip_counted(&chunks, 1 << 20, &mut held)
+            .unwrap()
+            .unwrap();
         assert_eq!(out, data);
         assert!(held.held() >= data.len() && held.held() <= 2 * data.len() + g.len() * 4);
         assert_eq!(budget.held(), held.held());

@@ -100,7 +100,9 @@ impl DrainConfig {
                 self.path
             ));
         }
-        if self.max_connections == 0 || self.max_in_flight == 0 || self.max_connections_per_peer == 0
+        if self.max_connections == 0
+            || self.max_in_flight == 0
+            || self.max_connections_per_peer == 0
         {
             return Err(
                 "drain.max_connections, drain.max_connections_per_peer and drain.max_in_flight must be at least 1"
@@ -108,7 +110,9 @@ impl DrainConfig {
             );
         }
         if self.first_header_timeout.is_zero() || self.header_timeout.is_zero() {
-            return Err("drain.first_header_timeout and drain.header_timeout must be above 0".into());
+            return Err(
+                "drain.first_header_timeout and drain.header_timeout must be above 0".into(),
+            );
         }
         if self.max_header_bytes < MIN_HEADER_BYTES {
             return Err(format!(
@@ -284,11 +288,23 @@ mod tests {
             let err = c.validate().unwrap_err();
             assert!(err.contains(what), "{err}");
         };
-        bad(|c| c.max_connections_per_peer = 0, "max_connections_per_peer");
-        bad(|c| c.first_header_timeout = Duration::ZERO, "first_header_timeout");
+        bad(
+            |c| c.max_connections_per_peer = 0,
+            "max_connections_per_peer",
+        );
+        bad(
+            |c| c.first_header_timeout = Duration::ZERO,
+            "first_header_timeout",
+        );
         bad(|c| c.max_header_bytes = 8191, "max_header_bytes");
-        bad(|c| c.max_receiving_bytes = c.max_body_bytes - 1, "max_receiving_bytes");
-        bad(|c| c.max_decoding_bytes = c.max_decompressed_bytes - 1, "max_decoding_bytes");
+        bad(
+            |c| c.max_receiving_bytes = c.max_body_bytes - 1,
+            "max_receiving_bytes",
+        );
+        bad(
+            |c| c.max_decoding_bytes = c.max_decompressed_bytes - 1,
+            "max_decoding_bytes",
+        );
         bad(
             |c| {
                 c.max_decompressed_bytes = 1 << 20;
@@ -297,12 +313,18 @@ mod tests {
             },
             "max_decoding_bytes",
         );
-        let yaml = "first_header_timeout: 1s\nmax_connections_per_peer: 4\nmax_receiving_bytes: 9000000\n\
+        let yaml =
+            "first_header_timeout: 1s\nmax_connections_per_peer: 4\nmax_receiving_bytes: 9000000\n\
                     max_decoding_bytes: 40000000\nmax_header_bytes: 16384\n";
         let c: DrainConfig = serde_yaml_ng::from_str(yaml).unwrap();
         assert_eq!(c.first_header_timeout, Duration::from_secs(1));
         assert_eq!(
-            (c.max_connections_per_peer, c.max_receiving_bytes, c.max_decoding_bytes, c.max_header_bytes),
+            (
+                c.max_connections_per_peer,
+                c.max_receiving_bytes,
+                c.max_decoding_bytes,
+                c.max_header_bytes
+            ),
             (4, 9_000_000, 40_000_000, 16384)
         );
     }

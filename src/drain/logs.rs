@@ -127,7 +127,9 @@ fn reject(shared: &Shared, err: BodyError, peer: SocketAddr) -> Reply {
         // The connection broke mid-body: the same batch may well arrive whole on a retry.
         BodyError::Read(_) => (Rejected::BodyError, StatusCode::SERVICE_UNAVAILABLE),
         // Other bodies hold the memory now; once they are done a retry fits.
-        BodyError::ReceiveBudget { .. } => (Rejected::ReceiveBudget, StatusCode::SERVICE_UNAVAILABLE),
+        BodyError::ReceiveBudget { .. } => {
+            (Rejected::ReceiveBudget, StatusCode::SERVICE_UNAVAILABLE)
+        }
         BodyError::DecodeBudget { .. } => (Rejected::DecodeBudget, StatusCode::SERVICE_UNAVAILABLE),
     };
     shared.stats.rejected(reason);

@@ -42,7 +42,10 @@ impl PeerLimits {
 
     /// Distinct peers with a connection open.
     pub fn peers(&self) -> usize {
-        self.open.lock().unwrap_or_else(PoisonError::into_inner).len()
+        self.open
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 
     fn close(&self, key: IpAddr) {

@@ -92,6 +92,7 @@ async fn metrics(shared: &Shared) -> Reply {
         )
         .retry_after();
     };
+    let _counted = InProgress::new(&shared.stats);
     let Ok(_rendering) = shared.render.clone().acquire_owned().await else {
         return plain(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n");
     };
@@ -109,6 +110,22 @@ async fn metrics(shared: &Shared) -> Reply {
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
     );
     r
+}
+
+/// Counts one scrape in `scrapes_in_progress` while alive (a scrape whose client leaves is dropped mid-wait).
+struct InProgress<'a>(&'a DrainStats);
+
+impl<'a> InProgress<'a> {
+    fn new(stats: &'a DrainStats) -> Self {
+        stats.scrapes_in_progress.fetch_add(1, Relaxed);
+        InProgress(stats)
+    }
+}
+
+impl Drop for InProgress<'_> {
+    fn drop(&mut self) {
+        self.0.scrapes_in_progress.fetch_sub(1, Relaxed);
+    }
 }
 
 fn render(stats: &DrainStats, held: super::stats::Held, page: Option<&dyn MetricsPage>) -> String {

@@ -139,6 +139,8 @@ pub struct DrainStats {
     pub connections_refused_by: [AtomicU64; 3],
     /// `/metrics` requests answered 503 because enough renders were already running or waiting.
     pub scrapes_refused: AtomicU64,
+    /// `/metrics` requests rendering or waiting to render now.
+    pub scrapes_in_progress: AtomicU64,
 }
 
 impl DrainStats {
@@ -396,6 +398,13 @@ impl DrainStats {
             "counter",
             "Metrics scrapes answered 503 because enough renders were running or waiting.",
             g(&self.scrapes_refused),
+        );
+        one(
+            out,
+            "drainscale_drain_scrapes_in_progress",
+            "gauge",
+            "Metrics scrapes rendering or waiting to render, this one included.",
+            g(&self.scrapes_in_progress),
         );
     }
 }
