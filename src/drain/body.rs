@@ -117,7 +117,7 @@ pub async fn receive(
     }
     let mut held = budget.reserve();
     let read = async {
-        let mut chunks: Vec<Bytes> = Vec::new();
+        let mut chunks = Chunked::default();
         let mut total = 0usize;
         while let Some(frame) = body.frame().await {
             if let Ok(data) = frame?.into_data() {
@@ -133,7 +133,7 @@ pub async fn receive(
                 chunks.push(data);
             }
         }
-        Ok((chunks, total))
+        Ok((chunks.finish(), total))
     };
     let (chunks, len) = tokio::time::timeout(deadline, read)
         .await
@@ -143,6 +143,50 @@ pub async fn receive(
         len,
         _held: held,
     })
+}
+
+/// Chunks below this size are copied together rather than kept one by one.
+const SMALL_CHUNK: usize = 1024;
+/// The buffer small chunks are copied into; once full it is kept as one chunk.
+const COALESCED: usize = 8 << 10;
+
+/// The chunks of a body as they arrive. A sender dribbling a byte at a time would otherwise make the drain keep
+/// one `Bytes` (32 bytes, and a pinned read buffer) per byte; small chunks are copied into
+/// [`COALESCED`]-byte buffers instead, each kept once at least 7/8 full. Memory held is then the bytes received
+/// plus at most one partly filled buffer.
+#[derive(Default)]
+struct Chunked {
+    chunks: Vec<Bytes>,
+    tail: BytesMut,
+}
+
+impl Chunked {
+    fn push(&mut self, data: Bytes) {
+        if data.len() >= SMALL_CHUNK {
+            self.flush();
+            self.chunks.push(data);
+            return;
+        }
+        if self.tail.len() + data.len() > COALESCED {
+            self.flush();
+        }
+        if self.tail.capacity() == 0 {
+            self.tail.reserve(COALESCED);
+        }
+        self.tail.extend_from_slice(&data);
+    }
+
+    fn flush(&mut self) {
+        if !self.tail.is_empty() {
+            self.chunks.push(self.tail.split().freeze());
+            self.tail = BytesMut::new();
+        }
+    }
+
+    fn finish(mut self) -> Vec<Bytes> {
+        self.flush();
+        self.chunks
+    }
 }
 
 /// A decoded body, holding its bytes of the decode budget until dropped.
@@ -356,6 +400,27 @@ mod tests {
         let small = Budget::new(data.len() / 2);
         assert!(gunzip_counted(&chunks, 1 << 20, &mut small.reserve()).is_none());
         assert_eq!(small.held(), 0);
+    }
+
+    #[test]
+    fn small_chunks_are_coalesced_in_order() {
+        let mut c = Chunked::default();
+        let mut want = Vec::new();
+        for i in 0..20_000u32 {
+            let piece = Bytes::from(vec![(i % 251) as u8; 1 + (i % 3) as usize]);
+            want.extend_from_slice(&piece);
+            c.push(piece);
+        }
+        let big = Bytes::from(vec![7u8; 5000]);
+        want.extend_from_slice(&big);
+        c.push(big);
+        c.push(Bytes::from_static(b"end"));
+        want.extend_from_slice(b"end");
+        let chunks = c.finish();
+        assert!(chunks.len() < 10, "{}", chunks.len());
+        let last_small = chunks.len() - 3;
+        assert!(chunks[..last_small].iter().all(|c| c.len() > COALESCED - SMALL_CHUNK));
+        assert_eq!(chunks.concat(), want);
     }
 
     #[test]

@@ -48,7 +48,7 @@ pub struct DrainConfig {
     /// Wire bytes of bodies being received, held at once across every connection (default 64 MiB, at least
     /// `max_body_bytes`); a body that would go over gets 503. A slow body holds only the bytes it has sent.
     pub max_receiving_bytes: usize,
-    /// Bytes of decoded bodies being decompressed and parsed, held at once (default 128 MiB, at least
+    /// Bytes of decoded bodies being decompressed and parsed, held at once (default 96 MiB, at least
     /// `max_decompressed_bytes` and `max_body_bytes`); a body that would go over gets 503.
     pub max_decoding_bytes: usize,
     /// Bodies decoded and parsed at once (default 32); a received body beyond gets 503 (the sender retries).
@@ -82,7 +82,7 @@ impl Default for DrainConfig {
             max_connections: 512,
             max_connections_per_peer: 128,
             max_receiving_bytes: 64 << 20,
-            max_decoding_bytes: 128 << 20,
+            max_decoding_bytes: 96 << 20,
             max_in_flight: 32,
             shutdown_timeout: Duration::from_secs(20),
             dedup: DedupConfig::default(),
