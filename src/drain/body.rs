@@ -419,7 +419,9 @@ mod tests {
         let chunks = c.finish();
         assert!(chunks.len() < 10, "{}", chunks.len());
         let last_small = chunks.len() - 3;
-        assert!(chunks[..last_small].iter().all(|c| c.len() > COALESCED - SMALL_CHUNK));
+        assert!(chunks[..last_small]
+            .iter()
+            .all(|c| c.len() > COALESCED - SMALL_CHUNK));
         assert_eq!(chunks.concat(), want);
     }
 
