@@ -93,13 +93,18 @@ async fn metrics(shared: &Shared) -> Reply {
         .retry_after();
     };
     let _counted = InProgress::new(&shared.stats);
-    let Ok(_rendering) = shared.render.clone().acquire_owned().await else {
+    let Ok(rendering) = shared.render.clone().acquire_owned().await else {
         return plain(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n");
     };
     let stats = shared.stats.clone();
     let held = shared.held();
     let page = shared.pages.metrics.clone();
-    let rendered = tokio::task::spawn_blocking(move || render(&stats, held, page.as_deref())).await;
+    // The permit goes with the render: a scraper that leaves does not let a second render start beside it.
+    let rendered = tokio::task::spawn_blocking(move || {
+        let _rendering = rendering;
+        render(&stats, held, page.as_deref())
+    })
+    .await;
     let Ok(out) = rendered else {
         tracing::error!("rendering /metrics failed");
         return plain(StatusCode::INTERNAL_SERVER_ERROR, "rendering failed\n");

@@ -351,6 +351,8 @@ async fn refuse(stream: TcpStream, _slot: OwnedSemaphorePermit) {
     let conn = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(REFUSED_HEADER_TIMEOUT)
+        .max_header_size(super::config::MIN_HEADER_BYTES)
+        .max_buf_size(super::config::MIN_HEADER_BYTES)
         .keep_alive(false)
         .serve_connection(TokioIo::new(stream), service);
     let _ = tokio::time::timeout(REFUSED_HEADER_TIMEOUT * 2, conn).await;
