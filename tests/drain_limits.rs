@@ -281,6 +281,8 @@ async fn connections_over_the_limit_get_503() {
     let mut cfg = config();
     cfg.max_connections = 2;
     cfg.header_timeout = Duration::from_secs(60);
+    // The two held connections send their first request only later in the test.
+    cfg.first_header_timeout = Duration::from_secs(60);
     let drain = start(cfg);
     let first = Conn::open(drain.addr).await;
     let mut second = Conn::open(drain.addr).await;
@@ -371,4 +373,32 @@ async fn a_retry_during_the_first_attempt_gets_503_then_counts_as_a_duplicate() 
     assert_eq!(sample(&m, in_progress), 1.0);
     assert_eq!(sample(&m, "drainscale_drain_duplicates_total"), 1.0);
     drain.stop().await;
+}
+
+#[test]
+fn the_readme_shows_every_drain_key_with_its_default() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let yaml = readme
+        .split("### Configuration (`drain:` section)")
+        .nth(1)
+        .and_then(|s| s.split("```yaml\n").nth(1))
+        .and_then(|s| s.split("```").next())
+        .unwrap();
+    let doc: std::collections::BTreeMap<String, serde_yaml_ng::Value> =
+        serde_yaml_ng::from_str(yaml).unwrap();
+    let shown = doc["drain"].as_mapping().unwrap();
+    let cfg: DrainConfig = serde_yaml_ng::from_value(doc["drain"].clone()).unwrap();
+    let default = DrainConfig::default();
+    // Every key of the struct is shown...
+    let all = serde_json::to_value(&default).unwrap();
+    for key in all.as_object().unwrap().keys() {
+        assert!(shown.contains_key(key.as_str()), "README lacks drain.{key}");
+    }
+    // ...with its default value (listen, auth and status_auth are examples).
+    let mut same = cfg.clone();
+    same.listen = default.listen.clone();
+    same.auth = default.auth.clone();
+    same.status_auth = None;
+    assert_eq!(same, default);
 }

@@ -4,7 +4,7 @@
 
 use anyhow::Context;
 use drainscale::config::Loaded;
-use drainscale::drain::{shutdown_signal, MetricsPage, MetricsPages, Pages, Server};
+use drainscale::drain::{shutdown_signal, MetricsPage, MetricsPages, Pages, Server, StatusPage};
 use drainscale::outlet::Outlets;
 use drainscale::scaler::clock::SystemClock;
 use drainscale::window::{EventSink, Store, WindowReader};
@@ -61,8 +61,14 @@ async fn serve(loaded: Loaded) -> anyhow::Result<()> {
             if let Some(handlers) = scaler.error_handlers() {
                 metrics.push(handlers);
             }
+            // `/status` and `/ping` describe a running scaler: without controllers none runs, and they 404.
+            let status: Option<Arc<dyn StatusPage>> = if has_controllers {
+                Some(scaler.status())
+            } else {
+                None
+            };
             let pages = Pages {
-                status: Some(scaler.status()),
+                status,
                 metrics: Some(Arc::new(MetricsPages(metrics))),
             };
             let server = Server::bind(drain_cfg, sink, pages)

@@ -5,6 +5,9 @@ use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
+/// The smallest `max_header_bytes` (hyper's smallest read buffer).
+pub const MIN_HEADER_BYTES: usize = 8192;
+
 /// The `drain:` config section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -21,18 +24,36 @@ pub struct DrainConfig {
     pub max_body_bytes: usize,
     /// Largest body after gzip decompression, bytes (default 32 MiB); larger gets 413 (no gzip bomb gets through).
     pub max_decompressed_bytes: usize,
-    /// Time a client has to send a request's headers; also how long an idle keep-alive connection stays open
-    /// (default 10s).
+    /// Time a new connection has to send its first request's headers (default 2s); slower is closed without
+    /// an answer and counted. Logplex and the Heroku router send a request as soon as they connect.
+    #[serde(with = "crate::config::duration")]
+    pub first_header_timeout: Duration,
+    /// Time a client has to send a later request's headers on a keep-alive connection, counted from the end of
+    /// the previous answer: also how long an idle keep-alive connection stays open (default 10s).
     #[serde(with = "crate::config::duration")]
     pub header_timeout: Duration,
+    /// Largest request head (request line and headers), bytes (default 64 KiB, at least 8192); larger gets
+    /// 431. It is also each connection's read buffer, so headers held cost at most
+    /// `max_connections * max_header_bytes`.
+    pub max_header_bytes: usize,
     /// Time a client has to send a whole body once its headers are in (default 30s); slower gets 503 and the
     /// connection is closed.
     #[serde(with = "crate::config::duration")]
     pub body_timeout: Duration,
     /// Open connections served at once (default 512); connections beyond get 503 and are closed.
     pub max_connections: usize,
-    /// Bodies read and parsed at once (default 32), which bounds buffered memory to about
-    /// `max_in_flight * max_decompressed_bytes`; a body beyond gets 503 (the sender retries).
+    /// Open connections served at once from one peer address (IPv6: one /64), default 128; beyond get 503
+    /// and are closed. The peer is the socket's: behind the Heroku router it is a router instance, not the
+    /// sender (`X-Forwarded-For` is not used: the limit applies before any header is read).
+    pub max_connections_per_peer: usize,
+    /// Wire bytes of bodies being received, held at once across every connection (default 64 MiB, at least
+    /// `max_body_bytes`); a body that would go over gets 503. A slow body holds only the bytes it has sent.
+    pub max_receiving_bytes: usize,
+    /// Bytes of decoded bodies being decompressed and parsed, held at once (default 96 MiB, at least
+    /// `max_decompressed_bytes` and `max_body_bytes`); a body that would go over gets 503.
+    pub max_decoding_bytes: usize,
+    /// Bodies decoded and parsed at once (default 32); a received body beyond gets 503 (the sender retries).
+    /// Bodies still being received are not counted: `max_receiving_bytes` bounds them.
     pub max_in_flight: usize,
     /// How long a graceful shutdown waits for in-flight requests before dropping them (default 20s, which leaves
     /// time within Heroku's 30s to flush the windows).
@@ -55,9 +76,14 @@ impl Default for DrainConfig {
             status_auth: None,
             max_body_bytes: 8 << 20,
             max_decompressed_bytes: 32 << 20,
+            first_header_timeout: Duration::from_secs(2),
             header_timeout: Duration::from_secs(10),
+            max_header_bytes: 64 << 10,
             body_timeout: Duration::from_secs(30),
             max_connections: 512,
+            max_connections_per_peer: 128,
+            max_receiving_bytes: 64 << 20,
+            max_decoding_bytes: 96 << 20,
             max_in_flight: 32,
             shutdown_timeout: Duration::from_secs(20),
             dedup: DedupConfig::default(),
@@ -75,8 +101,39 @@ impl DrainConfig {
                 self.path
             ));
         }
-        if self.max_connections == 0 || self.max_in_flight == 0 {
-            return Err("drain.max_connections and drain.max_in_flight must be at least 1".into());
+        if self.max_connections == 0
+            || self.max_in_flight == 0
+            || self.max_connections_per_peer == 0
+        {
+            return Err(
+                "drain.max_connections, drain.max_connections_per_peer and drain.max_in_flight must be at least 1"
+                    .into(),
+            );
+        }
+        if self.first_header_timeout.is_zero() || self.header_timeout.is_zero() {
+            return Err(
+                "drain.first_header_timeout and drain.header_timeout must be above 0".into(),
+            );
+        }
+        if self.max_header_bytes < MIN_HEADER_BYTES {
+            return Err(format!(
+                "drain.max_header_bytes must be at least {MIN_HEADER_BYTES}, got {}",
+                self.max_header_bytes
+            ));
+        }
+        // A body the budget could never hold would get 503 forever, and the sender retries 503s.
+        if self.max_receiving_bytes < self.max_body_bytes {
+            return Err(format!(
+                "drain.max_receiving_bytes ({}) must be at least drain.max_body_bytes ({})",
+                self.max_receiving_bytes, self.max_body_bytes
+            ));
+        }
+        let largest_decoded = self.max_decompressed_bytes.max(self.max_body_bytes);
+        if self.max_decoding_bytes < largest_decoded {
+            return Err(format!(
+                "drain.max_decoding_bytes ({}) must be at least drain.max_decompressed_bytes and drain.max_body_bytes ({largest_decoded})",
+                self.max_decoding_bytes
+            ));
         }
         self.auth.validate("drain.auth")?;
         if let Some(s) = &self.status_auth {
@@ -211,6 +268,58 @@ mod tests {
         cfg.path = "/logs".into();
         cfg.max_in_flight = 0;
         assert!(cfg.validate().is_err());
+    }
+
+    #[test]
+    fn validates_connection_limits_and_budgets() {
+        let mut cfg = DrainConfig::default();
+        cfg.auth.tokens = vec!["d.1".into()];
+        assert_eq!(cfg.validate(), Ok(()));
+        let bad = |f: fn(&mut DrainConfig), what: &str| {
+            let mut c = cfg.clone();
+            f(&mut c);
+            let err = c.validate().unwrap_err();
+            assert!(err.contains(what), "{err}");
+        };
+        bad(
+            |c| c.max_connections_per_peer = 0,
+            "max_connections_per_peer",
+        );
+        bad(
+            |c| c.first_header_timeout = Duration::ZERO,
+            "first_header_timeout",
+        );
+        bad(|c| c.max_header_bytes = 8191, "max_header_bytes");
+        bad(
+            |c| c.max_receiving_bytes = c.max_body_bytes - 1,
+            "max_receiving_bytes",
+        );
+        bad(
+            |c| c.max_decoding_bytes = c.max_decompressed_bytes - 1,
+            "max_decoding_bytes",
+        );
+        bad(
+            |c| {
+                c.max_decompressed_bytes = 1 << 20;
+                c.max_decoding_bytes = 2 << 20;
+                c.max_body_bytes = 3 << 20;
+            },
+            "max_decoding_bytes",
+        );
+        let yaml =
+            "first_header_timeout: 1s\nmax_connections_per_peer: 4\nmax_receiving_bytes: 9000000\n\
+                    max_decoding_bytes: 40000000\nmax_header_bytes: 16384\n";
+        let c: DrainConfig = serde_yaml_ng::from_str(yaml).unwrap();
+        assert_eq!(c.first_header_timeout, Duration::from_secs(1));
+        assert_eq!(
+            (
+                c.max_connections_per_peer,
+                c.max_receiving_bytes,
+                c.max_decoding_bytes,
+                c.max_header_bytes
+            ),
+            (4, 9_000_000, 40_000_000, 16384)
+        );
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! `POST /logs`: one logplex body from auth to the windows. The order matters for logplex's retry rules:
-//! credentials and encoding first (4xx: can never succeed), then a body slot (503: retry later), the body
-//! (413 / 503 on timeout), the Frame-Id (a duplicate is a 200 that ingests nothing), decompression, parsing
-//! into the sink, and only then is the Frame-Id remembered. Bad frames never change the 200.
+//! credentials and encoding first (4xx: can never succeed), then the body, held against the receive byte budget
+//! as it arrives (413 too large, 400 malformed framing, 503 on a timeout, a broken connection or a full
+//! budget), then a parse slot (503: retry later), the Frame-Id (a duplicate is a 200 that ingests nothing),
+//! decoding against the decode byte budget (503 when full), parsing into the sink, and only then is the Frame-Id
+//! remembered. Bad frames never change the 200.
 
 use super::body::{self, BodyError};
 use super::dedup::Begin;
@@ -25,11 +27,6 @@ pub async fn take(shared: &Shared, req: Request<Incoming>, peer: SocketAddr) -> 
         Ok(e) => e,
         Err(e) => return reject(shared, e, peer),
     };
-    let Ok(_slot) = shared.in_flight.clone().try_acquire_owned() else {
-        shared.stats.rejected(Rejected::Busy);
-        tracing::debug!(%peer, "max_in_flight bodies already being read: 503");
-        return plain(StatusCode::SERVICE_UNAVAILABLE, "drain busy, retry\n").retry_after();
-    };
     let frame_id = req
         .headers()
         .get("logplex-frame-id")
@@ -40,9 +37,21 @@ pub async fn take(shared: &Shared, req: Request<Incoming>, peer: SocketAddr) -> 
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
 
-    let raw = match body::collect(req.into_body(), cfg.max_body_bytes, cfg.body_timeout).await {
+    let received = body::receive(
+        req.into_body(),
+        cfg.max_body_bytes,
+        cfg.body_timeout,
+        &shared.receiving,
+    )
+    .await;
+    let raw = match received {
         Ok(raw) => raw,
         Err(e) => return reject(shared, e, peer),
+    };
+    let Ok(_slot) = shared.in_flight.clone().try_acquire_owned() else {
+        shared.stats.rejected(Rejected::Busy);
+        tracing::debug!(%peer, "max_in_flight bodies already being parsed: 503");
+        return plain(StatusCode::SERVICE_UNAVAILABLE, "drain busy, retry\n").retry_after();
     };
 
     let attempt = match frame_id.as_deref().map(|id| shared.frame_ids.begin(id)) {
@@ -64,7 +73,15 @@ pub async fn take(shared: &Shared, req: Request<Incoming>, peer: SocketAddr) -> 
     };
 
     let wire_len = raw.len();
-    let decoded = match body::decode(raw, encoding, cfg.max_decompressed_bytes) {
+    let decoding = &shared.decoding;
+    let decode = || body::decode(raw, encoding, cfg.max_decompressed_bytes, decoding);
+    // Gunzipping is CPU work; an identity body is at most one copy.
+    let decoded = if encoding == body::Encoding::Gzip {
+        off_the_reactor(decode)
+    } else {
+        decode()
+    };
+    let decoded = match decoded {
         Ok(b) => b,
         Err(e) => return reject(shared, e, peer),
     };
@@ -103,14 +120,26 @@ fn reject(shared: &Shared, err: BodyError, peer: SocketAddr) -> Reply {
             Rejected::UnsupportedEncoding,
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ),
+        // Bad chunked framing: the same bytes can never succeed.
+        BodyError::Malformed(_) => (Rejected::Malformed, StatusCode::BAD_REQUEST),
         // A retry may well succeed: 503 matches logplex's rule for timeouts.
         BodyError::Timeout(_) => (Rejected::BodyTimeout, StatusCode::SERVICE_UNAVAILABLE),
         // The connection broke mid-body: the same batch may well arrive whole on a retry.
         BodyError::Read(_) => (Rejected::BodyError, StatusCode::SERVICE_UNAVAILABLE),
+        // Other bodies hold the memory now; once they are done a retry fits.
+        BodyError::ReceiveBudget { .. } => {
+            (Rejected::ReceiveBudget, StatusCode::SERVICE_UNAVAILABLE)
+        }
+        BodyError::DecodeBudget { .. } => (Rejected::DecodeBudget, StatusCode::SERVICE_UNAVAILABLE),
     };
     shared.stats.rejected(reason);
     tracing::warn!(%peer, status = status.as_u16(), "body not taken: {err}");
-    plain(status, &format!("{err}\n")).close()
+    let reply = plain(status, &format!("{err}\n")).close();
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        reply.retry_after()
+    } else {
+        reply
+    }
 }
 
 /// Runs CPU work (parsing, a sink that may take a lock) without starving the tasks queued on this worker: on a

@@ -8,10 +8,13 @@
 
 pub mod auth;
 pub mod body;
+mod budget;
 mod config;
 pub mod dedup;
 mod ingest;
 mod logs;
+mod logsafe;
+mod peers;
 mod routes;
 mod server;
 pub mod stats;

@@ -3,6 +3,8 @@
 
 use super::logs;
 use super::server::Shared;
+use super::stats::DrainStats;
+use super::MetricsPage;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -10,6 +12,7 @@ use hyper::header::{HeaderValue, ALLOW, CONNECTION, CONTENT_TYPE, RETRY_AFTER};
 use hyper::{Method, Request, Response, StatusCode};
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 /// Every response the drain sends.
@@ -54,7 +57,7 @@ async fn route(shared: &Shared, req: Request<Incoming>, peer: SocketAddr) -> Rep
         return denied;
     }
     match page {
-        "/metrics" => metrics(shared),
+        "/metrics" => metrics(shared).await,
         "/status" => match &shared.pages.status {
             Some(s) => json(StatusCode::OK, &s.status()),
             None => plain(
@@ -78,18 +81,65 @@ async fn route(shared: &Shared, req: Request<Incoming>, peer: SocketAddr) -> Rep
     }
 }
 
-fn metrics(shared: &Shared) -> Reply {
-    let mut out = String::with_capacity(8 << 10);
-    shared.stats.render(&mut out);
-    if let Some(page) = &shared.pages.metrics {
-        page.render(&mut out);
-    }
+/// Renders `/metrics` on a blocking thread, one render at a time, so a large page never holds an async worker
+/// (and with it the bodies queued on it); a few scrapes may wait their turn, more get 503.
+async fn metrics(shared: &Shared) -> Reply {
+    let Ok(_queued) = shared.scrapes.clone().try_acquire_owned() else {
+        shared.stats.scrapes_refused.fetch_add(1, Relaxed);
+        return plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "metrics pages already being rendered, retry\n",
+        )
+        .retry_after();
+    };
+    let _counted = InProgress::new(&shared.stats);
+    let Ok(rendering) = shared.render.clone().acquire_owned().await else {
+        return plain(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n");
+    };
+    let stats = shared.stats.clone();
+    let held = shared.held();
+    let page = shared.pages.metrics.clone();
+    // The permit goes with the render: a scraper that leaves does not let a second render start beside it.
+    let rendered = tokio::task::spawn_blocking(move || {
+        let _rendering = rendering;
+        render(&stats, held, page.as_deref())
+    })
+    .await;
+    let Ok(out) = rendered else {
+        tracing::error!("rendering /metrics failed");
+        return plain(StatusCode::INTERNAL_SERVER_ERROR, "rendering failed\n");
+    };
     let mut r = Response::new(Full::new(Bytes::from(out)));
     r.headers_mut().insert(
         CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
     );
     r
+}
+
+/// Counts one scrape in `scrapes_in_progress` while alive (a scrape whose client leaves is dropped mid-wait).
+struct InProgress<'a>(&'a DrainStats);
+
+impl<'a> InProgress<'a> {
+    fn new(stats: &'a DrainStats) -> Self {
+        stats.scrapes_in_progress.fetch_add(1, Relaxed);
+        InProgress(stats)
+    }
+}
+
+impl Drop for InProgress<'_> {
+    fn drop(&mut self) {
+        self.0.scrapes_in_progress.fetch_sub(1, Relaxed);
+    }
+}
+
+fn render(stats: &DrainStats, held: super::stats::Held, page: Option<&dyn MetricsPage>) -> String {
+    let mut out = String::with_capacity(8 << 10);
+    stats.render(held, &mut out);
+    if let Some(page) = page {
+        page.render(&mut out);
+    }
+    out
 }
 
 fn json(status: StatusCode, value: &serde_json::Value) -> Reply {

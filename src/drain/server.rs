@@ -1,12 +1,16 @@
-//! The accept loop: binding, the connection limit, HTTP/1.1 keep-alive connections with a header timeout,
-//! and graceful shutdown (stop accepting, let in-flight requests finish, give up after a deadline).
-//! What a request means is `routes.rs`'s business.
+//! The accept loop: binding, the connection limits (in all and per peer), HTTP/1.1 keep-alive connections
+//! with a short timeout for the first request's headers and a longer one for later requests, and graceful
+//! shutdown (stop accepting, let in-flight requests finish, give up after a deadline). What a request means is
+//! `routes.rs`'s business.
 
 use super::auth::Authenticator;
+use super::budget::Budget;
 use super::config::DrainConfig;
 use super::dedup::FrameIds;
+use super::logsafe;
+use super::peers::{PeerLimits, PeerSlot};
 use super::routes::{self, plain, Reply, ReplyExt};
-use super::stats::DrainStats;
+use super::stats::{DrainStats, Held, Refused};
 use super::throttle::Throttle;
 use super::{MetricsPage, StatusPage};
 use crate::window::EventSink;
@@ -17,6 +21,7 @@ use hyper::{HeaderMap, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +33,8 @@ use tokio::task::JoinSet;
 const REFUSED_ANSWERED: usize = 64;
 /// How long a refused connection may take to send its request headers.
 const REFUSED_HEADER_TIMEOUT: Duration = Duration::from_secs(2);
+/// `/metrics` requests rendering or waiting to render at once; beyond get 503.
+const SCRAPES_QUEUED: usize = 4;
 
 /// Why the drain could not start or run.
 #[derive(Debug, thiserror::Error)]
@@ -60,13 +67,33 @@ pub struct Shared {
     pub auth: Option<Authenticator>,
     pub status_auth: Option<Authenticator>,
     pub frame_ids: FrameIds,
+    /// Bodies being decoded and parsed (`max_in_flight`).
     pub in_flight: Arc<Semaphore>,
+    /// Wire bytes of bodies being received (`max_receiving_bytes`).
+    pub receiving: Arc<Budget>,
+    /// Bytes of bodies being decoded and parsed (`max_decoding_bytes`).
+    pub decoding: Arc<Budget>,
+    /// Connections per peer (`max_connections_per_peer`).
+    pub peers: Arc<PeerLimits>,
+    /// `/metrics` requests rendering or waiting ([`SCRAPES_QUEUED`]).
+    pub scrapes: Arc<Semaphore>,
+    /// One `/metrics` render at a time, on a blocking thread.
+    pub render: Arc<Semaphore>,
     pub stats: Arc<DrainStats>,
     /// At most one "unauthorized" log line a second; `/metrics` counts every failure.
     pub auth_log: Throttle,
 }
 
 impl Shared {
+    /// The gauges of what is held now.
+    pub fn held(&self) -> Held {
+        Held {
+            receiving_bytes: self.receiving.held(),
+            decoding_bytes: self.decoding.held(),
+            peers: self.peers.peers(),
+        }
+    }
+
     /// The authenticator for `/status`, `/ping` and `/metrics`.
     pub fn page_auth(&self) -> &Option<Authenticator> {
         if self.cfg.status_auth.is_some() {
@@ -89,10 +116,10 @@ impl Shared {
         if let Some(held_back) = self.auth_log.allow() {
             match &denied {
                 super::auth::Denied::WrongBasic { user } => {
-                    tracing::warn!(%peer, path, user = %user.escape_debug(), reason = denied.reason(), held_back, "unauthorized")
+                    tracing::warn!(%peer, path = %logsafe::clip(path), user = %logsafe::clip(user), reason = denied.reason(), held_back, "unauthorized")
                 }
                 _ => {
-                    tracing::warn!(%peer, path, reason = denied.reason(), held_back, "unauthorized")
+                    tracing::warn!(%peer, path = %logsafe::clip(path), reason = denied.reason(), held_back, "unauthorized")
                 }
             }
         }
@@ -133,6 +160,11 @@ impl Server {
         let shared = Arc::new(Shared {
             frame_ids: FrameIds::new(cfg.dedup.capacity, cfg.dedup.ttl),
             in_flight: Arc::new(Semaphore::new(cfg.max_in_flight)),
+            receiving: Budget::new(cfg.max_receiving_bytes),
+            decoding: Budget::new(cfg.max_decoding_bytes),
+            peers: PeerLimits::new(cfg.max_connections_per_peer),
+            scrapes: Arc::new(Semaphore::new(SCRAPES_QUEUED)),
+            render: Arc::new(Semaphore::new(1)),
             stats: Arc::new(DrainStats::default()),
             auth_log: Throttle::new(Duration::from_secs(1)),
             auth,
@@ -174,17 +206,18 @@ impl Server {
                 _ = &mut shutdown => break,
                 Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
                 accepted = listener.accept() => match accepted {
-                    Ok((stream, peer)) => {
-                        if let Ok(slot) = slots.clone().try_acquire_owned() {
-                            tasks.spawn(serve(stream, peer, shared.clone(), slot, stop_rx.clone()));
-                        } else {
-                            shared.stats.connections_refused.fetch_add(1, Relaxed);
+                    Ok((stream, peer)) => match admit(&shared, &slots, peer) {
+                        Ok(held) => {
+                            tasks.spawn(serve(stream, peer, shared.clone(), held, stop_rx.clone()));
+                        }
+                        Err(reason) => {
+                            shared.stats.refused(reason);
                             if let Ok(slot) = refusals.clone().try_acquire_owned() {
                                 tasks.spawn(refuse(stream, slot));
                             }
-                            tracing::debug!(%peer, "max_connections reached: connection refused");
+                            tracing::debug!(%peer, reason = reason.as_str(), "connection refused");
                         }
-                    }
+                    },
                     Err(e) => {
                         // Out of file descriptors and the like: back off instead of spinning.
                         tracing::warn!("accept failed: {e}");
@@ -217,36 +250,86 @@ impl Server {
     }
 }
 
-/// Serves one connection until the client leaves, a timeout closes it, or shutdown is signalled.
+/// The slots a served connection holds until it closes.
+struct Admitted {
+    _slot: OwnedSemaphorePermit,
+    _peer: PeerSlot,
+}
+
+/// Takes a slot of the peer's and one of `max_connections`, or says which limit refused the connection.
+fn admit(shared: &Shared, slots: &Arc<Semaphore>, peer: SocketAddr) -> Result<Admitted, Refused> {
+    let peer_slot = shared
+        .peers
+        .try_open(peer.ip())
+        .ok_or(Refused::MaxConnectionsPerPeer)?;
+    let slot = slots
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| Refused::MaxConnections)?;
+    Ok(Admitted {
+        _slot: slot,
+        _peer: peer_slot,
+    })
+}
+
+/// Serves one connection until the client leaves, a timeout closes it, or shutdown is signalled. A connection
+/// whose first request head is not complete within `first_header_timeout` is closed (hyper's own
+/// `header_timeout` then covers later requests and idle keep-alive time).
 async fn serve(
     stream: TcpStream,
     peer: SocketAddr,
     shared: Arc<Shared>,
-    _slot: OwnedSemaphorePermit,
+    _held: Admitted,
     mut stop: watch::Receiver<bool>,
 ) {
     let stats = shared.stats.clone();
     stats.connections_total.fetch_add(1, Relaxed);
     stats.connections_open.fetch_add(1, Relaxed);
     let _ = stream.set_nodelay(true);
-    let header_timeout = shared.cfg.header_timeout;
-    let service = service_fn(move |req| routes::handle(shared.clone(), req, peer));
+    let cfg = &shared.cfg;
+    let (header_timeout, first_header_timeout) = (cfg.header_timeout, cfg.first_header_timeout);
+    let head_bytes = cfg.max_header_bytes.max(super::config::MIN_HEADER_BYTES);
+    let served = Arc::new(AtomicBool::new(false));
+    let service = {
+        let (shared, served) = (shared.clone(), served.clone());
+        service_fn(move |req| {
+            served.store(true, Relaxed);
+            routes::handle(shared.clone(), req, peer)
+        })
+    };
     let conn = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(header_timeout)
+        .max_header_size(head_bytes)
+        .max_buf_size(head_bytes)
         .keep_alive(true)
         .serve_connection(TokioIo::new(stream), service);
     tokio::pin!(conn);
-    tokio::select! {
-        result = conn.as_mut() => {
-            if let Err(e) = result {
-                tracing::debug!(%peer, "connection ended: {e}");
+    let first_deadline = tokio::time::sleep(first_header_timeout);
+    tokio::pin!(first_deadline);
+    let mut awaiting_first = true;
+    loop {
+        tokio::select! {
+            result = conn.as_mut() => {
+                if let Err(e) = result {
+                    tracing::debug!(%peer, "connection ended: {e}");
+                }
+                break;
             }
-        }
-        _ = async { drop(stop.wait_for(|stopping| *stopping).await) } => {
-            conn.as_mut().graceful_shutdown();
-            if let Err(e) = conn.await {
-                tracing::debug!(%peer, "connection ended during shutdown: {e}");
+            _ = &mut first_deadline, if awaiting_first => {
+                awaiting_first = false;
+                if !served.load(Relaxed) {
+                    stats.refused(Refused::FirstHeaderTimeout);
+                    tracing::debug!(%peer, "no request head within first_header_timeout: closed");
+                    break;
+                }
+            }
+            _ = async { drop(stop.wait_for(|stopping| *stopping).await) } => {
+                conn.as_mut().graceful_shutdown();
+                if let Err(e) = conn.await {
+                    tracing::debug!(%peer, "connection ended during shutdown: {e}");
+                }
+                break;
             }
         }
     }
@@ -268,6 +351,8 @@ async fn refuse(stream: TcpStream, _slot: OwnedSemaphorePermit) {
     let conn = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(REFUSED_HEADER_TIMEOUT)
+        .max_header_size(super::config::MIN_HEADER_BYTES)
+        .max_buf_size(super::config::MIN_HEADER_BYTES)
         .keep_alive(false)
         .serve_connection(TokioIo::new(stream), service);
     let _ = tokio::time::timeout(REFUSED_HEADER_TIMEOUT * 2, conn).await;

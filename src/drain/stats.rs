@@ -1,5 +1,6 @@
-//! The drain's own counters (atomics, shared by every connection) and their Prometheus text rendering.
-//! It counts what the drain did; the windows' aggregated metrics are rendered elsewhere (`MetricsPage`).
+//! The drain's own counters (atomics, shared by every connection) and their Prometheus text rendering, with
+//! the gauges of what it holds now ([`Held`], read from the budgets when a page is rendered). It counts what the
+//! drain did; the windows' aggregated metrics are rendered elsewhere (`MetricsPage`).
 
 use super::auth::Denied;
 use crate::logplex::{BadReason, ParseStats};
@@ -21,22 +22,31 @@ pub enum Rejected {
     UnsupportedEncoding,
     /// The body did not arrive within `body_timeout` (503).
     BodyTimeout,
-    /// The connection broke while the body was being read.
+    /// The connection broke while the body was being read (503).
     BodyError,
-    /// `max_in_flight` bodies were already being read (503).
+    /// The body's framing was malformed, e.g. a bad chunk size (400: no retry can fix it).
+    Malformed,
+    /// `max_receiving_bytes` were already held by bodies being received (503).
+    ReceiveBudget,
+    /// `max_decoding_bytes` were already held by bodies being decoded and parsed (503).
+    DecodeBudget,
+    /// `max_in_flight` bodies were already being decoded and parsed (503).
     Busy,
     /// A retry arrived while the first attempt with the same Frame-Id was still being ingested (503).
     FrameIdInProgress,
 }
 
 impl Rejected {
-    const ALL: [Rejected; 8] = [
+    const ALL: [Rejected; 11] = [
         Rejected::TooLarge,
         Rejected::DecompressedTooLarge,
         Rejected::BadGzip,
         Rejected::UnsupportedEncoding,
         Rejected::BodyTimeout,
         Rejected::BodyError,
+        Rejected::Malformed,
+        Rejected::ReceiveBudget,
+        Rejected::DecodeBudget,
         Rejected::Busy,
         Rejected::FrameIdInProgress,
     ];
@@ -49,10 +59,51 @@ impl Rejected {
             Rejected::UnsupportedEncoding => "unsupported_encoding",
             Rejected::BodyTimeout => "body_timeout",
             Rejected::BodyError => "body_error",
+            Rejected::Malformed => "malformed_body",
+            Rejected::ReceiveBudget => "receive_budget",
+            Rejected::DecodeBudget => "decode_budget",
             Rejected::Busy => "busy",
             Rejected::FrameIdInProgress => "frame_id_in_progress",
         }
     }
+}
+
+/// Why a connection was closed before any request on it was served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// `max_connections` were already open (answered 503 when possible, else closed).
+    MaxConnections,
+    /// Its peer already had `max_connections_per_peer` open (answered 503 when possible, else closed).
+    MaxConnectionsPerPeer,
+    /// No complete request head within `first_header_timeout` (closed).
+    FirstHeaderTimeout,
+}
+
+impl Refused {
+    const ALL: [Refused; 3] = [
+        Refused::MaxConnections,
+        Refused::MaxConnectionsPerPeer,
+        Refused::FirstHeaderTimeout,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Refused::MaxConnections => "max_connections",
+            Refused::MaxConnectionsPerPeer => "max_connections_per_peer",
+            Refused::FirstHeaderTimeout => "first_header_timeout",
+        }
+    }
+}
+
+/// What the drain holds now, read when a page is rendered.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Held {
+    /// Wire bytes of bodies being received.
+    pub receiving_bytes: usize,
+    /// Bytes of bodies being decoded and parsed.
+    pub decoding_bytes: usize,
+    /// Distinct peers with a connection open.
+    pub peers: usize,
 }
 
 /// Status codes the drain answers with, in the order rendered.
@@ -77,12 +128,19 @@ pub struct DrainStats {
     pub future_clamped: AtomicU64,
     pub over_cap: AtomicU64,
     pub auth_failures: [AtomicU64; 4],
-    pub rejected: [AtomicU64; 8],
+    pub rejected: [AtomicU64; 11],
     /// Indexed as `CODES`; the last slot counts any other code.
     pub responses: [AtomicU64; 10],
     pub connections_open: AtomicU64,
     pub connections_total: AtomicU64,
+    /// Every connection refused, whatever the reason.
     pub connections_refused: AtomicU64,
+    /// Indexed as `Refused::ALL`.
+    pub connections_refused_by: [AtomicU64; 3],
+    /// `/metrics` requests answered 503 because enough renders were already running or waiting.
+    pub scrapes_refused: AtomicU64,
+    /// `/metrics` requests rendering or waiting to render now.
+    pub scrapes_in_progress: AtomicU64,
 }
 
 impl DrainStats {
@@ -122,6 +180,12 @@ impl DrainStats {
         self.rejected[i].fetch_add(1, Relaxed);
     }
 
+    pub fn refused(&self, r: Refused) {
+        let i = Refused::ALL.iter().position(|x| *x == r).unwrap_or(0);
+        self.connections_refused.fetch_add(1, Relaxed);
+        self.connections_refused_by[i].fetch_add(1, Relaxed);
+    }
+
     pub fn responded(&self, code: u16) {
         let i = CODES
             .iter()
@@ -130,8 +194,9 @@ impl DrainStats {
         self.responses[i].fetch_add(1, Relaxed);
     }
 
-    /// Appends the Prometheus text exposition of every counter.
-    pub fn render(&self, out: &mut String) {
+    /// Appends the Prometheus text exposition of every counter and of the gauges in `held`: every family with
+    /// one `# HELP` and one `# TYPE` line.
+    pub fn render(&self, held: Held, out: &mut String) {
         let g = |a: &AtomicU64| a.load(Relaxed);
         let one = |out: &mut String, name: &str, kind: &str, help: &str, v: u64| {
             let _ = writeln!(
@@ -293,12 +358,53 @@ impl DrainStats {
             "Connections accepted and served.",
             g(&self.connections_total),
         );
+        let _ = writeln!(
+            out,
+            "# HELP drainscale_drain_connections_refused_total Connections closed before a request was served, by reason.\n\
+             # TYPE drainscale_drain_connections_refused_total counter"
+        );
+        for (i, r) in Refused::ALL.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "drainscale_drain_connections_refused_total{{reason=\"{}\"}} {}",
+                r.as_str(),
+                g(&self.connections_refused_by[i])
+            );
+        }
         one(
             out,
-            "drainscale_drain_connections_refused_total",
+            "drainscale_drain_peers",
+            "gauge",
+            "Distinct peer addresses with a connection open.",
+            held.peers as u64,
+        );
+        one(
+            out,
+            "drainscale_drain_receiving_bytes",
+            "gauge",
+            "Wire bytes held by bodies being received.",
+            held.receiving_bytes as u64,
+        );
+        one(
+            out,
+            "drainscale_drain_decoding_bytes",
+            "gauge",
+            "Bytes held by bodies being decoded and parsed.",
+            held.decoding_bytes as u64,
+        );
+        one(
+            out,
+            "drainscale_drain_scrapes_refused_total",
             "counter",
-            "Connections over max_connections, answered 503 or closed.",
-            g(&self.connections_refused),
+            "Metrics scrapes answered 503 because enough renders were running or waiting.",
+            g(&self.scrapes_refused),
+        );
+        one(
+            out,
+            "drainscale_drain_scrapes_in_progress",
+            "gauge",
+            "Metrics scrapes rendering or waiting to render, this one included.",
+            g(&self.scrapes_in_progress),
         );
     }
 }
@@ -314,17 +420,31 @@ mod tests {
         s.responded(418);
         s.rejected(Rejected::BadGzip);
         s.auth_failed(&Denied::WrongToken);
+        s.refused(Refused::FirstHeaderTimeout);
         let mut out = String::new();
-        s.render(&mut out);
+        s.render(
+            Held {
+                receiving_bytes: 7,
+                ..Held::default()
+            },
+            &mut out,
+        );
         assert!(out.contains("drainscale_drain_responses_total{code=\"200\"} 1\n"));
         assert!(out.contains("drainscale_drain_responses_total{code=\"other\"} 1\n"));
         assert!(out.contains("drainscale_drain_rejected_bodies_total{reason=\"bad_gzip\"} 1\n"));
         assert!(out.contains("drainscale_drain_auth_failures_total{reason=\"wrong_token\"} 1\n"));
         assert!(out.contains("drainscale_drain_bad_frames_total{reason=\"length_mismatch\"} 0\n"));
-        // Every sample line belongs to a family announced by a TYPE line.
+        assert!(out.contains(
+            "drainscale_drain_connections_refused_total{reason=\"first_header_timeout\"} 1\n"
+        ));
+        assert!(out.contains("drainscale_drain_receiving_bytes 7\n"));
+        // Every sample line belongs to a family announced by exactly one HELP and one TYPE line.
         for line in out.lines().filter(|l| !l.starts_with('#')) {
             let family = line.split(['{', ' ']).next().unwrap();
-            assert!(out.contains(&format!("# TYPE {family} ")), "{family}");
+            for kind in ["HELP", "TYPE"] {
+                let announced = format!("# {kind} {family} ");
+                assert_eq!(out.matches(&announced).count(), 1, "{announced}");
+            }
         }
     }
 }

@@ -202,9 +202,25 @@ pub struct Conn {
     addr: SocketAddr,
 }
 
+/// A TCP connection to `addr` from the local address `from` (any 127.0.0.0/8 address works on Linux), so a
+/// test can play several peers.
+pub async fn connect_from(from: std::net::IpAddr, addr: SocketAddr) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(SocketAddr::new(from, 0)).unwrap();
+    socket.connect(addr).await.unwrap()
+}
+
 impl Conn {
     pub async fn open(addr: SocketAddr) -> Conn {
-        let stream = TcpStream::connect(addr).await.unwrap();
+        Conn::over(TcpStream::connect(addr).await.unwrap(), addr).await
+    }
+
+    /// A keep-alive connection from the local address `from`.
+    pub async fn open_from(from: std::net::IpAddr, addr: SocketAddr) -> Conn {
+        Conn::over(connect_from(from, addr).await, addr).await
+    }
+
+    async fn over(stream: TcpStream, addr: SocketAddr) -> Conn {
         let (send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
             .unwrap();
