@@ -127,6 +127,8 @@ pub struct DrainStats {
     pub too_old: AtomicU64,
     pub future_clamped: AtomicU64,
     pub over_cap: AtomicU64,
+    pub too_long: AtomicU64,
+    pub over_bytes: AtomicU64,
     pub auth_failures: [AtomicU64; 4],
     pub rejected: [AtomicU64; 11],
     /// Indexed as `CODES`; the last slot counts any other code.
@@ -165,6 +167,8 @@ impl DrainStats {
         self.too_old.fetch_add(c.too_old, Relaxed);
         self.future_clamped.fetch_add(c.future_clamped, Relaxed);
         self.over_cap.fetch_add(c.over_cap, Relaxed);
+        self.too_long.fetch_add(c.too_long, Relaxed);
+        self.over_bytes.fetch_add(c.over_bytes, Relaxed);
     }
 
     pub fn auth_failed(&self, d: &Denied) {
@@ -295,6 +299,8 @@ impl DrainStats {
             ("too_old", &self.too_old),
             ("future_clamped", &self.future_clamped),
             ("over_cap", &self.over_cap),
+            ("too_long", &self.too_long),
+            ("over_bytes", &self.over_bytes),
         ] {
             let _ = writeln!(
                 out,
