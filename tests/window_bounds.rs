@@ -98,7 +98,7 @@ fn the_byte_budget_refuses_what_would_grow_and_a_flush_frees_it() {
 }
 
 #[test]
-fn the_scalers_names_are_never_refused_for_space_or_count() {
+fn the_scalers_names_have_a_reserve_past_the_caps_and_it_is_bounded() {
     let s = Store::new(WindowConfig {
         max_series: 10,
         max_bytes: 1 << 20,
@@ -123,6 +123,14 @@ fn the_scalers_names_are_never_refused_for_space_or_count() {
     );
     let median = read.value.unwrap();
     assert!((median - 250.0).abs() < 250.0 * 0.02, "median {median}");
+    // A kept name with made-up sources uses the reserve (a quarter of max_series: 2 more), then is refused too.
+    let sources: Vec<&'static str> = (0..10).map(|i| leak(format!("src{i}"))).collect();
+    let mut events = sources
+        .iter()
+        .map(|src| measure(T0, "queue_time", 1.0, Some(src)));
+    let counts = s.ingest(&mut events, T0 + SEC);
+    assert_eq!((counts.accepted, counts.over_cap), (1, 9));
+    assert_eq!(s.stats().series, 12);
 }
 
 #[test]

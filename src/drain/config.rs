@@ -46,10 +46,10 @@ pub struct DrainConfig {
     /// and are closed. The peer is the socket's: behind the Heroku router it is a router instance, not the
     /// sender (`X-Forwarded-For` is not used: the limit applies before any header is read).
     pub max_connections_per_peer: usize,
-    /// Wire bytes of bodies being received, held at once across every connection (default 64 MiB, at least
+    /// Wire bytes of bodies being received, held at once across every connection (default 32 MiB, at least
     /// `max_body_bytes`); a body that would go over gets 503. A slow body holds only the bytes it has sent.
     pub max_receiving_bytes: usize,
-    /// Bytes of decoded bodies being decompressed and parsed, held at once (default 96 MiB, at least
+    /// Bytes of decoded bodies being decompressed and parsed, held at once (default 64 MiB, at least
     /// `max_decompressed_bytes` and `max_body_bytes`); a body that would go over gets 503.
     pub max_decoding_bytes: usize,
     /// Bodies decoded and parsed at once (default 32); a received body beyond gets 503 (the sender retries).
@@ -82,8 +82,8 @@ impl Default for DrainConfig {
             body_timeout: Duration::from_secs(30),
             max_connections: 512,
             max_connections_per_peer: 128,
-            max_receiving_bytes: 64 << 20,
-            max_decoding_bytes: 96 << 20,
+            max_receiving_bytes: 32 << 20,
+            max_decoding_bytes: 64 << 20,
             max_in_flight: 32,
             shutdown_timeout: Duration::from_secs(20),
             dedup: DedupConfig::default(),

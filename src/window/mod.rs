@@ -148,9 +148,10 @@ pub struct WindowConfig {
     /// `too_long`.
     pub max_source_bytes: usize,
     /// Memory budget of the store's series data in bytes (keys, aggregates, sketch bins and distinct-count
-    /// registers, as the store accounts them; default 128 MiB). Once used up, events that would need more
+    /// registers, as the store accounts them; default 96 MiB). Once used up, events that would need more
     /// (a new series in a bucket, a measure or unique that may grow its sketch) are refused and counted in
-    /// `over_bytes` until a flush or the retention frees some. Router totals are always counted.
+    /// `over_bytes` until a flush or the retention frees some. Router totals are always counted. The names the
+    /// scaler reads (`keep` and queried names) may use a reserve of a quarter more, here and in `max_series`.
     pub max_bytes: usize,
     /// l2met metric names whose buckets are kept for the whole retention (for the scaler), on top of the
     /// router's. Names the scaler queries are added on their first query. Every other name is export-only:
@@ -194,7 +195,7 @@ impl Default for WindowConfig {
             max_series: 10_000,
             max_name_bytes: 255,
             max_source_bytes: 255,
-            max_bytes: 128 << 20,
+            max_bytes: 96 << 20,
             grace: Duration::from_secs(2),
             max_skew: Duration::from_secs(60),
             keep: Vec::new(),

@@ -255,8 +255,10 @@ impl Store {
                 continue;
             };
             write_key(key_buf, kind, name, source);
-            // The names the scaler reads are never refused for space: junk cannot starve an input.
-            let full = *bytes >= max_bytes && !keep.contains(name);
+            // The names the scaler reads have a reserve of a quarter more room, so junk cannot starve an input
+            // (and a kept name with made-up sources cannot grow without bound either).
+            let full = *bytes >= max_bytes
+                && (*bytes >= max_bytes + max_bytes / 4 || !keep.contains(name));
             let agg = match bucket.pending.series.get_mut(key_buf.as_str()) {
                 Some(agg) => agg,
                 None if full => {
@@ -266,7 +268,10 @@ impl Store {
                 None => {
                     let key = match registry.get(key_buf.as_str()) {
                         Some(key) => key.clone(),
-                        None if registry.len() >= max_series && !keep.contains(name) => {
+                        None if registry.len() >= max_series
+                            && (registry.len() >= max_series + max_series / 4
+                                || !keep.contains(name)) =>
+                        {
                             counts.over_cap += 1;
                             continue;
                         }
