@@ -1,5 +1,6 @@
 //! Fuzz target: loading a config from text (environment interpolation, layout detection, YAML, validation) on
-//! any bytes, with a fixed fake environment. Loading must answer a config or an error, never panic, and
+//! any bytes, or on `config.sample.yaml` with any bytes spliced in (so the fuzzer starts from a config that
+//! loads and reaches validation), with a fixed fake environment. Loading must answer a config or an error, never panic, and
 //! interpolation must keep the text's lines (a value never adds or removes a newline). It does not read files
 //! or the process environment.
 #![no_main]
@@ -26,8 +27,26 @@ fn env(name: &str) -> Option<String> {
     Some(value.to_string())
 }
 
+/// A config that loads as shipped.
+const SAMPLE: &str = include_str!("../../config.sample.yaml");
+
+/// The text to load: the input itself, or (when its first byte is odd) the sample with the rest of the input
+/// replacing a span of it chosen by the next four bytes.
+fn text(data: &[u8]) -> String {
+    match data {
+        [mode, a0, a1, l0, l1, rest @ ..] if mode & 1 == 1 => {
+            let at = usize::from(u16::from_le_bytes([*a0, *a1])) % (SAMPLE.len() + 1);
+            let len = usize::from(u16::from_le_bytes([*l0, *l1])) % 64;
+            let (head, tail) = SAMPLE.as_bytes().split_at(at);
+            let tail = &tail[len.min(tail.len())..];
+            String::from_utf8_lossy(&[head, rest, tail].concat()).into_owned()
+        }
+        _ => String::from_utf8_lossy(data).into_owned(),
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
-    let text = String::from_utf8_lossy(data);
+    let text = text(data);
     if let Ok((out, _warnings)) = interpolate(&text, &env) {
         assert_eq!(
             out.matches('\n').count(),
