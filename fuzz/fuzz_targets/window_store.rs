@@ -136,7 +136,8 @@ fn event<'a>(u: &mut Unstructured<'a>, now: i64) -> Result<Event<'a>> {
 
 fn query(u: &mut Unstructured<'_>) -> Result<Query> {
     let quantile = value(u)?;
-    let text = |u: &mut Unstructured<'_>| -> Result<String> { Ok(u.arbitrary::<&str>()?.to_string()) };
+    let text =
+        |u: &mut Unstructured<'_>| -> Result<String> { Ok(u.arbitrary::<&str>()?.to_string()) };
     let source = |u: &mut Unstructured<'_>| -> Result<Option<String>> {
         Ok(u.arbitrary::<Option<&str>>()?.map(str::to_string))
     };
@@ -148,9 +149,7 @@ fn query(u: &mut Unstructured<'_>) -> Result<Query> {
         2 => Signal::StatusRate {
             status: u.arbitrary()?,
         },
-        3 => Signal::ErrorRate {
-            code: source(u)?,
-        },
+        3 => Signal::ErrorRate { code: source(u)? },
         4 => Signal::ServiceTime { quantile },
         5 => Signal::ConnectTime { quantile },
         6 => Signal::Measure {
@@ -196,9 +195,7 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
             }
             1 | 2 => {
                 let n = u.int_in_range(0..=MAX_EVENTS)?;
-                let events = (0..n)
-                    .map(|_| event(u, now))
-                    .collect::<Result<Vec<_>>>()?;
+                let events = (0..n).map(|_| event(u, now)).collect::<Result<Vec<_>>>()?;
                 let stored = events
                     .iter()
                     .filter(|e| !matches!(e.kind, EventKind::Line(_) | EventKind::L10 { .. }))
