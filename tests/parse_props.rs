@@ -1,5 +1,5 @@
 //! Property tests: any bytes parse without panicking, well-formed frames and logfmt round-trip, and a damaged
-//! octet count never costs the other frames of a body.
+//! octet count (the first one included, whatever junk it is) never costs the other frames of a body.
 
 use drainscale::logplex::corpus::Corpus;
 use drainscale::logplex::frame::{Frame, Frames, Framing};
@@ -93,8 +93,8 @@ proptest! {
                 body.extend(counted(f));
             }
         }
-        // The first frame's count decides the framing; a broken first count makes it a newline body.
-        prop_assume!(Framing::detect(&body) == Framing::OctetCounted);
+        // A broken first count is damage like any other: the later frames' counts make it octet-counted.
+        prop_assert_eq!(Framing::detect(&body), Framing::OctetCounted);
         let got: Vec<Frame<'_>> = Frames::new(&body).collect();
         prop_assert_eq!(got.len(), n, "{:?}", got);
         for (i, (g, f)) in got.iter().zip(&frames).enumerate() {
@@ -151,6 +151,100 @@ proptest! {
             prop_assert_eq!(m.unit, unit.as_str());
             prop_assert_eq!(m.source, source.as_deref());
         }
+    }
+}
+
+/// Bytes a damaged first count may be made of: signs, letters, a BOM, NULs, blanks, digits (glued to the first
+/// count or not), `<` and `>`, anything.
+fn damaged_prefix() -> impl Strategy<Value = Vec<u8>> {
+    let piece = prop_oneof![
+        Just(b"-".to_vec()),
+        Just(b"+".to_vec()),
+        Just("\u{feff}".as_bytes().to_vec()),
+        Just(b"\0".to_vec()),
+        Just(b" ".to_vec()),
+        Just(b"\n".to_vec()),
+        Just(b"\r\n".to_vec()),
+        Just(b"<".to_vec()),
+        Just(b">".to_vec()),
+        "[0-9]{1,14}".prop_map(String::into_bytes),
+        "[a-zA-Z%]{1,5}".prop_map(String::into_bytes),
+        proptest::collection::vec(any::<u8>(), 1..8),
+    ];
+    proptest::collection::vec(piece, 1..8)
+        .prop_map(|pieces| pieces.concat())
+        .prop_filter("a damaged count, not a wrong one", |p| is_damaged_count(p))
+}
+
+/// Not blank, not a number (`<digits> ` is a wrong count, which `one_bad_count_costs_no_other_frame` covers; all
+/// digits would make one count with the next), and holding no frame start (`<digits> <PRI>`) of its own.
+fn is_damaged_count(prefix: &[u8]) -> bool {
+    let text: &[u8] = match prefix.iter().position(|b| !b" \t\r\n".contains(b)) {
+        Some(at) => &prefix[at..],
+        None => return false,
+    };
+    let digits = text.iter().take_while(|b| b.is_ascii_digit()).count();
+    if digits == text.len() || (digits > 0 && text.get(digits) == Some(&b' ')) {
+        return false;
+    }
+    !(0..prefix.len()).any(|at| holds_frame_start(&prefix[at..]))
+}
+
+/// `<digits> <PRI>` at the start of `bytes`.
+fn holds_frame_start(bytes: &[u8]) -> bool {
+    let digits = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
+    let rest = &bytes[digits..];
+    let pri = rest
+        .iter()
+        .skip(2)
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    digits > 0
+        && rest.starts_with(b" <")
+        && (1..=3).contains(&pri)
+        && rest.get(2 + pri) == Some(&b'>')
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
+
+    /// Junk where the first count should be (before the first frame's text, or before a sound first frame):
+    /// detected as octet-counted, the junk counted as damage, and every good frame after it kept, the frames after
+    /// the first one good.
+    #[test]
+    fn damaged_first_count_costs_no_other_frame(
+        prefix in damaged_prefix(),
+        seed in 0u64..1000,
+        n in 1usize..6,
+        first_text in any::<bool>(),
+    ) {
+        let mut frames = corpus_frames(seed, n + 1);
+        let first = frames.remove(0);
+        let mut body = prefix.clone();
+        if first_text {
+            body.extend_from_slice(&first);
+        }
+        for f in &frames {
+            body.extend(counted(f));
+        }
+        let shown = String::from_utf8_lossy(&body).into_owned();
+        prop_assert_eq!(Framing::detect(&body), Framing::OctetCounted, "{:?}", shown);
+        let got: Vec<Frame<'_>> = Frames::new(&body).collect();
+        prop_assert!(matches!(got[0], Frame::Damaged { .. }), "{:?}: {:?}", shown, got);
+        let kept: Vec<&[u8]> = got
+            .iter()
+            .filter_map(|f| match f {
+                Frame::Good { text, .. } => Some(*text),
+                Frame::Damaged { salvaged, .. } => *salvaged,
+            })
+            .collect();
+        let want: Vec<&[u8]> = frames.iter().map(|f| &f[..f.len() - 1]).collect();
+        prop_assert!(kept.ends_with(&want), "{:?}: {:?}", shown, got);
+        let after_first: Vec<Frame<'_>> = want[1..].iter().map(|t| Frame::good(t)).collect();
+        prop_assert!(got.ends_with(&after_first), "{:?}: {:?}", shown, got);
+        let mut events = parse_body(&body);
+        for _ in events.by_ref() {}
+        prop_assert!(events.stats().bad_total() >= 1);
     }
 }
 

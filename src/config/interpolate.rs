@@ -9,6 +9,7 @@
 //!   flatten PEM keys) are applied; any other Ruby is an error naming the expression.
 //!
 //! Comment lines (first non-blank character `#`) are copied as they are. Values may not contain newlines.
+//! Time is linear in the text: each line is read once, up to each reference and past it.
 
 /// An interpolation failure, with the 1-based line.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -70,19 +71,20 @@ pub fn interpolate(
     Ok((out, warnings))
 }
 
+/// Where the next reference (`$${`, `${` or `<%`) starts in `s`. It reads `s` only up to that reference, which
+/// the caller then consumes, so a line costs one pass however many references it holds.
 fn next_marker(s: &str) -> Option<usize> {
-    let a = s.find("${").map(|p| {
-        if p > 0 && s.as_bytes()[p - 1] == b'$' {
-            p - 1
-        } else {
-            p
+    let bytes = s.as_bytes();
+    let mut from = 0;
+    while let Some(off) = memchr::memchr2(b'$', b'<', &bytes[from..]) {
+        let at = from + off;
+        let rest = &bytes[at..];
+        if rest.starts_with(b"${") || rest.starts_with(b"$${") || rest.starts_with(b"<%") {
+            return Some(at);
         }
-    });
-    let b = s.find("<%");
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
+        from = at + 1;
     }
+    None
 }
 
 fn push_value(out: &mut String, value: &str, expr: &str) -> Result<(), String> {
@@ -339,6 +341,40 @@ mod tests {
         let out = run(text).unwrap();
         assert_eq!(out.lines().count(), text.lines().count());
         assert!(out.ends_with("c: shop"));
+    }
+
+    /// 1 MB lines of references come out whole: shell forms only (nothing ERB-like to find ahead), ERB only, and
+    /// one reference that fails at the end. The scan for the next reference starts where the last one ended, so
+    /// this takes time linear in the line.
+    #[test]
+    fn one_megabyte_lines_interpolate() {
+        let shell = "${APP}/${NOPE:-d}/$${x}|";
+        let erb = "<%= ENV['PORT'] %>|";
+        let (ns, ne) = ((1 << 20) / shell.len(), (1 << 20) / erb.len());
+        let text = format!(
+            "a: 1\nk: {}\nj: {}\nb: ${{PORT}}",
+            shell.repeat(ns),
+            erb.repeat(ne)
+        );
+        let want = format!(
+            "a: 1\nk: {}\nj: {}\nb: 5000",
+            "shop/d/${x}|".repeat(ns),
+            "5000|".repeat(ne)
+        );
+        assert_eq!(run(&text).unwrap(), want);
+        let e = run(&format!("\nk: {}${{UNSET}}\n", shell.repeat(ns))).unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.message.contains("UNSET"), "{e}");
+    }
+
+    #[test]
+    fn next_marker_finds_the_first_reference() {
+        assert_eq!(next_marker("a $ b < c ${X}"), Some(10));
+        assert_eq!(next_marker("$$${X}"), Some(1));
+        assert_eq!(next_marker("$${X}"), Some(0));
+        assert_eq!(next_marker("$<%= x %>"), Some(1));
+        assert_eq!(next_marker("a <b> $c $"), None);
+        assert_eq!(next_marker(""), None);
     }
 
     #[test]

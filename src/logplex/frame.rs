@@ -19,19 +19,70 @@ pub enum Framing {
 }
 
 impl Framing {
-    /// Octet-counted when the body (after leading whitespace) starts with `<digits> <`; newline-delimited otherwise.
+    /// Octet-counted when the body (after leading whitespace) starts with `<digits> <`, or when a frame start
+    /// whose count checks out is found in its first [`DETECT_WINDOW`] bytes after junk (a damaged first count:
+    /// `-5`, `abc`, `+47`, a BOM, a NUL); newline-delimited otherwise.
     pub fn detect(body: &[u8]) -> Framing {
         let start = skip_blank(body, 0);
         let digits = count_digits(body, start);
-        if digits > 0
+        let counted_start = digits > 0
             && body.get(start + digits) == Some(&b' ')
-            && body.get(start + digits + 1) == Some(&b'<')
-        {
+            && body.get(start + digits + 1) == Some(&b'<');
+        if counted_start || has_counted_frame(body, start) {
             Framing::OctetCounted
         } else {
             Framing::NewlineDelimited
         }
     }
+}
+
+/// How far into a body whose first count is damaged detection looks for a frame start: past the longest frame
+/// logplex sends (10 KB) and whatever junk came before it, and a bound on the work for a newline-delimited body.
+pub const DETECT_WINDOW: usize = 64 * 1024;
+
+/// Whether a frame start whose octet count ends exactly at the body's end or at another frame start has its PRI
+/// in the first [`DETECT_WINDOW`] bytes from `from`. Such a count is the evidence: a newline-delimited body (raw
+/// syslog lines, `heroku logs` output) does not hold `<digits> <PRI>` with an exact count by chance. Every tail
+/// of a digit run before a PRI is tried, so junk ending in digits (`x9` before `52 <13>`) does not hide the
+/// count. Out of line: once per body, and only for bodies that do not start with a
+/// count.
+#[inline(never)]
+fn has_counted_frame(body: &[u8], from: usize) -> bool {
+    let window = &body[..body.len().min(from.saturating_add(DETECT_WINDOW))];
+    let mut search = from;
+    while let Some(off) = window.get(search..).and_then(|rest| memchr(b'<', rest)) {
+        let lt = search + off;
+        search = lt + 1;
+        if lt < from + 2 || body[lt - 1] != b' ' || !is_pri(body, lt) {
+            continue;
+        }
+        let space = lt - 1;
+        let mut start = space;
+        while start > from && space - start < MAX_LENGTH_DIGITS && body[start - 1].is_ascii_digit()
+        {
+            start -= 1;
+            if count_checks_out(body, start) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// The frame at `at` (a frame start) ends exactly at the end of the body (trailing blanks allowed) or where
+/// another frame starts.
+fn count_checks_out(body: &[u8], at: usize) -> bool {
+    let digits = count_digits(body, at);
+    let Some(length) = parse_length(&body[at..at + digits]) else {
+        return false;
+    };
+    let end = (at + digits + 1).saturating_add(length);
+    if end > body.len() {
+        return false;
+    }
+    let next = skip_blank(body, end);
+    let glued = next == end && body[end - 1].is_ascii_digit();
+    next == body.len() || (!glued && is_frame_start(body, next))
 }
 
 /// One frame as the splitter found it. Text excludes the octet count and the trailing newline.
@@ -150,7 +201,7 @@ fn next_counted_checked(body: &[u8], pos: usize) -> (Option<Frame<'_>>, usize) {
     let (length, start) = match length {
         Some(n) if body.get(pos + digits) == Some(&b' ') => (n, pos + digits + 1),
         _ => {
-            let next = find_frame_start(body, pos + 1);
+            let next = resync_after_token(body, pos);
             let salvaged = salvage(body, after_prefix(&body[pos..next]), next);
             let reason = BadReason::LengthNotNumber;
             return (Some(Frame::Damaged { reason, salvaged }), next);
@@ -305,8 +356,32 @@ fn is_pri(body: &[u8], at: usize) -> bool {
     (1..=3).contains(&digits) && body.get(at + 1 + digits) == Some(&b'>')
 }
 
-/// The first plausible frame start at or after `from` whose digit run is not a tail of a longer one, or the
-/// body's length when there is none.
+/// Where the frames go on after the damaged count at `pos`, a token up to its first blank (`-5`, `abc`, `+47`,
+/// a BOM or a NUL glued to the digits). A frame start whose digits are a tail of the token is taken only when
+/// its count checks out (`+47 <13>`, the count right after the sign); otherwise (`5` of `-5 <13>`) the token is
+/// the damaged frame's count and the next frame is looked for after it.
+fn resync_after_token(body: &[u8], pos: usize) -> usize {
+    let first = find_frame_start(body, pos + 1);
+    let token_end = token_end(body, pos);
+    if first >= token_end {
+        return first;
+    }
+    let digits_end = first + count_digits(body, first);
+    (first..digits_end)
+        .find(|at| count_checks_out(body, *at))
+        .unwrap_or_else(|| find_frame_start(body, token_end))
+}
+
+/// Where the token at `pos` (a damaged count) ends: at its first blank, and at least one byte on.
+fn token_end(body: &[u8], pos: usize) -> usize {
+    body[pos + 1..]
+        .iter()
+        .position(|b| matches!(b, b'\n' | b'\r' | b' ' | b'\t'))
+        .map_or(body.len(), |off| pos + 1 + off)
+}
+
+/// The first plausible frame start at or after `from` whose digit run is not a tail of a longer one (of at most
+/// [`MAX_LENGTH_DIGITS`] digits: the tail of a longer run is a count), or the body's length when there is none.
 fn find_frame_start(body: &[u8], from: usize) -> usize {
     let mut search = from;
     while let Some(off) = body.get(search..).and_then(|rest| memchr(b'<', rest)) {
@@ -316,7 +391,8 @@ fn find_frame_start(body: &[u8], from: usize) -> usize {
             continue;
         }
         let mut start = lt - 1;
-        while start > from && body[start - 1].is_ascii_digit() {
+        while start > from && lt - 1 - start < MAX_LENGTH_DIGITS && body[start - 1].is_ascii_digit()
+        {
             start -= 1;
         }
         if start < lt - 1 && is_frame_start(body, start) {
@@ -326,15 +402,12 @@ fn find_frame_start(body: &[u8], from: usize) -> usize {
     body.len()
 }
 
-/// The text after a leading `<token> ` when the span does not start with a PRI (a non-numeric count).
+/// The text after a leading token and its blanks when the span does not start with a PRI (a non-numeric count).
 fn after_prefix(span: &[u8]) -> &[u8] {
-    if span.first() == Some(&b'<') {
+    if matches!(span.first(), None | Some(b'<')) {
         return span;
     }
-    match memchr(b' ', span) {
-        Some(sp) => &span[sp + 1..],
-        None => &[],
-    }
+    &span[skip_blank(span, token_end(span, 0))..]
 }
 
 /// A damaged frame's text, kept only when its end is certain: the next frame starts there, or it ends a line.
@@ -631,6 +704,142 @@ mod tests {
                 }
             ]
         );
+    }
+
+    const B: &[u8] = b"<14>1 2012-07-22T00:06:27+00:00 host app web.2 - b\n";
+    const C: &[u8] = b"<15>1 2012-07-22T00:06:28+00:00 host app web.3 - c\n";
+
+    /// `prefix` then A's text, then B and C well counted: detected as octet-counted, B and C good, A damaged
+    /// once, its text salvaged.
+    fn damaged_first(prefix: &[u8]) {
+        let mut body = prefix.to_vec();
+        body.extend_from_slice(A);
+        body.extend(counted(B));
+        body.extend(counted(C));
+        let shown = String::from_utf8_lossy(&body).into_owned();
+        assert_eq!(Framing::detect(&body), Framing::OctetCounted, "{shown:?}");
+        let want = vec![
+            Frame::Damaged {
+                reason: BadReason::LengthNotNumber,
+                salvaged: Some(&A[..A.len() - 1]),
+            },
+            Frame::good(&B[..B.len() - 1]),
+            Frame::good(&C[..C.len() - 1]),
+        ];
+        assert_eq!(frames(&body), want, "{shown:?}");
+    }
+
+    /// `junk` then A, B and C well counted: the junk is one damaged frame, A, B and C good.
+    fn junk_then_good(junk: &[u8]) {
+        let mut body = junk.to_vec();
+        for f in [A, B, C] {
+            body.extend(counted(f));
+        }
+        let shown = String::from_utf8_lossy(&body).into_owned();
+        assert_eq!(Framing::detect(&body), Framing::OctetCounted, "{shown:?}");
+        let got = frames(&body);
+        let reason = BadReason::LengthNotNumber;
+        assert!(
+            matches!(got[0], Frame::Damaged { reason: r, .. } if r == reason),
+            "{shown:?}: {got:?}"
+        );
+        let good = [A, B, C].map(|f| Frame::good(&f[..f.len() - 1]));
+        assert_eq!(got[1..], good, "{shown:?}");
+    }
+
+    #[test]
+    fn damaged_first_count_negative() {
+        damaged_first(b"-5 ");
+        // With the right count after the sign, the sign is the junk.
+        junk_then_good(b"-");
+    }
+
+    #[test]
+    fn damaged_first_count_letters() {
+        damaged_first(b"abc ");
+    }
+
+    /// `+47`: the sign is the junk, the count after it is right.
+    #[test]
+    fn damaged_first_count_plus_sign() {
+        junk_then_good(b"+");
+        damaged_first(b"+5 ");
+    }
+
+    #[test]
+    fn damaged_first_count_after_a_bom() {
+        junk_then_good("\u{feff}".as_bytes());
+        damaged_first("\u{feff} ".as_bytes());
+    }
+
+    #[test]
+    fn damaged_first_count_nul() {
+        damaged_first(b"\0 ");
+        junk_then_good(b"\0");
+        junk_then_good(b"\0\0\0\n");
+    }
+
+    #[test]
+    fn damaged_first_count_missing() {
+        damaged_first(b"");
+        damaged_first(b" ");
+    }
+
+    /// Junk before a sound first count: the junk is one damaged frame, every frame after it is good.
+    #[test]
+    fn junk_before_the_first_count() {
+        for junk in [
+            &b"GET / HTTP/1.1\r\n"[..],
+            b"%%%",
+            b"x9",
+            b"<1>",
+            b"\x1f\x8b\x08",
+        ] {
+            junk_then_good(junk);
+        }
+        // Junk ending in more digits than a count has: the count's frame is salvaged.
+        let mut body = b"- 1234567890123".to_vec();
+        for f in [A, B, C] {
+            body.extend(counted(f));
+        }
+        assert_eq!(Framing::detect(&body), Framing::OctetCounted);
+        let got = frames(&body);
+        assert_eq!(got.len(), 4, "{got:?}");
+        assert!(matches!(got[0], Frame::Damaged { salvaged: None, .. }));
+        assert!(
+            matches!(got[1], Frame::Damaged { salvaged: Some(t), .. } if t == &A[..A.len() - 1])
+        );
+        assert_eq!(
+            got[2..],
+            [
+                Frame::good(&B[..B.len() - 1]),
+                Frame::good(&C[..C.len() - 1])
+            ]
+        );
+    }
+
+    /// Newline-delimited bodies stay so, even with an octet count in a message that does not check out.
+    #[test]
+    fn newline_bodies_are_not_taken_for_damaged_counted_ones() {
+        for body in [
+            &b"<13>1 2012-07-22T00:06:26Z host app web.1 - got 5 <13> back\n<13>1 2012-07-22T00:06:26Z host app web.1 - b\n"[..],
+            b"2012-07-22T00:06:26.123456+00:00 app[web.1]: 12 <190> said\n2012-07-22T00:06:27+00:00 heroku[router]: at=info\n",
+            b"hello 3 <1> x\n",
+            b"<13>1 - a\n3 <1> x\n",
+        ] {
+            assert_eq!(Framing::detect(body), Framing::NewlineDelimited);
+        }
+    }
+
+    /// Detection looks only so far for a frame start after junk.
+    #[test]
+    fn detection_window_is_bounded() {
+        let mut body = vec![b'x'; DETECT_WINDOW];
+        body.extend(counted(A));
+        assert_eq!(Framing::detect(&body), Framing::NewlineDelimited);
+        // The frame's PRI (after `52 `) in the window.
+        body.drain(..4);
+        assert_eq!(Framing::detect(&body), Framing::OctetCounted);
     }
 
     #[test]
