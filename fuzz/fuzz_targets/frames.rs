@@ -2,7 +2,7 @@
 //! and the splitter must always finish.
 #![no_main]
 
-use drainscale::logplex::frame::{Frame, Framing, Frames};
+use drainscale::logplex::frame::{Frame, Frames, Framing};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|body: &[u8]| {
@@ -18,11 +18,17 @@ fuzz_target!(|body: &[u8]| {
                     assert_eq!(ascii, text.is_ascii(), "ascii flag wrong");
                     text
                 }
-                Frame::Damaged { salvaged: Some(text), .. } => text,
+                Frame::Damaged {
+                    salvaged: Some(text),
+                    ..
+                } => text,
                 Frame::Damaged { salvaged: None, .. } => continue,
             };
             let r = text.as_ptr_range();
-            assert!(r.start >= last_end && r.end <= range.end, "frame outside the body or out of order");
+            assert!(
+                r.start >= last_end && r.end <= range.end,
+                "frame outside the body or out of order"
+            );
             last_end = r.end;
         }
     }

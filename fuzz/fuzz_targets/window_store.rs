@@ -1,7 +1,7 @@
 //! Fuzz target: the window store fed arbitrary events at arbitrary `now`s, with flushes and reads in between.
 //! Events are parsed from arbitrary bytes or built directly: any names and sources, values including NaN and the
 //! infinities, timestamps including the extremes, router lines with any status and times. Nothing may panic and
-//! no batch may count more events accepted, too old or over the cap than it held. It does not test what the
+//! every event a batch held that the windows aggregate is accepted or refused for exactly one reason. It does not test what the
 //! outlets make of a flush.
 #![no_main]
 
@@ -38,6 +38,10 @@ fn config(u: &mut Unstructured<'_>) -> Result<WindowConfig> {
         resolution,
         retention: resolution * u.int_in_range(1..=100)?,
         max_series: u.int_in_range(1..=64)?,
+        max_name_bytes: u.int_in_range(1..=300)?,
+        max_source_bytes: u.int_in_range(1..=300)?,
+        // From the smallest budget allowed up: small ones are reached within a run.
+        max_bytes: u.int_in_range(1usize << 20..=4 << 20)?,
         grace: Duration::from_millis(u.int_in_range(0..=120_000)?),
         max_skew: Duration::from_millis(u.int_in_range(0..=3_600_000)?),
         keep,
@@ -191,7 +195,9 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
                 let mut events = parse_body(body);
                 let counts = store.ingest_at(&mut events, now);
                 let stats = events.stats();
-                assert!(counts.accepted + counts.too_old + counts.over_cap <= stats.events);
+                let refused =
+                    counts.too_old + counts.over_cap + counts.too_long + counts.over_bytes;
+                assert!(counts.accepted + refused <= stats.events);
             }
             1 | 2 => {
                 let n = u.int_in_range(0..=MAX_EVENTS)?;
@@ -201,8 +207,10 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
                     .filter(|e| !matches!(e.kind, EventKind::Line(_) | EventKind::L10 { .. }))
                     .count() as u64;
                 let counts = store.ingest_at(&mut events.into_iter(), now);
-                // Refusals the store adds later (name limits) may account for the rest.
-                assert!(counts.accepted + counts.too_old + counts.over_cap <= stored);
+                // Every aggregatable event is accepted or refused for exactly one reason.
+                let refused =
+                    counts.too_old + counts.over_cap + counts.too_long + counts.over_bytes;
+                assert_eq!(counts.accepted + refused, stored);
             }
             3 => {
                 let _ = store.flush(now);

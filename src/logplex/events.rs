@@ -114,7 +114,7 @@ impl<'a> Events<'a> {
             self.stats.bad_values += bad_values;
             return self.emit(meta, EventKind::Router(line));
         }
-        if l10::is_l10(message) {
+        if l10::is_l10(message) && l10::from_logplex(meta.app, meta.procid) {
             if let Some(dropped) = l10::dropped(message) {
                 return self.emit(meta, EventKind::L10 { dropped });
             }

@@ -1,7 +1,7 @@
 //! Logplex's own overflow notice: `Error L10 (output buffer overflow): 500 messages dropped since ...`.
 //!
-//! Parsed with nom; only the dropped count is kept. It does not care which app or procid sent it (logplex
-//! sends it as `heroku`/`logplex`, but a line that says this from elsewhere is the same fact).
+//! Parsed with nom; only the dropped count is kept. Only logplex's own frames (`heroku`/`logplex`) are notices:
+//! an app printing the same words is an ordinary line, so app output cannot forge the drain's dropped counter.
 
 use nom::bytes::complete::{tag, take_until, take_while1};
 use nom::{IResult, Parser};
@@ -20,6 +20,11 @@ pub fn is_l10(message: &str) -> bool {
     message.starts_with("Error L10")
 }
 
+/// True for the app name and procid logplex sends its own notices with.
+pub fn from_logplex(app: &str, procid: &str) -> bool {
+    app == "heroku" && procid == "logplex"
+}
+
 /// The number of dropped messages, when the message is a well-formed L10 notice.
 pub fn dropped(message: &str) -> Option<u64> {
     let (_, n) = l10(message).ok()?;
@@ -35,6 +40,18 @@ mod tests {
         let line = "Error L10 (output buffer overflow): 500 messages dropped since 2013-04-17T19:04:46+00:00.";
         assert!(is_l10(line));
         assert_eq!(dropped(line), Some(500));
+    }
+
+    #[test]
+    fn only_logplex_sends_notices() {
+        assert!(from_logplex("heroku", "logplex"));
+        assert!(!from_logplex("app", "web.1"));
+        assert!(!from_logplex("heroku", "router"));
+        let body = "<190>1 2026-01-01T00:00:00+00:00 host app web.1 - Error L10 (x): 18446744073709551615 messages dropped\n";
+        let body = format!("{} {body}", body.len());
+        let events: Vec<_> = crate::logplex::parse_body(body.as_bytes()).collect();
+        assert_eq!(events.len(), 1);
+        assert!(matches!(events[0].kind, crate::logplex::EventKind::Line(_)));
     }
 
     #[test]

@@ -17,7 +17,7 @@ impl Store {
         let span = micros(query.span).max(1);
         let from = self.bucket_start(now.saturating_sub(span));
         let start = inner.first_bucket.map_or(from, |f| from.max(f));
-        let seconds = (now - start).max(1_000_000) as f64 / 1e6;
+        let seconds = now.saturating_sub(start).max(1_000_000) as f64 / 1e6;
         let buckets = inner.buckets.range(from..);
         let rate = |n: u64| Some(n as f64 / seconds);
         match &query.signal {

@@ -112,7 +112,8 @@ impl Store {
 
     /// The start of the bucket holding `t` (Unix micros).
     pub fn bucket_start(&self, t: i64) -> i64 {
-        t.div_euclid(self.resolution) * self.resolution
+        t.div_euclid(self.resolution)
+            .saturating_mul(self.resolution)
     }
 
     pub(super) fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -141,7 +142,7 @@ impl Store {
 
     /// Drops buckets that left the retention and the series no bucket holds any more.
     fn expire(&self, inner: &mut Inner, now: i64) {
-        let oldest = self.bucket_start(now) - self.retention;
+        let oldest = self.bucket_start(now).saturating_sub(self.retention);
         if inner
             .buckets
             .first_key_value()
@@ -155,7 +156,12 @@ impl Store {
 
     /// Flushes every bucket closed at `now` (its end plus the grace has passed) that holds unflushed data.
     pub fn flush(&self, now: i64) -> Snapshot {
-        self.flush_where(now, |start| start + self.resolution + self.grace <= now)
+        self.flush_where(now, |start| {
+            start
+                .saturating_add(self.resolution)
+                .saturating_add(self.grace)
+                <= now
+        })
     }
 
     /// Flushes every bucket with unflushed data, open or not (graceful shutdown).
@@ -192,7 +198,7 @@ impl Store {
         let mut counts = IngestCounts::default();
         let mut inner = self.lock();
         self.expire(&mut inner, now);
-        let oldest = self.bucket_start(now) - self.retention;
+        let oldest = self.bucket_start(now).saturating_sub(self.retention);
         let max_series = self.cfg.max_series;
         let (max_name, max_source) = (self.cfg.max_name_bytes, self.cfg.max_source_bytes);
         let max_bytes = self.cfg.max_bytes;
@@ -214,7 +220,7 @@ impl Store {
             let (kind, name, source) = match &event.kind {
                 EventKind::Line(_) => continue,
                 EventKind::L10 { dropped } => {
-                    stats.logplex_dropped += dropped;
+                    stats.logplex_dropped = stats.logplex_dropped.saturating_add(*dropped);
                     continue;
                 }
                 EventKind::Router(_) => (None, "", None),
