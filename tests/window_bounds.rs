@@ -177,6 +177,21 @@ fn router_keys_are_bounded_by_range_count_and_length_but_lines_always_count() {
     let snap = s.flush_all(T0 + SEC);
     for (_, series) in snap.series() {
         assert!(series.name.len() < 64, "{}", series.name);
-        assert!(series.source.as_ref().is_none_or(|src| src.len() <= 64));
+        assert!(series.source.as_ref().map_or(true, |src| src.len() <= 64));
     }
+}
+
+#[test]
+fn a_reserved_namespace_renames_app_series_at_the_flush() {
+    let s = Store::new(WindowConfig::default());
+    s.reserve_namespace("my-app");
+    let events = vec![
+        measure(T0, "my-app.web.rpm.value", 1.0, None),
+        measure(T0, "db.query", 1.0, None),
+    ];
+    s.ingest(&mut events.into_iter(), T0 + SEC);
+    let snap = s.flush_all(T0 + SEC);
+    let mut names: Vec<_> = snap.series().map(|(_, s)| s.name.clone()).collect();
+    names.sort();
+    assert_eq!(names, ["app.my-app.web.rpm.value", "db.query"]);
 }

@@ -30,6 +30,8 @@ async fn serve(loaded: Loaded) -> anyhow::Result<()> {
     let config = loaded.config;
     let file = loaded.file;
     let store = Arc::new(Store::new(config.windows.clone()));
+    // The scaler's stats go out as `<prefix>.<app>...`: app metrics may not land on those names.
+    store.reserve_namespace(&config.scaler.app);
     let outlets = Outlets::start(&config.outlets, store.clone())
         .with_context(|| format!("{file}: starting the outlets"))?;
 

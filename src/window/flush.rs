@@ -40,7 +40,13 @@ pub const APP_NAMESPACE: &str = "app.";
 /// leading separators skipped, any character other than `A-Za-z0-9` (or a lower-to-upper case change, which
 /// Prometheus names split at) ends a segment, and characters a statsd daemon deletes are also tried deleted.
 pub fn app_series_name(name: &str) -> Cow<'_, str> {
-    if is_reserved(name) {
+    app_series_name_in(name, &[])
+}
+
+/// [`app_series_name`] with further reserved first segments, folded by [`fold_segment`] (the scaler's app name,
+/// which its stats are sent under: `<prefix>.<app>.<controller>...`).
+pub fn app_series_name_in<'a>(name: &'a str, extra: &[Box<[u8]>]) -> Cow<'a, str> {
+    if is_reserved_in(name, extra) {
         Cow::Owned(format!("{APP_NAMESPACE}{name}"))
     } else {
         Cow::Borrowed(name)
@@ -49,17 +55,44 @@ pub fn app_series_name(name: &str) -> Cow<'_, str> {
 
 /// True when `name`'s first segment (see [`app_series_name`]) is one of [`RESERVED`].
 pub fn is_reserved(name: &str) -> bool {
-    // Separators as Prometheus maps them (every other character to `_`), then with the characters Etsy's statsd
-    // strips (anything outside `A-Za-z0-9_.-/` and whitespace) removed first.
-    folded_starts_reserved(name.chars())
-        || folded_starts_reserved(name.chars().filter(|c| {
-            c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '/') || c.is_whitespace()
-        }))
+    is_reserved_in(name, &[])
 }
 
-fn folded_starts_reserved(chars: impl Iterator<Item = char>) -> bool {
-    const LONGEST: usize = 13; // "error_handler"
-    let mut folded = [0u8; LONGEST + 1];
+/// [`is_reserved`] with further reserved segments, each folded by [`fold_segment`].
+pub fn is_reserved_in(name: &str, extra: &[Box<[u8]>]) -> bool {
+    // Separators as Prometheus maps them (every other character to `_`), then with the characters Etsy's statsd
+    // strips (anything outside `A-Za-z0-9_.-/` and whitespace) removed first.
+    let mut buf = [0u8; FOLDED];
+    let starts_reserved = |folded: &[u8]| {
+        RESERVED
+            .iter()
+            .map(|r| r.as_bytes())
+            .chain(extra.iter().map(|e| &e[..]))
+            .any(|r| folded.starts_with(r) && folded.get(r.len()).map_or(true, |b| *b == b'_'))
+    };
+    starts_reserved(fold(name.chars(), &mut buf))
+        || starts_reserved(fold(
+            name.chars().filter(|c| {
+                c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '/') || c.is_whitespace()
+            }),
+            &mut buf,
+        ))
+}
+
+/// Longest reserved segment compared, folded (Heroku app names are at most 30 characters), plus one.
+const FOLDED: usize = 64;
+
+/// A segment to reserve besides [`RESERVED`], folded the way names are compared; `None` when empty or too
+/// long to compare.
+pub fn fold_segment(segment: &str) -> Option<Box<[u8]>> {
+    let mut buf = [0u8; FOLDED];
+    let folded = fold(segment.chars(), &mut buf);
+    (!folded.is_empty() && folded.len() < FOLDED).then(|| folded.into())
+}
+
+/// The start of a name folded for comparison: lower case, separators (and lower-to-upper changes) as `_`,
+/// leading separators skipped, at most `FOLDED` bytes.
+fn fold(chars: impl Iterator<Item = char>, folded: &mut [u8; FOLDED]) -> &[u8] {
     let mut len = 0;
     let mut prev_lower = false;
     for c in chars {
@@ -86,10 +119,7 @@ fn folded_starts_reserved(chars: impl Iterator<Item = char>) -> bool {
         folded[len] = byte;
         len += 1;
     }
-    let folded = &folded[..len];
-    RESERVED.iter().any(|r| {
-        folded.starts_with(r.as_bytes()) && folded.get(r.len()).map_or(true, |b| *b == b'_')
-    })
+    &folded[..len]
 }
 
 /// What a flush produced: zero or more closed buckets, oldest first.
@@ -261,7 +291,12 @@ fn value_of(agg: &SeriesAgg) -> Option<FlushedValue> {
 }
 
 /// Takes a bucket's pending half: summarises it, then keeps router data and `keep` names in the retained half.
-pub fn take_pending(start: i64, bucket: &mut Bucket, keep: &HashSet<Box<str>>) -> FlushedBucket {
+pub fn take_pending(
+    start: i64,
+    bucket: &mut Bucket,
+    keep: &HashSet<Box<str>>,
+    reserved: &[Box<[u8]>],
+) -> FlushedBucket {
     let pending = std::mem::take(&mut bucket.pending);
     let mut out = Vec::with_capacity(pending.series.len() + 8);
     if let Some(router) = pending.router {
@@ -278,7 +313,7 @@ pub fn take_pending(start: i64, bucket: &mut Bucket, keep: &HashSet<Box<str>>) -
             continue;
         };
         if let Some(value) = value_of(&agg) {
-            out.push(series(app_series_name(name), source, value));
+            out.push(series(app_series_name_in(name, reserved), source, value));
         }
         if keep.contains(name) {
             bucket.retained.merge_series(key.clone(), agg);
@@ -300,7 +335,7 @@ mod tests {
     #[test]
     fn reserved_first_segments_go_under_app() {
         // The folding buffer holds the longest reserved segment and the character after it.
-        assert!(RESERVED.iter().all(|r| r.len() <= 13));
+        assert!(RESERVED.iter().all(|r| r.len() < FOLDED));
         for forged in [
             "router.requests",
             "router",
@@ -342,5 +377,25 @@ mod tests {
             assert!(!is_reserved(own), "{own}");
             assert_eq!(app_series_name(own), own);
         }
+    }
+
+    #[test]
+    fn the_scalers_app_name_is_reserved_when_given() {
+        let app = [fold_segment("my-app").unwrap()];
+        assert_eq!(
+            app_series_name_in("my-app.web.rpm.value", &app),
+            "app.my-app.web.rpm.value"
+        );
+        assert_eq!(
+            app_series_name_in("My_App.web.combined.estimate", &app),
+            "app.My_App.web.combined.estimate"
+        );
+        assert_eq!(app_series_name_in("my-apple.x", &app), "my-apple.x");
+        assert_eq!(
+            app_series_name("my-app.web.rpm.value"),
+            "my-app.web.rpm.value"
+        );
+        assert_eq!(fold_segment(""), None);
+        assert_eq!(fold_segment(&"a".repeat(100)), None);
     }
 }

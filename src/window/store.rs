@@ -49,6 +49,9 @@ pub(super) struct Inner {
     key_buf: String,
     /// Bytes held, recounted at every flush and expiry and grown by ingestion in between.
     bytes: usize,
+    /// First name segments reserved besides the drain's own (folded): app series starting so are exported
+    /// under `app.`.
+    reserved: Vec<Box<[u8]>>,
 }
 
 /// Heap bytes a registry key costs: the shared text with its reference counts, and the set's slot.
@@ -96,6 +99,7 @@ impl Store {
                 stats: StoreStats::default(),
                 key_buf: String::new(),
                 bytes: 0,
+                reserved: Vec::new(),
             }),
             cfg,
         }
@@ -140,6 +144,18 @@ impl Store {
         }
     }
 
+    /// Reserves a first name segment for the exports (the scaler's app name, which its stats are sent under):
+    /// from the next flush on, an l2met name starting with it is exported as `app.<name>`, like the drain's
+    /// own names. An empty or over-long segment is ignored.
+    pub fn reserve_namespace(&self, segment: &str) {
+        if let Some(folded) = super::flush::fold_segment(segment) {
+            let mut inner = self.lock();
+            if !inner.reserved.contains(&folded) {
+                inner.reserved.push(folded);
+            }
+        }
+    }
+
     /// Drops buckets that left the retention and the series no bucket holds any more.
     fn expire(&self, inner: &mut Inner, now: i64) {
         let oldest = self.bucket_start(now).saturating_sub(self.retention);
@@ -176,6 +192,7 @@ impl Store {
             buckets,
             keep,
             registry,
+            reserved,
             ..
         } = &mut *inner;
         let mut snapshot = Snapshot {
@@ -186,7 +203,9 @@ impl Store {
             if !closed(*start) || bucket.pending.is_empty() {
                 continue;
             }
-            snapshot.buckets.push(take_pending(*start, bucket, keep));
+            snapshot
+                .buckets
+                .push(take_pending(*start, bucket, keep, reserved));
         }
         registry.retain(|k| Arc::strong_count(k) > 1);
         recount(&mut inner);
