@@ -110,11 +110,11 @@ struct RawInput {
     name: String,
     #[serde(rename = "type")]
     kind: String,
-    #[serde(default, with = "crate::config::duration::option")]
+    #[serde(default, with = "crate::duration::option")]
     interval: Option<Duration>,
-    #[serde(default, with = "crate::config::duration::option")]
+    #[serde(default, with = "crate::duration::option")]
     hysteresis_period: Option<Duration>,
-    #[serde(default, with = "crate::config::duration::option")]
+    #[serde(default, with = "crate::duration::option")]
     outage_after: Option<Duration>,
     #[serde(default)]
     fallback: Option<u32>,

@@ -56,13 +56,13 @@ struct Scaler {
     heroku_api_key: Option<Secret>,
     #[serde(default)]
     dry_run: Option<bool>,
-    #[serde(default, with = "crate::config::duration::option")]
+    #[serde(default, with = "crate::duration::option")]
     interval: Option<Duration>,
     /// In Dynosaur's sample but never read there; here it is the scale-down cool-down.
-    #[serde(default, with = "crate::config::duration::option")]
+    #[serde(default, with = "crate::duration::option")]
     relaxation_period: Option<Duration>,
     /// Dynosaur before 0.5: the scale-down blackout.
-    #[serde(default, with = "crate::config::duration::option")]
+    #[serde(default, with = "crate::duration::option")]
     blackout: Option<Duration>,
     #[serde(default)]
     min_web_dynos: Option<u32>,
@@ -94,7 +94,7 @@ struct Controller {
     min_resource_name: Option<String>,
     #[serde(default)]
     max_resource_name: Option<String>,
-    #[serde(default, with = "crate::config::duration::option")]
+    #[serde(default, with = "crate::duration::option")]
     interval: Option<Duration>,
     #[serde(default)]
     input_plugins: Vec<Plugin>,
@@ -106,9 +106,9 @@ struct Plugin {
     name: Option<String>,
     #[serde(rename = "type")]
     kind: String,
-    #[serde(default, with = "crate::config::duration::option")]
+    #[serde(default, with = "crate::duration::option")]
     interval: Option<Duration>,
-    #[serde(default, with = "crate::config::duration::option")]
+    #[serde(default, with = "crate::duration::option")]
     hysteresis_period: Option<Duration>,
     #[serde(flatten)]
     rest: serde_yaml_ng::Mapping,

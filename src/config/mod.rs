@@ -4,7 +4,6 @@
 //! `drainscale check`. Nothing here starts anything: the binary's wiring builds components from a `Config`.
 
 pub mod controller;
-pub mod duration;
 pub mod dynosaur;
 pub mod interpolate;
 pub mod load;
@@ -56,7 +55,7 @@ pub struct ScalerConfig {
     /// Decide and log "would change web from X to Y", never write (default false).
     pub dry_run: bool,
     /// Time between passes of each controller (default `5s`, Dynosaur's).
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::duration")]
     pub interval: Duration,
     /// Stats reported after every pass.
     pub stats: StatsConfig,
@@ -112,24 +111,24 @@ impl Default for StatsConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct HerokuTuning {
     /// How long a read formation count is trusted (default `60s`); always refreshed before a write.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::duration")]
     pub cache_ttl: Duration,
     /// Per-request timeout (default `10s`).
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::duration")]
     pub timeout: Duration,
     /// Attempts per call for 429, 5xx and timeouts (default 4).
     pub max_attempts: u32,
     /// First retry wait, doubled each time, with jitter (default `500ms`).
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::duration")]
     pub backoff_base: Duration,
     /// Longest retry wait (default `8s`).
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::duration")]
     pub backoff_max: Duration,
     /// Below this `RateLimit-Remaining`, the loop slows down (default 100).
     pub rate_limit_low: i64,
     /// A count Heroku refused to write (4xx other than 429, e.g. 422 over the account's dyno limit) is not
     /// sent again for this long (default `1h`); a different count is sent at once.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::duration")]
     pub refusal_backoff: Duration,
 }
 
@@ -155,7 +154,7 @@ pub struct DeadMansSwitchConfig {
     /// shown masked (they are the check-in token).
     pub url: SecretUrl,
     /// At most one ping per this long (default `1m`).
-    #[serde(default = "one_minute", with = "crate::config::duration")]
+    #[serde(default = "one_minute", with = "crate::duration")]
     pub interval: Duration,
 }
 
@@ -175,10 +174,10 @@ pub enum ErrorHandlerConfig {
         #[serde(default)]
         headers: std::collections::BTreeMap<String, Secret>,
         /// The same (controller, input, kind, message) is sent at most once per this long (default `10m`).
-        #[serde(default = "ten_minutes", with = "crate::config::duration")]
+        #[serde(default = "ten_minutes", with = "crate::duration")]
         repeat_after: Duration,
         /// Per-request timeout (default `10s`).
-        #[serde(default = "ten_seconds", with = "crate::config::duration")]
+        #[serde(default = "ten_seconds", with = "crate::duration")]
         timeout: Duration,
         /// Events waiting to be sent; when full, the oldest is dropped (counted, logged). Default 64.
         #[serde(default = "sixty_four")]
@@ -195,10 +194,10 @@ pub enum ErrorHandlerConfig {
         #[serde(default)]
         release_stage: Option<String>,
         /// The same (controller, input, kind, message) is sent at most once per this long (default `10m`).
-        #[serde(default = "ten_minutes", with = "crate::config::duration")]
+        #[serde(default = "ten_minutes", with = "crate::duration")]
         repeat_after: Duration,
         /// Per-request timeout (default `10s`).
-        #[serde(default = "ten_seconds", with = "crate::config::duration")]
+        #[serde(default = "ten_seconds", with = "crate::duration")]
         timeout: Duration,
         /// Events waiting to be sent; when full, the oldest is dropped (counted, logged). Default 64.
         #[serde(default = "sixty_four")]

@@ -4,7 +4,7 @@
 //! masks by hand, and nothing here can print a credential.
 
 use super::{BackendConfig, ErrorHandlerConfig, Layout, Loaded};
-use crate::config::duration::format as dur;
+use crate::duration::format as dur;
 use crate::scaler::schedule::Schedule;
 use std::fmt::Write;
 

@@ -116,8 +116,8 @@ pub fn validate(c: &Config, text: &str) -> Result<Vec<String>, String> {
                     warnings.push(format!(
                         "{here}: with `target`, a scale-up is judged again before the {} span holds data from \
                          the new count: consider policy.up_cooldown >= {}",
-                        super::duration::format(p.span),
-                        super::duration::format(p.span)
+                        crate::duration::format(p.span),
+                        crate::duration::format(p.span)
                     ));
                 }
             }
@@ -130,15 +130,15 @@ pub fn validate(c: &Config, text: &str) -> Result<Vec<String>, String> {
                 if p.span > c.windows.retention {
                     return Err(format!(
                         "{here}: span {} is longer than windows.retention {}",
-                        super::duration::format(p.span),
-                        super::duration::format(c.windows.retention)
+                        crate::duration::format(p.span),
+                        crate::duration::format(c.windows.retention)
                     ));
                 }
                 if input.interval < c.windows.resolution {
                     warnings.push(format!(
                         "{here}: interval {} is shorter than windows.resolution {}: reads will repeat",
-                        super::duration::format(input.interval),
-                        super::duration::format(c.windows.resolution)
+                        crate::duration::format(input.interval),
+                        crate::duration::format(c.windows.resolution)
                     ));
                 }
             }

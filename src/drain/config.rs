@@ -26,11 +26,11 @@ pub struct DrainConfig {
     pub max_decompressed_bytes: usize,
     /// Time a new connection has to send its first request's headers (default 2s); slower is closed without
     /// an answer and counted. Logplex and the Heroku router send a request as soon as they connect.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::duration")]
     pub first_header_timeout: Duration,
     /// Time a client has to send a later request's headers on a keep-alive connection, counted from the end of
     /// the previous answer: also how long an idle keep-alive connection stays open (default 10s).
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::duration")]
     pub header_timeout: Duration,
     /// Largest request head (request line and headers), bytes (default 64 KiB, at least 8192); larger gets
     /// 431. It is also each connection's read buffer, so headers held cost at most
@@ -38,7 +38,7 @@ pub struct DrainConfig {
     pub max_header_bytes: usize,
     /// Time a client has to send a whole body once its headers are in (default 30s); slower gets 503 and the
     /// connection is closed.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::duration")]
     pub body_timeout: Duration,
     /// Open connections served at once (default 512); connections beyond get 503 and are closed.
     pub max_connections: usize,
@@ -57,7 +57,7 @@ pub struct DrainConfig {
     pub max_in_flight: usize,
     /// How long a graceful shutdown waits for in-flight requests before dropping them (default 20s, which leaves
     /// time within Heroku's 30s to flush the windows).
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::duration")]
     pub shutdown_timeout: Duration,
     /// Remembering `Logplex-Frame-Id`s so a retried batch is counted once.
     pub dedup: DedupConfig,
@@ -208,7 +208,7 @@ pub struct DedupConfig {
     /// Most Frame-Ids remembered at once; the oldest are forgotten first (default 100000, about 4 MB).
     pub capacity: usize,
     /// How long a Frame-Id is remembered (default 10m; logplex retries within seconds).
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::duration")]
     pub ttl: Duration,
 }
 

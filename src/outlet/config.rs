@@ -11,10 +11,10 @@ use std::time::Duration;
 #[serde(deny_unknown_fields, default)]
 pub struct OutletConfig {
     /// How often closed buckets are flushed to the outlets (default: the window resolution, 10s).
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::duration")]
     pub flush_interval: Duration,
     /// On shutdown, how long the outlets may take to deliver what is queued (default 5s).
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::duration")]
     pub shutdown_timeout: Duration,
     /// statsd over UDP (off unless present).
     pub statsd: Option<StatsdConfig>,
@@ -157,13 +157,13 @@ pub struct LibratoConfig {
     /// Retries of a failed request (429, 5xx, network) before it is dropped (default 5).
     pub max_retries: u32,
     /// First retry delay; it doubles per retry, with jitter (default 1s).
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::duration")]
     pub backoff: Duration,
     /// Longest retry delay (default 30s).
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::duration")]
     pub max_backoff: Duration,
     /// Timeout of one request (default 10s).
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::duration")]
     pub timeout: Duration,
 }
 

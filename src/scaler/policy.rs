@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 #[serde(deny_unknown_fields, default)]
 pub struct Policy {
     /// Time after any change before the count may go up again (default `0s`: scale up at once).
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::duration")]
     pub up_cooldown: Duration,
     /// Time after any change before the count may go down (default `5m`).
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::duration")]
     pub down_cooldown: Duration,
     /// Most dynos added in one change (default: no limit).
     pub max_step_up: Option<u32>,
@@ -174,8 +174,8 @@ impl Policy {
         let step = |s: Option<u32>| s.map_or("no limit".to_string(), |v| v.to_string());
         format!(
             "up cool-down {}, down cool-down {}, max step up {}, max step down {}",
-            crate::config::duration::format(self.up_cooldown),
-            crate::config::duration::format(self.down_cooldown),
+            crate::duration::format(self.up_cooldown),
+            crate::duration::format(self.down_cooldown),
             step(self.max_step_up),
             step(self.max_step_down)
         )

@@ -125,21 +125,21 @@ pub trait EventSink: Send + Sync {
 #[serde(deny_unknown_fields, default)]
 pub struct WindowConfig {
     /// Bucket width (default 10s).
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::duration")]
     pub resolution: Duration,
     /// How long buckets are kept for the scaler's queries and for late data (default 10m).
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::duration")]
     pub retention: Duration,
     /// Cap on distinct metric series (name + source) held at once (default 10000). A series counts from its
     /// first event until its last bucket is flushed (export-only names) or leaves the retention (names the
     /// scaler reads). Events for new series past the cap are refused and counted in `over_cap`.
     pub max_series: usize,
     /// How long after a bucket's end it stays open for late events before the outlets flush it (default 2s).
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::duration")]
     pub grace: Duration,
     /// How far ahead of the receiver's clock an event's timestamp may be before it is clamped to now and
     /// counted in `future_clamped` (default 60s).
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::duration")]
     pub max_skew: Duration,
     /// Longest l2met metric name accepted, in bytes (default 255, Librato's limit). Longer names are refused
     /// and counted in `too_long`.
@@ -168,8 +168,8 @@ impl WindowConfig {
         if self.retention < self.resolution {
             return Err(format!(
                 "windows.retention ({}) must be at least windows.resolution ({})",
-                crate::config::duration::format(self.retention),
-                crate::config::duration::format(self.resolution)
+                crate::duration::format(self.retention),
+                crate::duration::format(self.resolution)
             ));
         }
         if self.max_series == 0 {

@@ -33,13 +33,13 @@ pub struct DrainParams {
     /// `{signal: error_rate, code: H12}`, `{signal: measure, name: db.query, quantile: 0.99}`, ...
     pub query: Signal,
     /// How far back the windows are read (default `1m`).
-    #[serde(default = "default_span", with = "crate::config::duration")]
+    #[serde(default = "default_span", with = "crate::duration")]
     pub span: Duration,
     /// For rates: per `second` (default) or per `minute` (requests per minute, as New Relic's RPM).
     #[serde(default)]
     pub per: Per,
     /// How old the drain's newest event may be before the input is STALE (default `2m`).
-    #[serde(default = "default_max_silence", with = "crate::config::duration")]
+    #[serde(default = "default_max_silence", with = "crate::duration")]
     pub max_silence: Duration,
 }
 
@@ -88,8 +88,8 @@ impl DrainParams {
         format!(
             "drain {}{per} over {}, stale after {} of drain silence",
             describe_signal(&self.query),
-            crate::config::duration::format(self.span),
-            crate::config::duration::format(self.max_silence)
+            crate::duration::format(self.span),
+            crate::duration::format(self.max_silence)
         )
     }
 }
@@ -179,7 +179,7 @@ impl DrainInput {
                 // A stable message (no running count) so the failure is logged once, not every pass.
                 return Err(InputError::Stale(format!(
                     "the drain has received nothing for more than {}",
-                    crate::config::duration::format(self.params.max_silence)
+                    crate::duration::format(self.params.max_silence)
                 )));
             }
             Some(_) => {}

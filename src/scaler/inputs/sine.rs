@@ -14,7 +14,7 @@ pub const DEFAULT_PER_DYNO: f64 = 10.0;
 #[serde(deny_unknown_fields)]
 pub struct SineParams {
     /// One full wave (default `30s`, Dynosaur's).
-    #[serde(default = "default_period", with = "crate::config::duration")]
+    #[serde(default = "default_period", with = "crate::duration")]
     pub period: Duration,
 }
 
@@ -34,7 +34,7 @@ impl SineParams {
     pub fn describe(&self) -> String {
         format!(
             "sine wave 0..100, period {}",
-            crate::config::duration::format(self.period)
+            crate::duration::format(self.period)
         )
     }
 }

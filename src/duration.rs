@@ -25,10 +25,19 @@ pub fn parse(text: &str) -> Result<Duration, String> {
             ))
         }
     };
-    if !secs.is_finite() || secs < 0.0 {
-        return Err(format!("duration {text:?} is out of range"));
+    from_secs(secs).ok_or_else(|| format!("duration {text:?} is out of range (0 to 3650d)"))
+}
+
+/// The longest duration a config may name: ten years, far past any sensible
+/// interval, and small enough that `Instant::now() + d` cannot overflow.
+pub const MAX: Duration = Duration::from_secs(3650 * 86_400);
+
+/// Seconds to a `Duration`, or `None` when negative, not finite or past [`MAX`].
+fn from_secs(secs: f64) -> Option<Duration> {
+    if !secs.is_finite() || secs < 0.0 || secs > MAX.as_secs_f64() {
+        return None;
     }
-    Ok(Duration::from_secs_f64(secs))
+    Duration::try_from_secs_f64(secs).ok()
 }
 
 /// Formats a duration the way `parse` reads it back (`10s`, `5m`, `250ms`).
@@ -45,7 +54,7 @@ pub fn format(d: Duration) -> String {
     }
 }
 
-/// `#[serde(with = "crate::config::duration")]` for `Duration` fields.
+/// `#[serde(with = "crate::duration")]` for `Duration` fields.
 pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
@@ -54,8 +63,8 @@ pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error
         Text(String),
     }
     match Raw::deserialize(d)? {
-        Raw::Num(n) if n >= 0.0 && n.is_finite() => Ok(Duration::from_secs_f64(n)),
-        Raw::Num(n) => Err(de::Error::custom(format!("duration {n} is out of range"))),
+        Raw::Num(n) => from_secs(n)
+            .ok_or_else(|| de::Error::custom(format!("duration {n} is out of range (0 to 3650d)"))),
         Raw::Text(t) => parse(&t).map_err(de::Error::custom),
     }
 }
@@ -80,6 +89,24 @@ mod tests {
     }
 
     #[test]
+    fn refuses_durations_past_ten_years() {
+        assert!(parse("1e300").is_err());
+        assert!(parse("99999999999999999999999d").is_err());
+        assert!(parse("3651d").is_err());
+        assert_eq!(parse("3650d"), Ok(MAX));
+        #[derive(Deserialize, Debug)]
+        struct Holder(#[serde(with = "super")] Duration);
+        for text in ["1.0e300", "-1", "18446744073709551616", ".inf"] {
+            let err = serde_yaml_ng::from_str::<Holder>(text);
+            assert!(err.is_err(), "{text} was accepted: {err:?}");
+        }
+        assert_eq!(
+            serde_yaml_ng::from_str::<Holder>("90").map(|h| h.0).ok(),
+            Some(Duration::from_secs(90))
+        );
+    }
+
+    #[test]
     fn formats_round_trip() {
         for t in ["10s", "5m", "250ms", "1h"] {
             assert_eq!(format(parse(t).unwrap()), t);
@@ -87,7 +114,7 @@ mod tests {
     }
 }
 
-/// `#[serde(default, with = "crate::config::duration::option")]` for `Option<Duration>` fields.
+/// `#[serde(default, with = "crate::duration::option")]` for `Option<Duration>` fields.
 pub mod option {
     use serde::{Deserialize, Deserializer, Serializer};
     use std::time::Duration;
