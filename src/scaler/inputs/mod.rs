@@ -5,6 +5,7 @@
 //! `interval`, `hysteresis_period`, conversion, `fallback`) are in [`crate::config::controller::InputConfig`].
 
 pub mod drain;
+pub mod google_analytics;
 pub mod random;
 pub mod sine;
 
