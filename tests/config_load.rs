@@ -3,7 +3,7 @@
 
 use drainscale::config::{load, load_str, BackendConfig, Layout};
 use drainscale::scaler::input::Conversion;
-use drainscale::scaler::inputs::InputParams;
+use drainscale::scaler::inputs::drain::DrainParams;
 use drainscale::window::Signal;
 use std::time::Duration;
 
@@ -35,7 +35,7 @@ fn the_sample_loads_and_builds_without_env_or_secrets() {
     );
     assert_eq!(web.inputs[0].conversion, Conversion::PerDyno(600.0));
     assert!(
-        matches!(&web.inputs[0].params, InputParams::Drain(p) if p.query == Signal::RequestRate)
+        matches!(web.inputs[0].params.get::<DrainParams>(), Some(p) if p.query == Signal::RequestRate)
     );
     // It also loads through the file path and builds into a scaler (dry run: no API key needed).
     let loaded = load(std::path::Path::new(path)).unwrap();
@@ -49,9 +49,13 @@ fn the_sample_loads_and_builds_without_env_or_secrets() {
             Err(drainscale::window::ReadError("not running".into()))
         }
     }
-    let scaler =
-        drainscale::scaler::build(&loaded.config, Some(std::sync::Arc::new(NoWindows)), clock)
-            .unwrap();
+    let scaler = drainscale::scaler::build(
+        &loaded.config.scaler,
+        &loaded.config.controllers,
+        Some(std::sync::Arc::new(NoWindows)),
+        clock,
+    )
+    .unwrap();
     assert_eq!(
         drainscale::drain::StatusPage::status(&*scaler.status())["dry_run"],
         true

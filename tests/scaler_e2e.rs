@@ -26,7 +26,13 @@ async fn traffic_posted_to_the_drain_raises_the_formation() {
     let config = loaded.config;
     let store = Arc::new(Store::new(config.windows.clone()));
     let reader: Arc<dyn WindowReader> = store.clone();
-    let scaler = drainscale::scaler::build(&config, Some(reader), Arc::new(SystemClock)).unwrap();
+    let scaler = drainscale::scaler::build(
+        &config.scaler,
+        &config.controllers,
+        Some(reader),
+        Arc::new(SystemClock),
+    )
+    .unwrap();
     let sink: Arc<dyn EventSink> = store.clone();
     let pages = Pages {
         status: Some(scaler.status()),

@@ -280,8 +280,13 @@ async fn stalled_and_failing_receivers_never_stop_passes() {
         fake.url, stalled.url, failing.url
     );
     let loaded = load_str(&text, "t.yaml", &|_| None).unwrap();
-    let mut scaler =
-        drainscale::scaler::build(&loaded.config, None, Arc::new(SystemClock)).unwrap();
+    let mut scaler = drainscale::scaler::build(
+        &loaded.config.scaler,
+        &loaded.config.controllers,
+        None,
+        Arc::new(SystemClock),
+    )
+    .unwrap();
     let passes = Arc::new(Passes::default());
     scaler.add_reporter(passes.clone());
     let handlers = scaler.error_handlers().unwrap();

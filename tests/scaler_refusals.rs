@@ -88,8 +88,13 @@ async fn passes_hold_a_refused_count_and_report_it_once() {
     let fake = FakeHeroku::start("shop", "tok", &[("web", 2)]).await;
     let rx = Receiver::start(Mode::Ok).await;
     let loaded = load_str(&config(&fake, &rx.url, ""), "t.yaml", &|_| None).unwrap();
-    let mut scaler =
-        drainscale::scaler::build(&loaded.config, None, Arc::new(SystemClock)).unwrap();
+    let mut scaler = drainscale::scaler::build(
+        &loaded.config.scaler,
+        &loaded.config.controllers,
+        None,
+        Arc::new(SystemClock),
+    )
+    .unwrap();
     let status = scaler.status();
     let handlers = scaler.error_handlers().unwrap();
     for _ in 0..4 {
@@ -129,8 +134,13 @@ async fn refusal_backoff_is_read_from_the_config() {
     let text = config(&fake, &rx.url, ", refusal_backoff: 0s");
     let loaded = load_str(&text, "t.yaml", &|_| None).unwrap();
     assert_eq!(loaded.config.scaler.heroku.refusal_backoff, Duration::ZERO);
-    let mut scaler =
-        drainscale::scaler::build(&loaded.config, None, Arc::new(SystemClock)).unwrap();
+    let mut scaler = drainscale::scaler::build(
+        &loaded.config.scaler,
+        &loaded.config.controllers,
+        None,
+        Arc::new(SystemClock),
+    )
+    .unwrap();
     for _ in 0..3 {
         scaler.pass_once().await;
     }

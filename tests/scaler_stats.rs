@@ -19,10 +19,16 @@ async fn pass_stats_reach_statsd_with_dynosaur_names() {
     let loaded = load_str(&text, "stats.yaml", &|_| None).unwrap();
     let store = Arc::new(Store::new(loaded.config.windows.clone()));
     let outlets = Outlets::start(&loaded.config.outlets, store).unwrap();
-    let mut scaler =
-        drainscale::scaler::build(&loaded.config, None, Arc::new(SystemClock)).unwrap();
+    let mut scaler = drainscale::scaler::build(
+        &loaded.config.scaler,
+        &loaded.config.controllers,
+        None,
+        Arc::new(SystemClock),
+    )
+    .unwrap();
     let reporter =
-        drainscale::scaler::build::outlet_reporter(&loaded.config, outlets.stats_sender()).unwrap();
+        drainscale::scaler::build::outlet_reporter(&loaded.config.scaler, outlets.stats_sender())
+            .unwrap();
     scaler.add_reporter(reporter);
     let reports = scaler.pass_once().await;
     let actual = reports[0].actual.unwrap();

@@ -36,10 +36,15 @@ async fn serve(loaded: Loaded) -> anyhow::Result<()> {
         .with_context(|| format!("{file}: starting the outlets"))?;
 
     let reader: Arc<dyn WindowReader> = store.clone();
-    let mut scaler = drainscale::scaler::build::build(&config, Some(reader), Arc::new(SystemClock))
-        .with_context(|| format!("{file}: building the scaler"))?;
+    let mut scaler = drainscale::scaler::build::build(
+        &config.scaler,
+        &config.controllers,
+        Some(reader),
+        Arc::new(SystemClock),
+    )
+    .with_context(|| format!("{file}: building the scaler"))?;
     if let Some(reporter) =
-        drainscale::scaler::build::outlet_reporter(&config, outlets.stats_sender())
+        drainscale::scaler::build::outlet_reporter(&config.scaler, outlets.stats_sender())
     {
         scaler.add_reporter(reporter);
     }

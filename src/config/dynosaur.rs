@@ -8,14 +8,14 @@
 //! Plugins that drainscale does not have yet are named in an error (or a warning when the controller keeps
 //! other inputs).
 
-use super::controller::{BackendConfig, ControllerConfig, InputConfig};
-use super::{Config, ErrorHandlerConfig, ScalerConfig, StatsConfig};
+use super::{
+    BackendConfig, Config, ControllerConfig, ErrorHandlerConfig, InputConfig, ScalerConfig,
+    StatsConfig,
+};
 use crate::drain::DrainConfig;
 use crate::outlet::OutletConfig;
 use crate::scaler::input::Conversion;
-use crate::scaler::inputs::random::{self, RandomParams};
-use crate::scaler::inputs::sine::{self, SineParams};
-use crate::scaler::inputs::InputParams;
+use crate::scaler::inputs;
 use crate::scaler::policy::Policy;
 use crate::secret::{Secret, SecretUrl};
 use crate::window::WindowConfig;
@@ -306,7 +306,7 @@ fn controller(
             "controller_plugins {:?} input_plugins {name:?} ({})",
             c.name, p.kind
         );
-        match input(p, &name) {
+        match input(p, &name, warnings) {
             Ok(Some(i)) => inputs.push(i),
             Ok(None) => unsupported.push(here),
             Err(e) => return Err(format!("{here}: {e}")),
@@ -336,35 +336,54 @@ fn controller(
     })
 }
 
-/// `Ok(None)`: a Dynosaur plugin drainscale does not have.
-fn input(p: Plugin, name: &str) -> Result<Option<InputConfig>, String> {
-    let params = match short(&p.kind) {
-        "SinePlugin" => {
-            let v = serde_yaml_ng::Value::Mapping(p.rest);
-            let params: SineParams =
-                serde_yaml_ng::from_value(v).map_err(|e| format!("{}: {e}", p.kind))?;
-            InputParams::Sine(params)
+/// Dynosaur plugins no input type maps yet.
+const NOT_YET: &[&str] = &[
+    "GoogleAnalyticsInputPlugin",
+    "GoogleAnalyticsPlugin",
+    "NewRelicInputPlugin",
+    "NewRelicPlugin",
+    "PapertrailInputPlugin",
+    "PapertrailRandomInputPlugin",
+    "RediscloudMemoryUsageInputPlugin",
+    "RediscloudConnectionUsageInputPlugin",
+    "RediscloudRandomInputPlugin",
+];
+
+/// `Ok(None)`: a Dynosaur plugin drainscale does not have. The mapping of each class is in its input type's
+/// file ([`inputs::InputKind::dynosaur`]).
+fn input(p: Plugin, name: &str, warnings: &mut Vec<String>) -> Result<Option<InputConfig>, String> {
+    let Some(kind) = inputs::dynosaur_kind(&p.kind) else {
+        if NOT_YET.contains(&short(&p.kind)) {
+            return Ok(None);
         }
-        "RandomPlugin" => {
-            let v = serde_yaml_ng::Value::Mapping(p.rest);
-            let params: RandomParams =
-                serde_yaml_ng::from_value(v).map_err(|e| format!("{}: {e}", p.kind))?;
-            InputParams::Random(params)
-        }
-        "GoogleAnalyticsInputPlugin"
-        | "GoogleAnalyticsPlugin"
-        | "NewRelicInputPlugin"
-        | "NewRelicPlugin"
-        | "PapertrailInputPlugin"
-        | "PapertrailRandomInputPlugin"
-        | "RediscloudMemoryUsageInputPlugin"
-        | "RediscloudConnectionUsageInputPlugin"
-        | "RediscloudRandomInputPlugin" => return Ok(None),
-        _ => return Err(format!("unknown input plugin type {:?}", p.kind)),
+        return Err(format!("unknown input plugin type {:?}", p.kind));
     };
-    let per_dyno = match params {
-        InputParams::Sine(_) => sine::DEFAULT_PER_DYNO,
-        _ => random::DEFAULT_PER_DYNO,
+    let Some(mapping) = &kind.dynosaur else {
+        return Ok(None);
+    };
+    let entry = (mapping.translate)(p.rest).map_err(|e| format!("{}: {e}", p.kind))?;
+    warnings.extend(
+        entry
+            .warnings
+            .into_iter()
+            .map(|w| format!("{name} ({}): {w}", p.kind)),
+    );
+    let params = (kind.parse)(serde_yaml_ng::Value::Mapping(entry.params))
+        .map_err(|e| format!("{}: {e}", p.kind))?;
+    let conversion = match entry.per_dyno {
+        Some(n) if n > 0.0 && n.is_finite() => Conversion::PerDyno(n),
+        Some(n) => {
+            return Err(format!(
+                "{}: the per-dyno figure must be above 0, got {n}",
+                p.kind
+            ))
+        }
+        None => params.default_conversion().ok_or_else(|| {
+            format!(
+                "{}: give a per-dyno figure to turn its value into dynos",
+                p.kind
+            )
+        })?,
     };
     Ok(Some(InputConfig {
         name: name.to_string(),
@@ -375,7 +394,7 @@ fn input(p: Plugin, name: &str) -> Result<Option<InputConfig>, String> {
         hysteresis_period: p.hysteresis_period.unwrap_or(DEFAULT_HYSTERESIS),
         outage_after: crate::scaler::health::DEFAULT_OUTAGE_AFTER,
         fallback: None,
-        conversion: Conversion::PerDyno(per_dyno),
+        conversion,
         params,
     }))
 }

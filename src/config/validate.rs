@@ -3,7 +3,7 @@
 
 use super::load::line_of;
 use super::{BackendConfig, Config};
-use crate::scaler::inputs::InputParams;
+use crate::scaler::inputs::CheckContext;
 use crate::scaler::schedule::Schedule;
 use std::collections::HashSet;
 
@@ -109,39 +109,18 @@ pub fn validate(c: &Config, text: &str) -> Result<Vec<String>, String> {
                     "{here}: hysteresis_period is shorter than interval: the estimate follows the last value only"
                 ));
             }
-            if let (InputParams::Drain(p), crate::scaler::input::Conversion::Target { .. }) =
-                (&input.params, &input.conversion)
-            {
-                if ctl.policy.up_cooldown < p.span {
-                    warnings.push(format!(
-                        "{here}: with `target`, a scale-up is judged again before the {} span holds data from \
-                         the new count: consider policy.up_cooldown >= {}",
-                        crate::duration::format(p.span),
-                        crate::duration::format(p.span)
-                    ));
-                }
-            }
-            if let InputParams::Drain(p) = &input.params {
-                if c.drain.is_none() {
-                    return Err(format!(
-                        "{here}: a drain input needs the drain: add a `drain:` section"
-                    ));
-                }
-                if p.span > c.windows.retention {
-                    return Err(format!(
-                        "{here}: span {} is longer than windows.retention {}",
-                        crate::duration::format(p.span),
-                        crate::duration::format(c.windows.retention)
-                    ));
-                }
-                if input.interval < c.windows.resolution {
-                    warnings.push(format!(
-                        "{here}: interval {} is shorter than windows.resolution {}: reads will repeat",
-                        crate::duration::format(input.interval),
-                        crate::duration::format(c.windows.resolution)
-                    ));
-                }
-            }
+            let cx = CheckContext {
+                drain: c.drain.is_some(),
+                windows: &c.windows,
+                conversion: &input.conversion,
+                interval: input.interval,
+                policy: &ctl.policy,
+            };
+            let more = input
+                .params
+                .check(&cx)
+                .map_err(|e| format!("{here}: {e}"))?;
+            warnings.extend(more.into_iter().map(|w| format!("{here}: {w}")));
         }
     }
     if needs_heroku {

@@ -1,4 +1,4 @@
-//! From a validated [`Config`] to a ready [`Scaler`]: backends (one shared Heroku client, one writer per
+//! From a validated `scaler:` section and `controllers:` list to a ready [`Scaler`]: backends (one shared Heroku client, one writer per
 //! formation file, dry-run wrappers), inputs with their windows, reporters, the dead man's switch, the error handlers.
 
 use super::backend::dry_run::DryRun;
@@ -6,13 +6,14 @@ use super::backend::file::FormationFile;
 use super::backend::heroku::{Heroku, HerokuSettings};
 use super::backend::Backend;
 use super::clock::Clock;
+use super::config::ScalerConfig;
 use super::controller::{Controller, InputSlot};
+use super::controller_config::{BackendConfig, ControllerConfig};
 use super::engine::Scaler;
 use super::handlers::Notifier;
 use super::inputs::InputContext;
 use super::report::{Console, OutletGauges, StatsReporter};
 use super::schedule::Schedule;
-use crate::config::{BackendConfig, Config};
 use crate::outlet::StatsSender;
 use crate::window::WindowReader;
 use std::collections::HashMap;
@@ -33,11 +34,11 @@ pub struct BuildError {
 /// [`super::report::OutletGauges`] over [`crate::outlet::OutletsHandle::stats_sender`] with
 /// [`Scaler::add_reporter`] when `scaler.stats.outlets` (see [`outlet_reporter`]).
 pub fn build(
-    config: &Config,
+    s: &ScalerConfig,
+    controllers_config: &[ControllerConfig],
     windows: Option<Arc<dyn WindowReader>>,
     clock: Arc<dyn Clock>,
 ) -> Result<Scaler, BuildError> {
-    let s = &config.scaler;
     let ctx = InputContext { windows };
     let start = clock.tick();
     let key = s.api_key.as_ref().map_or("", |k| k.expose());
@@ -60,7 +61,7 @@ pub fn build(
     };
     let mut files: HashMap<PathBuf, Arc<dyn Backend>> = HashMap::new();
     let mut controllers = Vec::new();
-    for c in &config.controllers {
+    for c in controllers_config {
         let fail = |message: String| BuildError {
             controller: c.name.clone(),
             message,
@@ -139,9 +140,8 @@ pub fn build(
 
 /// The reporter that sends pass stats through the outlets (statsd, Librato-format HTTP), or `None` when
 /// `scaler.stats.outlets` is off. Names are `<scaler.stats.prefix>.<app>...`, as on the console.
-pub fn outlet_reporter(config: &Config, sender: StatsSender) -> Option<Arc<dyn StatsReporter>> {
-    config.scaler.stats.outlets.then(|| {
-        let s = &config.scaler;
+pub fn outlet_reporter(s: &ScalerConfig, sender: StatsSender) -> Option<Arc<dyn StatsReporter>> {
+    s.stats.outlets.then(|| {
         Arc::new(OutletGauges::new(sender, &s.stats.prefix, &s.app)) as Arc<dyn StatsReporter>
     })
 }

@@ -7,7 +7,9 @@
 pub mod backend;
 pub mod build;
 pub mod clock;
+pub mod config;
 pub mod controller;
+pub mod controller_config;
 pub mod engine;
 pub mod handlers;
 pub mod health;

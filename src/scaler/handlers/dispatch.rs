@@ -4,8 +4,8 @@
 //!
 //! The sending task starts with the first event pushed inside a tokio runtime.
 
+use super::config::DeliveryConfig;
 use super::{ErrorEvent, ErrorHandler, EventKind};
-use crate::config::DeliveryConfig;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};

@@ -6,12 +6,12 @@
 //! The handlers themselves only know their wire format: [`webhook`] and [`bugsnag`].
 
 pub mod bugsnag;
+pub mod config;
 pub mod dispatch;
 pub mod webhook;
 
 use super::controller::PassReport;
 use super::health::Health;
-use crate::config::ErrorHandlerConfig;
 use jiff::Timestamp;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -19,6 +19,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
+pub use config::{DeliveryConfig, ErrorHandlerConfig};
 pub use dispatch::{Lane, LaneStats};
 
 /// What kind of event.

@@ -8,10 +8,18 @@
 
 use super::super::clock::Tick;
 use super::super::input::{ready, Conversion, Input, InputError, Retrieval};
+use super::{parse_with, CheckContext, InputContext, InputKind, InputSpec};
 use crate::window::{Query, Signal, WindowReader};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// `type: drain` (Dynosaur had no such input: its users map to it by hand, see the README).
+pub const KIND: InputKind = InputKind {
+    name: "drain",
+    parse: |v| parse_with::<DrainParams>(v, DrainParams::validate),
+    dynosaur: None,
+};
 
 /// Default cache interval of a drain input: one window bucket.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);
@@ -75,8 +83,14 @@ impl DrainParams {
         }
         Ok(())
     }
+}
 
-    pub fn describe(&self) -> String {
+impl InputSpec for DrainParams {
+    fn kind(&self) -> &'static str {
+        KIND.name
+    }
+
+    fn describe(&self) -> String {
         let per = if is_rate(&self.query) {
             match self.per {
                 Per::Second => " per second",
@@ -91,6 +105,60 @@ impl DrainParams {
             crate::duration::format(self.span),
             crate::duration::format(self.max_silence)
         )
+    }
+
+    /// A request rate or a latency has no natural "per dyno": the entry names it.
+    fn default_conversion(&self) -> Option<Conversion> {
+        None
+    }
+
+    fn default_interval(&self) -> Duration {
+        DEFAULT_INTERVAL
+    }
+
+    /// A drain input needs the drain, and a span the windows keep.
+    fn check(&self, cx: &CheckContext) -> Result<Vec<String>, String> {
+        let format = crate::duration::format;
+        let mut warnings = Vec::new();
+        if !cx.drain {
+            return Err("a drain input needs the drain: add a `drain:` section".into());
+        }
+        if self.span > cx.windows.retention {
+            return Err(format!(
+                "span {} is longer than windows.retention {}",
+                format(self.span),
+                format(cx.windows.retention)
+            ));
+        }
+        if matches!(cx.conversion, Conversion::Target { .. }) && cx.policy.up_cooldown < self.span {
+            warnings.push(format!(
+                "with `target`, a scale-up is judged again before the {} span holds data from the new count: \
+                 consider policy.up_cooldown >= {}",
+                format(self.span),
+                format(self.span)
+            ));
+        }
+        if cx.interval < cx.windows.resolution {
+            warnings.push(format!(
+                "interval {} is shorter than windows.resolution {}: reads will repeat",
+                format(cx.interval),
+                format(cx.windows.resolution)
+            ));
+        }
+        Ok(warnings)
+    }
+
+    fn build(
+        &self,
+        conversion: Conversion,
+        ctx: &InputContext,
+        _start: Tick,
+    ) -> Result<Box<dyn Input>, String> {
+        let windows = ctx
+            .windows
+            .clone()
+            .ok_or("a drain input needs the drain (add a `drain:` section)")?;
+        Ok(Box::new(DrainInput::new(self.clone(), conversion, windows)))
     }
 }
 

@@ -3,8 +3,19 @@
 
 use super::super::clock::Tick;
 use super::super::input::{ready, Conversion, Input, Retrieval};
+use super::{no_checks, parse_with, same_keys, DynosaurInput, InputContext, InputKind, InputSpec};
 use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
+
+/// `type: random`, Dynosaur's `RandomPlugin`.
+pub const KIND: InputKind = InputKind {
+    name: "random",
+    parse: |v| parse_with::<RandomParams>(v, no_checks),
+    dynosaur: Some(DynosaurInput {
+        classes: &["RandomPlugin"],
+        translate: same_keys,
+    }),
+};
 
 /// Dynosaur's random plugin: `ceil(value / 2)`.
 pub const DEFAULT_PER_DYNO: f64 = 2.0;
@@ -18,12 +29,29 @@ pub struct RandomParams {
     pub seed: Option<u64>,
 }
 
-impl RandomParams {
-    pub fn describe(&self) -> String {
+impl InputSpec for RandomParams {
+    fn kind(&self) -> &'static str {
+        KIND.name
+    }
+
+    fn describe(&self) -> String {
         match self.seed {
             Some(seed) => format!("random values around 50 (seed {seed})"),
             None => "random values around 50".into(),
         }
+    }
+
+    fn default_conversion(&self) -> Option<Conversion> {
+        Some(Conversion::PerDyno(DEFAULT_PER_DYNO))
+    }
+
+    fn build(
+        &self,
+        conversion: Conversion,
+        _ctx: &InputContext,
+        _start: Tick,
+    ) -> Result<Box<dyn Input>, String> {
+        Ok(Box::new(RandomInput::new(self.clone(), conversion)))
     }
 }
 

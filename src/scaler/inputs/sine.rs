@@ -3,8 +3,19 @@
 
 use super::super::clock::Tick;
 use super::super::input::{ready, Conversion, Input, Retrieval};
+use super::{no_checks, parse_with, same_keys, DynosaurInput, InputContext, InputKind, InputSpec};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
+
+/// `type: sine`, Dynosaur's `SinePlugin`.
+pub const KIND: InputKind = InputKind {
+    name: "sine",
+    parse: |v| parse_with::<SineParams>(v, no_checks),
+    dynosaur: Some(DynosaurInput {
+        classes: &["SinePlugin"],
+        translate: same_keys,
+    }),
+};
 
 /// Dynosaur's sine plugin: `ceil(value / 10)`.
 pub const DEFAULT_PER_DYNO: f64 = 10.0;
@@ -30,12 +41,29 @@ impl Default for SineParams {
     }
 }
 
-impl SineParams {
-    pub fn describe(&self) -> String {
+impl InputSpec for SineParams {
+    fn kind(&self) -> &'static str {
+        KIND.name
+    }
+
+    fn describe(&self) -> String {
         format!(
             "sine wave 0..100, period {}",
             crate::duration::format(self.period)
         )
+    }
+
+    fn default_conversion(&self) -> Option<Conversion> {
+        Some(Conversion::PerDyno(DEFAULT_PER_DYNO))
+    }
+
+    fn build(
+        &self,
+        conversion: Conversion,
+        _ctx: &InputContext,
+        start: Tick,
+    ) -> Result<Box<dyn Input>, String> {
+        Ok(Box::new(SineInput::new(self.clone(), conversion, start)))
     }
 }
 

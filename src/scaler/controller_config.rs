@@ -1,12 +1,12 @@
 //! The `controllers:` section: one entry per scaled resource, with its bounds, backend, policy, schedules
 //! and inputs. Each input entry's common keys are parsed here; the keys left over belong to its `type` and
-//! are parsed by [`crate::scaler::inputs::InputParams`].
+//! are parsed by that type's file through [`super::inputs::InputParams::parse`].
 
-use crate::scaler::health::DEFAULT_OUTAGE_AFTER;
-use crate::scaler::input::Conversion;
-use crate::scaler::inputs::InputParams;
-use crate::scaler::policy::Policy;
-use crate::scaler::schedule::ScheduleConfig;
+use super::health::DEFAULT_OUTAGE_AFTER;
+use super::input::Conversion;
+use super::inputs::InputParams;
+use super::policy::Policy;
+use super::schedule::ScheduleConfig;
 use serde::Deserialize;
 use std::path::PathBuf;
 use std::time::Duration;
