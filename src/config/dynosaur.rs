@@ -338,8 +338,6 @@ fn controller(
 
 /// Dynosaur plugins no input type maps yet.
 const NOT_YET: &[&str] = &[
-    "GoogleAnalyticsInputPlugin",
-    "GoogleAnalyticsPlugin",
     "NewRelicInputPlugin",
     "NewRelicPlugin",
     "PapertrailInputPlugin",

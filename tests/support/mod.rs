@@ -1,5 +1,6 @@
 //! Shared helpers for integration tests.
 #![allow(dead_code)]
 
+pub mod fake_google;
 pub mod fake_heroku;
 pub mod panics;

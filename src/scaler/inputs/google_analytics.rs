@@ -18,6 +18,9 @@ pub mod google_auth;
 
 use super::super::clock::Tick;
 use super::super::input::{Conversion, Input, InputError, Retrieval};
+use super::{
+    parse_with, CheckContext, DynosaurEntry, DynosaurInput, InputContext, InputKind, InputSpec,
+};
 use crate::secret::{http_error, Secret, SecretUrl};
 use google_auth::{clip, ServiceAccount, ServiceAccountKey, Signer};
 use jiff::Timestamp;
@@ -25,6 +28,44 @@ use serde::{Deserialize, Deserializer};
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+/// `type: google_analytics`, Dynosaur's `GoogleAnalyticsInputPlugin` (UA era: it needs `property_id` added).
+pub const KIND: InputKind = InputKind {
+    name: "google_analytics",
+    parse: |v| parse_with::<GoogleAnalyticsParams>(v, GoogleAnalyticsParams::validate),
+    dynosaur: Some(DynosaurInput {
+        classes: &["GoogleAnalyticsInputPlugin", "GoogleAnalyticsPlugin"],
+        translate: from_dynosaur,
+    }),
+};
+
+/// Dynosaur's `client_email`, `key` (PEM with `|` for newlines) and `users_per_dyno`; its `analytics_view_id`
+/// names a Universal Analytics view, which cannot become a GA4 property id: `property_id` must sit beside it.
+fn from_dynosaur(mut keys: serde_yaml_ng::Mapping) -> Result<DynosaurEntry, String> {
+    let mut entry = DynosaurEntry::default();
+    if let Some(n) = keys.remove("users_per_dyno") {
+        entry.per_dyno = Some(
+            n.as_f64()
+                .ok_or("users_per_dyno: expected a number of users per dyno")?,
+        );
+    }
+    if let Some(key) = keys.remove("key") {
+        keys.insert("private_key".into(), key);
+    }
+    if keys.remove("analytics_view_id").is_some() {
+        if !keys.contains_key("property_id") {
+            return Err("analytics_view_id is a Universal Analytics view id, and that API is gone: GA4 \
+                        needs the property's id; add `property_id: <digits>` (Admin > Property details) \
+                        beside it"
+                .into());
+        }
+        entry
+            .warnings
+            .push("analytics_view_id is ignored: GA4 reads property_id".into());
+    }
+    entry.params = keys;
+    Ok(entry)
+}
 
 /// Default cache interval: 30 s. Dynosaur polled every 60 s; a standard property has 200k realtime tokens a
 /// day and 14k per project per hour, and a report costs up to about 10 tokens, so one call every 30 s uses at
@@ -874,6 +915,44 @@ fn parse_report(body: &[u8]) -> Result<Report, InputError> {
         users,
         quota: report.property_quota,
     })
+}
+
+impl InputSpec for GoogleAnalyticsParams {
+    fn kind(&self) -> &'static str {
+        KIND.name
+    }
+
+    fn describe(&self) -> String {
+        GoogleAnalyticsParams::describe(self)
+    }
+
+    fn default_conversion(&self) -> Option<Conversion> {
+        Some(Conversion::PerDyno(DEFAULT_PER_DYNO))
+    }
+
+    fn default_interval(&self) -> Duration {
+        DEFAULT_INTERVAL
+    }
+
+    /// The key file is read now, so `check` names a missing or broken one.
+    fn check(&self, _cx: &CheckContext) -> Result<Vec<String>, String> {
+        if let Some(path) = &self.key_file {
+            google_auth::read_key_file(path)?;
+        }
+        Ok(Vec::new())
+    }
+
+    fn build(
+        &self,
+        conversion: Conversion,
+        _ctx: &InputContext,
+        _start: Tick,
+    ) -> Result<Box<dyn Input>, String> {
+        Ok(Box::new(GoogleAnalyticsInput::new(
+            self.clone(),
+            conversion,
+        )?))
+    }
 }
 
 impl Input for GoogleAnalyticsInput {

@@ -22,7 +22,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Every input type drainscale knows, in the order `check` lists them. One line per type.
-pub const KINDS: &[InputKind] = &[drain::KIND, sine::KIND, random::KIND, constant::KIND];
+pub const KINDS: &[InputKind] = &[
+    drain::KIND,
+    google_analytics::KIND,
+    sine::KIND,
+    random::KIND,
+    constant::KIND,
+];
 
 /// One input type: its names and how an entry's own keys become its parameters.
 pub struct InputKind {
