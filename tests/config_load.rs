@@ -253,7 +253,9 @@ fn dynosaurs_layout_is_read_as_it_is() {
     assert_eq!(ctl.inputs[1].interval, Duration::from_secs(60));
     let w = loaded.warnings.join("\n");
     assert!(
-        w.contains("GoogleAnalyticsInputPlugin") && w.contains("not supported"),
+        w.contains("GoogleAnalyticsInputPlugin")
+            && w.contains("property_id")
+            && w.contains("skipped"),
         "{w}"
     );
     assert!(
@@ -272,7 +274,8 @@ fn a_dynosaur_controller_with_only_unsupported_inputs_is_an_error() {
         .unwrap_err()
         .to_string();
     assert!(
-        e.contains("GoogleAnalyticsInputPlugin") && e.contains("not supported"),
+        e.contains("GoogleAnalyticsInputPlugin")
+            && e.contains("no input of this controller can run"),
         "{e}"
     );
     let e = load_str(
@@ -390,4 +393,39 @@ fn a_dynosaur_file_may_add_drainscales_drain_windows_and_outlets() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("insecure"), "{e}");
+}
+
+#[test]
+fn a_dynosaur_ga_plugin_with_a_property_id_maps_to_the_ga4_input() {
+    let text = DYNOSAUR.replace(
+        "analytics_view_id: 1234567",
+        "analytics_view_id: 1234567\n                property_id: 987654321\n                client_email: a@b.iam.gserviceaccount.com\n                key: \"-----BEGIN PRIVATE KEY-----|AAAA|-----END PRIVATE KEY-----\"",
+    );
+    let loaded = load_str(&text, "dynosaur.yaml", &no_env);
+    // The inline key is checked at load: a key that is not an RSA key is refused, by name, without its text.
+    let e = loaded.unwrap_err().to_string();
+    assert!(
+        e.contains("GoogleAnalyticsInputPlugin") && !e.contains("AAAA"),
+        "{e}"
+    );
+    let pem = serde_json::from_str::<serde_json::Value>(include_str!(
+        "fixtures/google/service_account.json"
+    ))
+    .unwrap()["private_key"]
+        .as_str()
+        .unwrap()
+        .trim_end()
+        .replace('\n', "|");
+    let text = text.replace(
+        "-----BEGIN PRIVATE KEY-----|AAAA|-----END PRIVATE KEY-----",
+        &pem,
+    );
+    let loaded = load_str(&text, "dynosaur.yaml", &no_env).unwrap();
+    let ga = &loaded.config.controllers[0].inputs[0];
+    assert_eq!(ga.kind(), "google_analytics");
+    assert_eq!(ga.conversion, Conversion::PerDyno(210.0));
+    assert!(loaded
+        .warnings
+        .join("\n")
+        .contains("analytics_view_id is ignored"));
 }

@@ -307,23 +307,20 @@ fn controller(
             c.name, p.kind
         );
         match input(p, &name, warnings) {
-            Ok(Some(i)) => inputs.push(i),
-            Ok(None) => unsupported.push(here),
+            Ok(Err(reason)) => unsupported.push(format!("{here}: {reason}")),
+            Ok(Ok(None)) => unsupported.push(format!("{here}: not supported yet")),
+            Ok(Ok(Some(i))) => inputs.push(i),
             Err(e) => return Err(format!("{here}: {e}")),
         }
     }
     if inputs.is_empty() && !unsupported.is_empty() {
         return Err(format!(
-            "{}: not supported by drainscale yet (it reads the drain instead: add a `drain` input in drainscale's \
-             layout; see README \"Configuration\")",
+            "{}: no input of this controller can run (add a `drain` input in drainscale's layout; see README \
+             \"Configuration\")",
             unsupported.join("; ")
         ));
     }
-    warnings.extend(
-        unsupported
-            .into_iter()
-            .map(|u| format!("{u}: not supported yet, skipped")),
-    );
+    warnings.extend(unsupported.into_iter().map(|u| format!("{u}; skipped")));
     Ok(ControllerConfig {
         name: c.name,
         process: Some("web".into()),
@@ -349,17 +346,25 @@ const NOT_YET: &[&str] = &[
 
 /// `Ok(None)`: a Dynosaur plugin drainscale does not have. The mapping of each class is in its input type's
 /// file ([`inputs::InputKind::dynosaur`]).
-fn input(p: Plugin, name: &str, warnings: &mut Vec<String>) -> Result<Option<InputConfig>, String> {
+#[allow(clippy::type_complexity)]
+fn input(
+    p: Plugin,
+    name: &str,
+    warnings: &mut Vec<String>,
+) -> Result<Result<Option<InputConfig>, String>, String> {
     let Some(kind) = inputs::dynosaur_kind(&p.kind) else {
         if NOT_YET.contains(&short(&p.kind)) {
-            return Ok(None);
+            return Ok(Ok(None));
         }
         return Err(format!("unknown input plugin type {:?}", p.kind));
     };
     let Some(mapping) = &kind.dynosaur else {
-        return Ok(None);
+        return Ok(Ok(None));
     };
     let entry = (mapping.translate)(p.rest).map_err(|e| format!("{}: {e}", p.kind))?;
+    if let Some(reason) = entry.skip {
+        return Ok(Err(reason));
+    }
     warnings.extend(
         entry
             .warnings
@@ -383,7 +388,7 @@ fn input(p: Plugin, name: &str, warnings: &mut Vec<String>) -> Result<Option<Inp
             )
         })?,
     };
-    Ok(Some(InputConfig {
+    Ok(Ok(Some(InputConfig {
         name: name.to_string(),
         interval: p
             .interval
@@ -394,5 +399,5 @@ fn input(p: Plugin, name: &str, warnings: &mut Vec<String>) -> Result<Option<Inp
         fallback: None,
         conversion,
         params,
-    }))
+    })))
 }

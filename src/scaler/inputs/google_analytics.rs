@@ -54,10 +54,11 @@ fn from_dynosaur(mut keys: serde_yaml_ng::Mapping) -> Result<DynosaurEntry, Stri
     }
     if keys.remove("analytics_view_id").is_some() {
         if !keys.contains_key("property_id") {
-            return Err("analytics_view_id is a Universal Analytics view id, and that API is gone: GA4 \
+            entry.skip = Some("analytics_view_id is a Universal Analytics view id, and that API is gone: GA4 \
                         needs the property's id; add `property_id: <digits>` (Admin > Property details) \
                         beside it"
                 .into());
+            return Ok(entry);
         }
         entry
             .warnings

@@ -57,6 +57,9 @@ pub struct DynosaurEntry {
     pub per_dyno: Option<f64>,
     /// What the user should know about the mapping.
     pub warnings: Vec<String>,
+    /// Why this entry cannot run as written (it is skipped with this reason, and the controller runs on its
+    /// other inputs; with none left, the file is refused).
+    pub skip: Option<String>,
 }
 
 /// Dynosaur's keys as they are, for types whose keys are the same in both layouts.
