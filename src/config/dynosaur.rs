@@ -307,9 +307,8 @@ fn controller(
             c.name, p.kind
         );
         match input(p, &name, warnings) {
-            Ok(Err(reason)) => unsupported.push(format!("{here}: {reason}")),
-            Ok(Ok(None)) => unsupported.push(format!("{here}: not supported yet")),
-            Ok(Ok(Some(i))) => inputs.push(i),
+            Ok(Mapped::Input(i)) => inputs.push(i),
+            Ok(Mapped::Skipped(reason)) => unsupported.push(format!("{here}: {reason}")),
             Err(e) => return Err(format!("{here}: {e}")),
         }
     }
@@ -344,26 +343,27 @@ const NOT_YET: &[&str] = &[
     "RediscloudRandomInputPlugin",
 ];
 
-/// `Ok(None)`: a Dynosaur plugin drainscale does not have. The mapping of each class is in its input type's
+/// One Dynosaur input plugin as a drainscale input. The mapping of each class is in its input type's
 /// file ([`inputs::InputKind::dynosaur`]).
-#[allow(clippy::type_complexity)]
-fn input(
-    p: Plugin,
-    name: &str,
-    warnings: &mut Vec<String>,
-) -> Result<Result<Option<InputConfig>, String>, String> {
+/// A Dynosaur input plugin, mapped: an input, or skipped with the reason (the file may still run).
+enum Mapped {
+    Input(InputConfig),
+    Skipped(String),
+}
+
+fn input(p: Plugin, name: &str, warnings: &mut Vec<String>) -> Result<Mapped, String> {
     let Some(kind) = inputs::dynosaur_kind(&p.kind) else {
         if NOT_YET.contains(&short(&p.kind)) {
-            return Ok(Ok(None));
+            return Ok(Mapped::Skipped("not supported yet".into()));
         }
         return Err(format!("unknown input plugin type {:?}", p.kind));
     };
     let Some(mapping) = &kind.dynosaur else {
-        return Ok(Ok(None));
+        return Ok(Mapped::Skipped("not supported yet".into()));
     };
     let entry = (mapping.translate)(p.rest).map_err(|e| format!("{}: {e}", p.kind))?;
     if let Some(reason) = entry.skip {
-        return Ok(Err(reason));
+        return Ok(Mapped::Skipped(reason));
     }
     warnings.extend(
         entry
@@ -388,7 +388,7 @@ fn input(
             )
         })?,
     };
-    Ok(Ok(Some(InputConfig {
+    Ok(Mapped::Input(InputConfig {
         name: name.to_string(),
         interval: p
             .interval
@@ -399,5 +399,5 @@ fn input(
         fallback: None,
         conversion,
         params,
-    })))
+    }))
 }
