@@ -9,6 +9,8 @@ mod fake_heroku;
 mod panics;
 #[path = "support/receiver.rs"]
 mod receiver;
+#[path = "support/serve.rs"]
+mod serve;
 use panics::Panics;
 
 use drainscale::config::{load_str, ErrorHandlerConfig};

@@ -7,6 +7,8 @@
 mod fake_heroku;
 #[path = "support/receiver.rs"]
 mod receiver;
+#[path = "support/serve.rs"]
+mod serve;
 
 use drainscale::config::load_str;
 use drainscale::drain::StatusPage;

@@ -4,3 +4,4 @@
 pub mod fake_google;
 pub mod fake_heroku;
 pub mod panics;
+pub mod serve;
