@@ -215,24 +215,6 @@ impl GoogleAnalyticsParams {
         }
         Ok(())
     }
-
-    /// One line for `drainscale check`.
-    pub fn describe(&self) -> String {
-        let minutes = self
-            .minutes
-            .map_or("the last 30 minutes (GA's default)".to_string(), |m| {
-                format!("the last {m} minutes")
-            });
-        let key = match (&self.key_file, &self.client_email) {
-            (Some(path), _) => format!("key file {}", path.display()),
-            (None, Some(email)) => format!("service account {email}"),
-            (None, None) => "no key".to_string(),
-        };
-        format!(
-            "GA4 realtime active users of property {} over {minutes}, {key}, via {}",
-            self.property_id, self.api_url
-        )
-    }
 }
 
 fn check_property_id(id: &str) -> Result<(), String> {
@@ -924,7 +906,20 @@ impl InputSpec for GoogleAnalyticsParams {
     }
 
     fn describe(&self) -> String {
-        GoogleAnalyticsParams::describe(self)
+        let minutes = self
+            .minutes
+            .map_or("the last 30 minutes (GA's default)".to_string(), |m| {
+                format!("the last {m} minutes")
+            });
+        let key = match (&self.key_file, &self.client_email) {
+            (Some(path), _) => format!("key file {}", path.display()),
+            (None, Some(email)) => format!("service account {email}"),
+            (None, None) => "no key".to_string(),
+        };
+        format!(
+            "GA4 realtime active users of property {} over {minutes}, {key}, via {}",
+            self.property_id, self.api_url
+        )
     }
 
     fn default_conversion(&self) -> Option<Conversion> {
