@@ -2,14 +2,15 @@
 //!
 //! One frame may give several events (an l2met line with many metrics); they are produced lazily from the
 //! line's pairs, so nothing is buffered or allocated. Which layer decides what: `frame` splits, `syslog` reads
-//! the header, `router`, `l10` and `l2met` type the message; anything else is a `line` event.
+//! the header, `router`, `l10` and `l2met` type the message (with `queue_time`'s HireFire-style pairs read as
+//! `measure#queue_time`); anything else is a `line` event.
 
 use super::event::{Event, EventKind, Meta};
 use super::frame::{Frame, Frames};
 use super::l2met::{self, Found};
 use super::logfmt::Pairs;
 use super::timestamp::MinuteCache;
-use super::{l10, router, scan, syslog, BadReason, ParseStats};
+use super::{l10, queue_time, router, scan, syslog, BadReason, ParseStats};
 
 /// Iterator over the events of one body; see [`super::parse_body`].
 pub struct Events<'a> {
@@ -129,6 +130,9 @@ impl<'a> Events<'a> {
                 had_metric_key: false,
             });
             return None;
+        }
+        if let Some(queue) = queue_time::in_line(message) {
+            return self.emit(meta, EventKind::Measure(queue));
         }
         self.emit(meta, EventKind::Line(message))
     }

@@ -1,5 +1,6 @@
 //! l2met's conventions on any line: `measure#name=12.5ms`, `count#name=3` (empty or missing value = 1),
-//! `sample#name=21.00MB`, `unique#name=member`, with the line's `source=` attached to each.
+//! `sample#name=21.00MB`, `unique#name=member`, with the line's `source=` attached to each. A key of no
+//! convention may still be a HireFire-style queue time ([`super::queue_time`]), read as `measure#queue_time`.
 //!
 //! Turns one logfmt pair into one event kind. It does not aggregate (the windows do) and does not judge units.
 
@@ -7,6 +8,7 @@ use super::event::{EventKind, Metric, Text, Unique};
 use super::find::find2;
 use super::logfmt::{pairs, Pair, Pairs};
 use super::number::number_with_unit;
+use super::queue_time;
 use memchr::memmem;
 use std::sync::LazyLock;
 
@@ -55,7 +57,7 @@ enum Convention {
 pub fn metric<'a>(pair: Pair<'a>, source: Option<&'a str>) -> Found<'a> {
     let key = pair.key;
     let Some((convention, name)) = convention(key) else {
-        return Found::Nothing;
+        return queue_time::metric(pair, source).map_or(Found::Nothing, Found::Measure);
     };
     let build = |value: f64, unit: &'a str| Metric {
         name,

@@ -13,6 +13,7 @@ mod l10;
 pub mod l2met;
 pub mod logfmt;
 mod number;
+pub mod queue_time;
 mod router;
 mod scan;
 pub mod syslog;
