@@ -7,6 +7,7 @@
 pub mod config;
 pub mod drain;
 pub mod duration;
+pub mod invalid;
 pub mod logplex;
 pub mod outlet;
 pub mod scaler;

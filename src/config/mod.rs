@@ -6,6 +6,7 @@
 pub mod dynosaur;
 pub mod interpolate;
 pub mod load;
+mod locate;
 pub mod plan;
 pub mod redact;
 mod validate;
