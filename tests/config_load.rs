@@ -118,8 +118,8 @@ fn semantic_errors_are_named() {
         e.contains("span 20m is longer than windows.retention 10m"),
         "{e}"
     );
-    let e = err(&MINIMAL.replace("type: drain", "type: new_relic"));
-    assert!(e.contains("unknown input type \"new_relic\""), "{e}");
+    let e = err(&MINIMAL.replace("type: drain", "type: papertrail"));
+    assert!(e.contains("unknown input type \"papertrail\""), "{e}");
     assert!(err("# nothing\n").contains("empty"));
 }
 
