@@ -37,14 +37,21 @@ pub const KIND: InputKind = InputKind {
     }),
 };
 
-/// The warning every REST v2 entry gets, in `check` and in Dynosaur's mapping.
-pub const REST_END_OF_LIFE: &str = "New Relic's REST API v2 reaches end of life on 2027-07-31: switch to \
-     NerdGraph by replacing `app_id` with `account_id: <your account id>` and `app_name: <the app's name in \
-     APM>` (same key, a user key NRAK-...)";
+/// What `check` says of every REST v2 entry.
+pub const REST_END_OF_LIFE: &str = "New Relic's REST API v2 (`app_id`) reaches end of life on 2027-07-31: \
+     switch to NerdGraph by replacing `app_id` with `account_id: <your account id>` and `app_name: <the app's \
+     name in APM>` (the same user key NRAK-...)";
+
+/// What the Dynosaur mapping says of a plugin it reads through REST v2.
+const DYNOSAUR_REST: &str = "read through New Relic's REST API v2, as Dynosaur did; REST v2 ends on \
+     2027-07-31: to switch, replace `app_id` in this entry with `account_id: <your account id>` and \
+     `app_name: <the app's name in APM>` (NerdGraph, the same user key)";
 
 /// Dynosaur's `key`, `app_id` (`appid` in the older `NewRelicPlugin`) and `rpm_per_dyno`: the REST v2 mode.
-/// Dynosaur's New Relic plugins read no other keys of their own; anything else is refused as unknown. A key or
-/// app id left empty (an unset environment variable) skips the input with the reason.
+/// Dynosaur's New Relic plugins read no other keys of their own; anything else is refused as unknown, except
+/// this type's own keys: with `account_id` (and `app_name` or `nrql`) the entry runs on NerdGraph. A key or
+/// app id left empty (an unset environment variable) skips the input with the reason. `api_key` is read as
+/// `key`.
 fn from_dynosaur(mut keys: serde_yaml_ng::Mapping) -> Result<DynosaurEntry, String> {
     let mut entry = DynosaurEntry::default();
     if let Some(n) = keys.remove("rpm_per_dyno") {
@@ -57,7 +64,10 @@ fn from_dynosaur(mut keys: serde_yaml_ng::Mapping) -> Result<DynosaurEntry, Stri
             per_dyno.ok_or("rpm_per_dyno: expected a number of requests per minute per dyno")?,
         );
     }
-    let key = keys.remove("key");
+    let key = match (keys.remove("key"), keys.remove("api_key")) {
+        (Some(_), Some(_)) => return Err("give `key` or `api_key`, not both".into()),
+        (a, b) => a.or(b),
+    };
     let key_blank = match &key {
         None | Some(serde_yaml_ng::Value::Null) => true,
         Some(serde_yaml_ng::Value::String(s)) => s.trim().is_empty(),
@@ -78,23 +88,25 @@ fn from_dynosaur(mut keys: serde_yaml_ng::Mapping) -> Result<DynosaurEntry, Stri
         (Some(_), Some(_)) => return Err("give `app_id` or `appid`, not both".into()),
         (a, b) => a.or(b),
     };
-    let app_id_blank = match &app_id {
-        None | Some(serde_yaml_ng::Value::Null) => true,
-        Some(serde_yaml_ng::Value::String(s)) => s.trim().is_empty(),
-        Some(_) => false,
-    };
-    if app_id_blank {
-        entry.skip = Some(
-            "`app_id` (`appid`) is missing or empty: REST v2 needs the application's id (the number in \
-             its APM URL)"
-                .into(),
-        );
-        return Ok(entry);
+    let app_id = app_id.filter(|id| match id {
+        serde_yaml_ng::Value::Null => false,
+        serde_yaml_ng::Value::String(s) => !s.trim().is_empty(),
+        _ => true,
+    });
+    if let Some(id) = &app_id {
+        keys.insert("app_id".into(), id.clone());
     }
-    if let Some(id) = app_id {
-        keys.insert("app_id".into(), id);
+    if !keys.contains_key("account_id") {
+        if app_id.is_none() {
+            entry.skip = Some(
+                "`app_id` (`appid`) is missing or empty: REST v2 needs the application's id (the number \
+                 in its APM URL)"
+                    .into(),
+            );
+            return Ok(entry);
+        }
+        entry.warnings.push(DYNOSAUR_REST.into());
     }
-    entry.warnings.push(REST_END_OF_LIFE.into());
     entry.params = keys;
     Ok(entry)
 }
@@ -1158,9 +1170,22 @@ mod tests {
         );
         assert!(from_dynosaur(mapping("key: K\napp_id: 1\nrpm_per_dyno: lots\n")).is_err());
         assert!(from_dynosaur(mapping("key: K\napp_id: 1\nappid: 1\n")).is_err());
+        assert!(from_dynosaur(mapping("key: K\napi_key: K\napp_id: 1\n")).is_err());
         let skipped = from_dynosaur(mapping("key: ''\napp_id: 1\n")).unwrap();
         assert!(skipped.skip.unwrap().contains("`key`"));
         let skipped = from_dynosaur(mapping("key: K\nappid:\n")).unwrap();
         assert!(skipped.skip.unwrap().contains("`app_id`"));
+        // Switched to NerdGraph in the Dynosaur file: no REST, no warning.
+        let e = from_dynosaur(mapping("key: NRAK-X\naccount_id: 5\napp_name: shop\n")).unwrap();
+        assert!(e.skip.is_none() && e.warnings.is_empty(), "{e:?}");
+        let p: NewRelicParams =
+            serde_yaml_ng::from_value(serde_yaml_ng::Value::Mapping(e.params)).unwrap();
+        assert_eq!(
+            p.mode(),
+            Ok(Mode::NerdGraph {
+                account_id: 5,
+                nrql: default_nrql("shop")
+            })
+        );
     }
 }
