@@ -118,8 +118,8 @@ fn semantic_errors_are_named() {
         e.contains("span 20m is longer than windows.retention 10m"),
         "{e}"
     );
-    let e = err(&MINIMAL.replace("type: drain", "type: new_relic"));
-    assert!(e.contains("unknown input type \"new_relic\""), "{e}");
+    let e = err(&MINIMAL.replace("type: drain", "type: papertrail"));
+    assert!(e.contains("unknown input type \"papertrail\""), "{e}");
     assert!(err("# nothing\n").contains("empty"));
 }
 
@@ -428,4 +428,28 @@ fn a_dynosaur_ga_plugin_with_a_property_id_maps_to_the_ga4_input() {
         .warnings
         .join("\n")
         .contains("analytics_view_id is ignored"));
+}
+
+#[test]
+fn a_dynosaur_new_relic_plugin_maps_to_the_new_relic_input_in_rest_mode() {
+    let text = DYNOSAUR.replace(
+        "            -\n                name: wave",
+        "            -\n                name: rpm\n                type: Dynosaur::Inputs::NewRelicInputPlugin\n                key: NRAK-ABC\n                app_id: 4242\n            -\n                name: wave",
+    );
+    let loaded = load_str(&text, "dynosaur.yaml", &no_env).unwrap();
+    let nr = &loaded.config.controllers[0].inputs[0];
+    assert_eq!((nr.name.as_str(), nr.kind()), ("rpm", "new_relic"));
+    assert_eq!(nr.conversion, Conversion::PerDyno(150.0));
+    assert!(nr.params.describe().contains("application 4242"));
+    let w = loaded.warnings.join("\n");
+    assert!(w.contains("2027-07-31") && !w.contains("NRAK-ABC"), "{w}");
+    let text = text.replace(
+        "app_id: 4242",
+        "app_id: 4242\n                rpm_per_dyno: 90",
+    );
+    let loaded = load_str(&text, "dynosaur.yaml", &no_env).unwrap();
+    assert_eq!(
+        loaded.config.controllers[0].inputs[0].conversion,
+        Conversion::PerDyno(90.0)
+    );
 }

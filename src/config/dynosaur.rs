@@ -334,8 +334,6 @@ fn controller(
 
 /// Dynosaur plugins no input type maps yet.
 const NOT_YET: &[&str] = &[
-    "NewRelicInputPlugin",
-    "NewRelicPlugin",
     "PapertrailInputPlugin",
     "PapertrailRandomInputPlugin",
     "RediscloudMemoryUsageInputPlugin",

@@ -3,5 +3,6 @@
 
 pub mod fake_google;
 pub mod fake_heroku;
+pub mod fake_new_relic;
 pub mod panics;
 pub mod serve;

@@ -9,6 +9,7 @@
 pub mod constant;
 pub mod drain;
 pub mod google_analytics;
+pub mod new_relic;
 pub mod random;
 pub mod sine;
 
@@ -25,6 +26,7 @@ use std::time::Duration;
 pub const KINDS: &[InputKind] = &[
     drain::KIND,
     google_analytics::KIND,
+    new_relic::KIND,
     sine::KIND,
     random::KIND,
     constant::KIND,
