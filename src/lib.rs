@@ -10,6 +10,7 @@ pub mod duration;
 pub mod invalid;
 pub mod logplex;
 pub mod outlet;
+pub mod retry;
 pub mod scaler;
 pub mod secret;
 pub mod window;

@@ -15,6 +15,13 @@ fn err(text: &str) -> String {
     load_str(text, "app.yaml", &no_env).unwrap_err().to_string()
 }
 
+/// The typed error: (key path, line, message).
+fn parts(text: &str) -> (Option<String>, Option<usize>, String) {
+    let e = load_str(text, "app.yaml", &no_env).unwrap_err();
+    assert_eq!(e.file, "app.yaml");
+    (e.key, e.line, e.message)
+}
+
 const MINIMAL: &str = "drain: {auth: {insecure: true}}\nscaler:\n  dry_run: true\ncontrollers:\n  - name: web\n    max: 5\n    inputs:\n      - name: rpm\n        type: drain\n        query: {signal: request_rate}\n        per_dyno: 10\n";
 
 #[test]
@@ -64,12 +71,18 @@ fn the_sample_loads_and_builds_without_env_or_secrets() {
 
 #[test]
 fn unknown_keys_name_the_file_the_key_and_the_line() {
-    let e = err("drain: {auth: {insecure: true}}\nscaler:\n  dry_run: true\n  intervall: 5s\n");
+    let text = "drain: {auth: {insecure: true}}\nscaler:\n  dry_run: true\n  intervall: 5s\n";
+    let e = err(text);
     assert!(
-        e.starts_with("app.yaml: scaler: unknown field `intervall`"),
+        e.starts_with("app.yaml: line 4: scaler: unknown field `intervall`"),
         "{e}"
     );
-    assert!(e.contains("line 4"), "{e}");
+    let (key, line, message) = parts(text);
+    assert_eq!((key.as_deref(), line), (Some("scaler"), Some(4)));
+    assert!(
+        message.starts_with("unknown field `intervall`"),
+        "{message}"
+    );
 
     // Inside an input entry (its own type's keys), the line of the key itself.
     let text = MINIMAL.replace(
@@ -101,7 +114,17 @@ fn wrong_types_name_the_key_and_line() {
 
 #[test]
 fn semantic_errors_are_named() {
-    assert!(err(&MINIMAL.replace("max: 5", "min: 6\n    max: 5")).contains("min 6 is above max 5"));
+    let (key, line, message) = parts(&MINIMAL.replace("max: 5", "min: 6\n    max: 5"));
+    assert_eq!(
+        (key.as_deref(), line),
+        (Some("controllers[0].min"), Some(6))
+    );
+    assert!(message.contains("6 is above max 5"), "{message}");
+    let (key, line, _) = parts(&MINIMAL.replace("name: rpm", "name: \"r/m\""));
+    assert_eq!(
+        (key.as_deref(), line),
+        (Some("controllers[0].inputs[0].name"), Some(8))
+    );
     let e = err(&MINIMAL.replace("drain: {auth: {insecure: true}}\n", ""));
     assert!(e.contains("needs the drain"), "{e}");
     let e = err(&MINIMAL.replace("        per_dyno: 10\n", ""));
@@ -115,7 +138,7 @@ fn semantic_errors_are_named() {
         "query: {signal: request_rate}\n        span: 20m",
     ));
     assert!(
-        e.contains("span 20m is longer than windows.retention 10m"),
+        e.contains("app.yaml: line 11: controllers[0].inputs[0].span: 20m is longer than windows.retention 10m"),
         "{e}"
     );
     let e = err(&MINIMAL.replace("type: drain", "type: papertrail"));
@@ -356,7 +379,10 @@ fn window_and_outlet_sections_are_validated_too() {
 #[test]
 fn an_open_drain_must_say_so() {
     let e = err(&MINIMAL.replace("drain: {auth: {insecure: true}}", "drain: {}"));
-    assert!(e.contains("drain.auth has no users and no tokens"), "{e}");
+    assert!(
+        e.contains("line 1: drain.auth: no users and no tokens"),
+        "{e}"
+    );
     // Open on purpose: allowed, with the drain's own warning.
     let loaded = load_str(MINIMAL, "app.yaml", &no_env).unwrap();
     assert!(

@@ -488,7 +488,10 @@ fn check_masks_webhook_headers_and_the_config_is_strict() {
     let e = err(&base.replace("type: webhook", "type: pagerduty"));
     assert!(e.contains("pagerduty"), "{e}");
     let e = err("scaler:\n  dry_run: true\n  error_handlers: [{type: bugsnag, api_key: ''}]\ncontrollers: [{name: web, min: 1, max: 2, inputs: [{name: wave, type: sine}]}]\n");
-    assert!(e.contains("api_key is empty"), "{e}");
+    assert!(
+        e.contains("scaler.error_handlers[0].api_key: is empty"),
+        "{e}"
+    );
 }
 
 #[tokio::test]

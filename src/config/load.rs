@@ -3,8 +3,10 @@
 //! repeats a value from the file (see [`super::redact`]), so a mistyped secret is not printed.
 
 use super::interpolate::interpolate;
+use super::locate::line_of_path;
 use super::redact::redact;
 use super::{dynosaur, validate, Config};
+use crate::invalid::Invalid;
 use std::path::Path;
 
 /// Which layout the file was written in.
@@ -24,21 +26,90 @@ pub struct Loaded {
     pub file: String,
 }
 
-/// A config file that cannot be used.
+/// A config file that cannot be used: the file, the key path and the line where known, and what was expected.
+/// Its message never repeats a value from the file (see [`super::redact`]).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{file}: {message}")]
+#[error("{}", self.render())]
 pub struct ConfigError {
     pub file: String,
+    /// The key path (`controllers[0].inputs[1].query`), when the problem sits at one.
+    pub key: Option<String>,
+    /// The 1-based line, when it could be found.
+    pub line: Option<usize>,
+    /// What is wrong and what was expected.
     pub message: String,
+}
+
+impl ConfigError {
+    /// A problem with the file as a whole.
+    fn whole(file: &str, message: impl Into<String>) -> ConfigError {
+        ConfigError {
+            file: file.to_string(),
+            key: None,
+            line: None,
+            message: message.into(),
+        }
+    }
+
+    /// A check's finding, located in the file's text by its key path.
+    fn invalid(file: &str, text: &str, e: Invalid) -> ConfigError {
+        let key = (!e.key().is_empty()).then(|| e.key().to_string());
+        ConfigError {
+            file: file.to_string(),
+            line: key.as_deref().and_then(|k| line_of_path(text, k)),
+            key,
+            message: redact(e.message()),
+        }
+    }
+
+    /// serde's message (`path: what at line L column C`), redacted, split into its parts.
+    fn parsed(file: &str, text: &str, raw: &str) -> ConfigError {
+        let refined = redact(&refine(raw, text));
+        let (body, line) = match refined.rsplit_once(" at line ") {
+            Some((body, at)) => {
+                let line = at.split_whitespace().next().and_then(|n| n.parse().ok());
+                (body.to_string(), line)
+            }
+            None => (refined.clone(), None),
+        };
+        let (key, message) = match body.split_once(": ") {
+            Some((key, rest)) if is_key_path(key) => (Some(key.to_string()), rest.to_string()),
+            _ => (None, body),
+        };
+        let line = line.or_else(|| key.as_deref().and_then(|k| line_of_path(text, k)));
+        ConfigError {
+            file: file.to_string(),
+            key,
+            line,
+            message,
+        }
+    }
+
+    /// `file: line L: key: message`, each part when known.
+    fn render(&self) -> String {
+        let mut out = self.file.clone();
+        if let Some(line) = self.line {
+            out += &format!(": line {line}");
+        }
+        if let Some(key) = &self.key {
+            out += &format!(": {key}");
+        }
+        out + ": " + &self.message
+    }
+}
+
+/// Whether serde's prefix is a key path (`controllers[0].inputs[1]`), not words of a message.
+fn is_key_path(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '[' | ']'))
 }
 
 /// Reads, interpolates (with the process environment) and validates a config file.
 pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-        file: file.clone(),
-        message: format!("cannot read: {e}"),
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::whole(&file, format!("cannot read: {e}")))?;
     load_str(&text, &file, &|name| std::env::var(name).ok())
 }
 
@@ -48,18 +119,17 @@ pub fn load_str(
     file: &str,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Loaded, ConfigError> {
-    let fail = |message: String| ConfigError {
-        file: file.to_string(),
-        message,
-    };
-    let (text, mut warnings) = interpolate(text, env).map_err(|e| fail(e.to_string()))?;
+    let (text, mut warnings) = interpolate(text, env).map_err(|e| ConfigError {
+        line: Some(e.line),
+        ..ConfigError::whole(file, e.message)
+    })?;
     if text
         .lines()
         .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
     {
-        return Err(fail("the file is empty".into()));
+        return Err(ConfigError::whole(file, "the file is empty"));
     }
-    let parse_error = |e: &str| fail(redact(&refine(e, &text)));
+    let parse_error = |e: &str| ConfigError::parsed(file, &text, e);
     let layout = detect(&text).map_err(|e| parse_error(&e.to_string()))?;
     let config = match layout {
         Layout::Native => {
@@ -71,7 +141,9 @@ pub fn load_str(
             config
         }
     };
-    warnings.extend(validate::validate(&config, &text).map_err(fail)?);
+    warnings.extend(
+        validate::validate(&config, &text).map_err(|e| ConfigError::invalid(file, &text, e))?,
+    );
     Ok(Loaded {
         config,
         layout,
@@ -126,19 +198,4 @@ pub fn refine(message: &str, text: &str) -> String {
         Some((i, _)) if i + 1 != line => format!("{head} at line {}", i + 1),
         _ => message.to_string(),
     }
-}
-
-/// The 1-based line of the first `key: value` in the text, for messages about validated values.
-pub fn line_of(text: &str, key: &str, value: &str) -> Option<usize> {
-    text.lines()
-        .position(|l| {
-            let l = l.trim_start().trim_start_matches("- ").trim_start();
-            l.strip_prefix(key)
-                .and_then(|r| r.trim_start().strip_prefix(':'))
-                .is_some_and(|v| {
-                    let v = v.trim();
-                    v == value || v.trim_matches(|c| c == '"' || c == '\'') == value
-                })
-        })
-        .map(|i| i + 1)
 }

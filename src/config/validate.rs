@@ -1,34 +1,37 @@
 //! Checks that need the whole file: unique names, bounds, backends with their credentials, drain inputs with a
 //! drain, spans within the windows' retention. Returns warnings for what is allowed but probably unintended.
 
-use super::load::line_of;
+use super::locate::line_of_path;
 use super::{BackendConfig, Config};
+use crate::invalid::{self, Invalid};
 use crate::scaler::inputs::CheckContext;
 use crate::scaler::schedule::Schedule;
 use std::collections::HashSet;
 
-/// `Err` is the first problem found; `Ok` carries the warnings.
-pub fn validate(c: &Config, text: &str) -> Result<Vec<String>, String> {
+/// `Err` is the first problem found, at its key path (the loader adds the file and line); `Ok` carries the
+/// warnings, each naming its key path and, where found, its line.
+pub fn validate(c: &Config, text: &str) -> Result<Vec<String>, Invalid> {
     let mut warnings = Vec::new();
-    let at = |key: &str, value: &str| {
-        line_of(text, key, value).map_or(String::new(), |l| format!(" (line {l})"))
-    };
-    c.windows.validate()?;
-    c.outlets.validate()?;
+    let at =
+        |path: &str| line_of_path(text, path).map_or(String::new(), |l| format!(" (line {l})"));
+    c.windows.validate().map_err(|e| e.under("windows"))?;
+    c.outlets.validate().map_err(|e| e.under("outlets"))?;
     if let Some(d) = &c.drain {
         // The drain's own checks (auth or an explicit `insecure`, path, limits), so `check` reports them.
-        d.validate()?;
+        d.validate().map_err(|e| e.under("drain"))?;
         warnings.extend(d.warnings());
     }
     for (i, h) in c.scaler.error_handlers.iter().enumerate() {
         h.validate()
-            .map_err(|e| format!("scaler.error_handlers[{i}]: {e}"))?;
+            .map_err(|e| e.under(&format!("scaler.error_handlers[{i}]")))?;
     }
     if c.scaler.interval.is_zero() {
-        return Err("scaler.interval: must be more than 0s".into());
+        return Err(Invalid::at("scaler.interval", "must be more than 0s"));
     }
     if c.drain.is_none() && c.controllers.is_empty() {
-        return Err("nothing to run: add a `drain:` section, `controllers:`, or both".into());
+        return Err(Invalid::new(
+            "nothing to run: add a `drain:` section, `controllers:`, or both",
+        ));
     }
     if c.controllers.is_empty() {
         warnings.push("no controllers: only the drain runs".into());
@@ -37,12 +40,20 @@ pub fn validate(c: &Config, text: &str) -> Result<Vec<String>, String> {
     let mut processes = HashSet::new();
     let mut needs_heroku = false;
     for (i, ctl) in c.controllers.iter().enumerate() {
-        let here = format!("controllers[{i}] ({:?}){}", ctl.name, at("name", &ctl.name));
+        let key = format!("controllers[{i}]");
+        let here = format!("{key} ({:?}){}", ctl.name, at(&key));
+        let invalid = |sub: &str, message: String| Invalid::at(invalid::join(&key, sub), message);
         if !valid_name(&ctl.name) {
-            return Err(format!("{here}: name must be letters, digits, `_` or `-`"));
+            return Err(invalid(
+                "name",
+                format!("{:?} must be letters, digits, `_` or `-`", ctl.name),
+            ));
         }
         if !names.insert(ctl.name.as_str()) {
-            return Err(format!("{here}: another controller has this name"));
+            return Err(invalid(
+                "name",
+                format!("another controller is called {:?}", ctl.name),
+            ));
         }
         let process = ctl.process();
         if process.is_empty()
@@ -50,22 +61,34 @@ pub fn validate(c: &Config, text: &str) -> Result<Vec<String>, String> {
                 .chars()
                 .all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
         {
-            return Err(format!("{here}: process type {process:?} must be letters, digits or `_` (as in a Procfile)"));
+            return Err(invalid(
+                "process",
+                format!(
+                    "process type {process:?} must be letters, digits or `_` (as in a Procfile)"
+                ),
+            ));
         }
         let backend_key = match &ctl.backend {
             BackendConfig::Heroku => "heroku".to_string(),
             BackendConfig::File(p) => p.display().to_string(),
         };
         if !processes.insert((backend_key, process.to_string())) {
-            return Err(format!(
-                "{here}: another controller already scales process {process:?} on the same backend"
+            return Err(invalid(
+                "process",
+                format!(
+                    "another controller already scales process {process:?} on the same backend"
+                ),
             ));
         }
         if ctl.min > ctl.max {
-            return Err(format!("{here}: min {} is above max {}", ctl.min, ctl.max));
+            return Err(invalid(
+                "min",
+                format!("{} is above max {} ({:?})", ctl.min, ctl.max, ctl.name),
+            ));
         }
         for (j, s) in ctl.schedules.iter().enumerate() {
-            Schedule::from_config(s, j).map_err(|e| format!("{here}.schedules[{j}]: {e}"))?;
+            Schedule::from_config(s, j)
+                .map_err(|e| e.under(&format!("schedules[{j}]")).under(&key))?;
         }
         if matches!(ctl.backend, BackendConfig::Heroku) {
             needs_heroku = true;
@@ -77,26 +100,25 @@ pub fn validate(c: &Config, text: &str) -> Result<Vec<String>, String> {
         }
         let mut input_names = HashSet::new();
         for (j, input) in ctl.inputs.iter().enumerate() {
-            let here = format!(
-                "controllers[{i}].inputs[{j}] ({:?}){}",
-                input.name,
-                at("name", &input.name)
-            );
+            let key = format!("controllers[{i}].inputs[{j}]");
+            let here = format!("{key} ({:?}){}", input.name, at(&key));
+            let name_error = |message: String| Invalid::at(invalid::join(&key, "name"), message);
             if !valid_name(&input.name.replace(' ', "_")) {
-                return Err(format!(
-                    "{here}: name must be letters, digits, spaces, `_` or `-`"
-                ));
+                return Err(name_error(format!(
+                    "{:?} must be letters, digits, spaces, `_` or `-`",
+                    input.name
+                )));
             }
             if input.name == "combined" {
-                return Err(format!(
-                    "{here}: `combined` is reserved for the controller's own stats"
+                return Err(name_error(
+                    "`combined` is reserved for the controller's own stats".into(),
                 ));
             }
             if !input_names.insert(input.name.as_str()) {
-                return Err(format!(
-                    "{here}: another input of {:?} has this name",
-                    ctl.name
-                ));
+                return Err(name_error(format!(
+                    "another input of {:?} is called {:?}",
+                    ctl.name, input.name
+                )));
             }
             if let Some(f) = input.fallback.filter(|f| *f > ctl.max) {
                 warnings.push(format!(
@@ -116,10 +138,7 @@ pub fn validate(c: &Config, text: &str) -> Result<Vec<String>, String> {
                 interval: input.interval,
                 policy: &ctl.policy,
             };
-            let more = input
-                .params
-                .check(&cx)
-                .map_err(|e| format!("{here}: {e}"))?;
+            let more = input.params.check(&cx).map_err(|e| e.under(&key))?;
             warnings.extend(more.into_iter().map(|w| format!("{here}: {w}")));
         }
     }
@@ -134,16 +153,16 @@ pub fn validate(c: &Config, text: &str) -> Result<Vec<String>, String> {
             }
         } else {
             if app.is_empty() {
-                return Err(
-                    "scaler.app: the Heroku app name is required to scale with the Heroku API"
-                        .into(),
-                );
+                return Err(Invalid::at(
+                    "scaler.app",
+                    "the Heroku app name is required to scale with the Heroku API",
+                ));
             }
             if c.scaler.api_key.as_ref().map_or(true, |k| k.is_empty()) {
-                return Err(
-                    "scaler.api_key: a Heroku API token is required unless scaler.dry_run is true"
-                        .into(),
-                );
+                return Err(Invalid::at(
+                    "scaler.api_key",
+                    "a Heroku API token is required unless scaler.dry_run is true",
+                ));
             }
         }
         if !app.is_empty()
@@ -151,8 +170,9 @@ pub fn validate(c: &Config, text: &str) -> Result<Vec<String>, String> {
                 .chars()
                 .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
         {
-            return Err(format!(
-                "scaler.app: {app:?} is not a Heroku app name (lowercase letters, digits, `-`)"
+            return Err(Invalid::at(
+                "scaler.app",
+                format!("{app:?} is not a Heroku app name (lowercase letters, digits, `-`)"),
             ));
         }
     }

@@ -1,6 +1,7 @@
 //! The `drain:` config section: where to listen, who may post, and the limits that keep slow or hostile
 //! clients from holding the drain. Plain serde structs with defaults; nothing here touches a socket.
 
+use crate::invalid::Invalid;
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -94,50 +95,62 @@ impl Default for DrainConfig {
 impl DrainConfig {
     /// Checks what serde cannot: a path, non-zero limits, and auth (or an explicit `insecure: true`).
     /// [`crate::drain::Server::bind`] calls it; `drainscale check` can call it without binding.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), Invalid> {
         if !self.path.starts_with('/') {
-            return Err(format!(
-                "drain.path must start with '/', got {:?}",
-                self.path
+            return Err(Invalid::at(
+                "path",
+                format!("must start with '/', got {:?}", self.path),
             ));
         }
-        if self.max_connections == 0
-            || self.max_in_flight == 0
-            || self.max_connections_per_peer == 0
-        {
-            return Err(
-                "drain.max_connections, drain.max_connections_per_peer and drain.max_in_flight must be at least 1"
-                    .into(),
-            );
+        for (key, value) in [
+            ("max_connections", self.max_connections),
+            ("max_connections_per_peer", self.max_connections_per_peer),
+            ("max_in_flight", self.max_in_flight),
+        ] {
+            if value == 0 {
+                return Err(Invalid::at(key, "must be at least 1"));
+            }
         }
-        if self.first_header_timeout.is_zero() || self.header_timeout.is_zero() {
-            return Err(
-                "drain.first_header_timeout and drain.header_timeout must be above 0".into(),
-            );
+        for (key, value) in [
+            ("first_header_timeout", self.first_header_timeout),
+            ("header_timeout", self.header_timeout),
+        ] {
+            if value.is_zero() {
+                return Err(Invalid::at(key, "must be above 0"));
+            }
         }
         if self.max_header_bytes < MIN_HEADER_BYTES {
-            return Err(format!(
-                "drain.max_header_bytes must be at least {MIN_HEADER_BYTES}, got {}",
-                self.max_header_bytes
+            return Err(Invalid::at(
+                "max_header_bytes",
+                format!(
+                    "must be at least {MIN_HEADER_BYTES}, got {}",
+                    self.max_header_bytes
+                ),
             ));
         }
         // A body the budget could never hold would get 503 forever, and the sender retries 503s.
         if self.max_receiving_bytes < self.max_body_bytes {
-            return Err(format!(
-                "drain.max_receiving_bytes ({}) must be at least drain.max_body_bytes ({})",
-                self.max_receiving_bytes, self.max_body_bytes
+            return Err(Invalid::at(
+                "max_receiving_bytes",
+                format!(
+                    "{} must be at least max_body_bytes ({})",
+                    self.max_receiving_bytes, self.max_body_bytes
+                ),
             ));
         }
         let largest_decoded = self.max_decompressed_bytes.max(self.max_body_bytes);
         if self.max_decoding_bytes < largest_decoded {
-            return Err(format!(
-                "drain.max_decoding_bytes ({}) must be at least drain.max_decompressed_bytes and drain.max_body_bytes ({largest_decoded})",
-                self.max_decoding_bytes
+            return Err(Invalid::at(
+                "max_decoding_bytes",
+                format!(
+                    "{} must be at least max_decompressed_bytes and max_body_bytes ({largest_decoded})",
+                    self.max_decoding_bytes
+                ),
             ));
         }
-        self.auth.validate("drain.auth")?;
+        self.auth.validate().map_err(|e| e.under("auth"))?;
         if let Some(s) = &self.status_auth {
-            s.validate("drain.status_auth")?;
+            s.validate().map_err(|e| e.under("status_auth"))?;
         }
         Ok(())
     }
@@ -176,10 +189,10 @@ pub struct AuthConfig {
 }
 
 impl AuthConfig {
-    fn validate(&self, what: &str) -> Result<(), String> {
+    fn validate(&self) -> Result<(), Invalid> {
         if self.is_open() && !self.insecure {
-            return Err(format!(
-                "{what} has no users and no tokens; configure one, or set {what}.insecure: true to run open"
+            return Err(Invalid::new(
+                "no users and no tokens; configure one, or set `insecure: true` here to run open",
             ));
         }
         Ok(())
@@ -257,14 +270,19 @@ mod tests {
         assert!(cfg
             .validate()
             .unwrap_err()
-            .contains("drain.auth.insecure: true"));
+            .to_string()
+            .contains("auth: no users and no tokens"));
         cfg.auth.tokens = vec!["d.1".into()];
         assert_eq!(cfg.validate(), Ok(()));
         cfg.status_auth = Some(AuthConfig::default());
-        assert!(cfg.validate().unwrap_err().contains("drain.status_auth"));
+        assert!(cfg
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("status_auth"));
         cfg.status_auth = None;
         cfg.path = "logs".into();
-        assert!(cfg.validate().unwrap_err().contains("drain.path"));
+        assert!(cfg.validate().unwrap_err().to_string().contains("path"));
         cfg.path = "/logs".into();
         cfg.max_in_flight = 0;
         assert!(cfg.validate().is_err());
@@ -278,7 +296,7 @@ mod tests {
         let bad = |f: fn(&mut DrainConfig), what: &str| {
             let mut c = cfg.clone();
             f(&mut c);
-            let err = c.validate().unwrap_err();
+            let err = c.validate().unwrap_err().to_string();
             assert!(err.contains(what), "{err}");
         };
         bad(

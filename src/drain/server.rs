@@ -147,7 +147,8 @@ impl Server {
         sink: Arc<dyn EventSink>,
         pages: Pages,
     ) -> Result<Server, DrainError> {
-        cfg.validate().map_err(DrainError::Config)?;
+        cfg.validate()
+            .map_err(|e| DrainError::Config(e.under("drain").to_string()))?;
         let auth = Authenticator::new(&cfg.auth);
         let status_auth = cfg.status_auth.as_ref().and_then(Authenticator::new);
         let bind_err = |source| DrainError::Bind {

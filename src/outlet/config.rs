@@ -2,6 +2,7 @@
 //!
 //! Plain serde structs with defaults; unknown keys are errors. Nothing here opens a socket.
 
+use crate::invalid::Invalid;
 use crate::secret::{Secret, SecretUrl};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -37,54 +38,65 @@ impl Default for OutletConfig {
 }
 
 impl OutletConfig {
-    /// Checks values serde cannot. The message names the key.
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks values serde cannot. Keys are relative to the `outlets:` section.
+    pub fn validate(&self) -> Result<(), Invalid> {
         if self.flush_interval < Duration::from_millis(10) {
-            return Err("outlets.flush_interval must be at least 10ms".into());
+            return Err(Invalid::at("flush_interval", "must be at least 10ms"));
         }
         if let Some(s) = &self.statsd {
-            let port = s.address.rsplit_once(':').and_then(|(host, port)| {
-                (!host.is_empty()).then_some(())?;
-                port.parse::<u16>().ok().filter(|p| *p != 0)
-            });
-            if port.is_none() {
-                return Err(format!(
-                    "outlets.statsd.address {:?} is not host:port",
-                    s.address
-                ));
-            }
-            if s.queue_size == 0 {
-                return Err("outlets.statsd.queue_size must be at least 1".into());
-            }
-            if s.queue_bytes < s.max_packet {
-                return Err(format!(
-                    "outlets.statsd.queue_bytes {} must be at least max_packet ({})",
-                    s.queue_bytes, s.max_packet
-                ));
-            }
-            if !(64..=65_507).contains(&s.max_packet) {
-                return Err(format!(
-                    "outlets.statsd.max_packet {} must be 64..=65507",
-                    s.max_packet
-                ));
-            }
+            s.validate().map_err(|e| e.under("statsd"))?;
         }
         if let Some(l) = &self.librato {
             if !l.url.is_http() {
-                return Err(format!(
-                    "outlets.librato.url {} is not an http(s) URL",
-                    l.url
+                return Err(Invalid::at(
+                    "librato.url",
+                    format!("{} is not an http(s) URL", l.url),
                 ));
             }
             if !(1..=300).contains(&l.batch_size) {
-                return Err(format!(
-                    "outlets.librato.batch_size {} must be 1..=300",
-                    l.batch_size
+                return Err(Invalid::at(
+                    "librato.batch_size",
+                    format!("{} must be 1..=300", l.batch_size),
                 ));
             }
             if l.queue_size == 0 {
-                return Err("outlets.librato.queue_size must be at least 1".into());
+                return Err(Invalid::at("librato.queue_size", "must be at least 1"));
             }
+        }
+        Ok(())
+    }
+}
+
+impl StatsdConfig {
+    /// An address with a port, and a queue that holds at least one packet.
+    fn validate(&self) -> Result<(), Invalid> {
+        let port = self.address.rsplit_once(':').and_then(|(host, port)| {
+            (!host.is_empty()).then_some(())?;
+            port.parse::<u16>().ok().filter(|p| *p != 0)
+        });
+        if port.is_none() {
+            return Err(Invalid::at(
+                "address",
+                format!("{:?} is not host:port", self.address),
+            ));
+        }
+        if self.queue_size == 0 {
+            return Err(Invalid::at("queue_size", "must be at least 1"));
+        }
+        if self.queue_bytes < self.max_packet {
+            return Err(Invalid::at(
+                "queue_bytes",
+                format!(
+                    "{} must be at least max_packet ({})",
+                    self.queue_bytes, self.max_packet
+                ),
+            ));
+        }
+        if !(64..=65_507).contains(&self.max_packet) {
+            return Err(Invalid::at(
+                "max_packet",
+                format!("{} must be 64..=65507", self.max_packet),
+            ));
         }
         Ok(())
     }
@@ -233,16 +245,25 @@ mod tests {
         };
         assert_eq!(cfg.validate(), Ok(()));
         cfg.statsd.as_mut().unwrap().max_packet = 70_000;
-        assert!(cfg.validate().unwrap_err().contains("max_packet"));
+        assert!(cfg
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("max_packet"));
         cfg.statsd.as_mut().unwrap().max_packet = 1432;
         cfg.statsd.as_mut().unwrap().queue_bytes = 100;
-        assert!(cfg.validate().unwrap_err().contains("queue_bytes"));
+        assert!(cfg
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("queue_bytes"));
         cfg.statsd.as_mut().unwrap().queue_bytes = 8 << 20;
         cfg.statsd.as_mut().unwrap().address = "localhost".into();
         assert!(cfg
             .validate()
             .unwrap_err()
-            .contains("outlets.statsd.address"));
+            .to_string()
+            .contains("statsd.address"));
         let cfg = OutletConfig {
             librato: Some(LibratoConfig {
                 batch_size: 301,
@@ -250,7 +271,11 @@ mod tests {
             }),
             ..OutletConfig::default()
         };
-        assert!(cfg.validate().unwrap_err().contains("batch_size"));
+        assert!(cfg
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("batch_size"));
     }
 
     #[test]

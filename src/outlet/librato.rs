@@ -4,7 +4,8 @@
 //!
 //! The flush task only encodes and pushes batches into a bounded drop-oldest queue; one sender task posts them.
 //! 2xx is delivered; 429, 5xx and network errors are retried with exponential backoff and jitter (honouring
-//! `Retry-After` on 429, capped at `max_backoff`) up to `max_retries`, then dropped and counted; other 4xx are
+//! `Retry-After`, capped at `max_backoff`) up to `max_retries`, by the same loop as the Heroku backend's
+//! ([`crate::retry`]), then dropped and counted; other 4xx are
 //! permanent and dropped at once. Late re-flushes are not sent: Librato keys a measurement by its time, and a
 //! late-only point would replace the complete one. Names are as flushed (app names under a reserved first
 //! segment already renamed `app.<name>` by the flush); when two series of one bucket still give the same gauge
@@ -15,6 +16,7 @@ use super::config::LibratoConfig;
 use super::names;
 use super::queue::DropOldest;
 use super::run::{OutletError, StatGauge};
+use crate::retry::{retry_after, Attempt, Backoff, GaveUp, Landed};
 use crate::window::{FlushedValue, Snapshot};
 use serde::Serialize;
 use std::collections::HashSet;
@@ -209,13 +211,60 @@ async fn run(
     }
 }
 
-/// The delay before retry `attempt` (0-based): `backoff * 2^attempt`, capped, times a jitter in [0.5, 1.0].
-pub fn backoff_delay(cfg: &LibratoConfig, attempt: u32) -> Duration {
-    let base = cfg
-        .backoff
-        .saturating_mul(1u32.checked_shl(attempt.min(20)).unwrap_or(u32::MAX));
-    base.min(cfg.max_backoff)
-        .mul_f64(0.5 + fastrand::f64() / 2.0)
+/// Librato's retry schedule: `backoff * 2^attempt`, capped at `max_backoff`, with jitter, `max_retries` after
+/// the first try.
+pub fn backoff(cfg: &LibratoConfig) -> Backoff {
+    Backoff {
+        base: cfg.backoff,
+        max: cfg.max_backoff,
+        attempts: cfg.max_retries.saturating_add(1),
+    }
+}
+
+/// Why a batch was not delivered for good: Librato refused it (a 4xx other than 429).
+struct Refused {
+    status: reqwest::StatusCode,
+    body: String,
+}
+
+/// One POST of a batch, classified.
+async fn post(
+    client: &reqwest::Client,
+    cfg: &LibratoConfig,
+    batch: &[Gauge],
+) -> Attempt<(), Refused> {
+    let response = client
+        .post(cfg.url.expose())
+        .basic_auth(&cfg.user, Some(cfg.token.expose()))
+        .json(&Body { gauges: batch })
+        .send()
+        .await;
+    match response {
+        Ok(r) if r.status().is_success() => Attempt::Done(()),
+        Ok(r) if r.status() == reqwest::StatusCode::TOO_MANY_REQUESTS => Attempt::Retry {
+            why: "HTTP 429".into(),
+            landed: Landed::No,
+            wait: retry_after(r.headers()),
+        },
+        Ok(r) if r.status().is_client_error() => {
+            let status = r.status();
+            let body = r.text().await.unwrap_or_default();
+            Attempt::Fail(Refused {
+                status,
+                body: body.chars().take(200).collect(),
+            })
+        }
+        Ok(r) => Attempt::Retry {
+            why: format!("HTTP {}", r.status()),
+            landed: Landed::Maybe,
+            wait: retry_after(r.headers()),
+        },
+        Err(e) => Attempt::Retry {
+            why: crate::secret::http_error(&e),
+            landed: Landed::Maybe,
+            wait: None,
+        },
+    }
 }
 
 async fn post_with_retries(
@@ -224,66 +273,39 @@ async fn post_with_retries(
     batch: &[Gauge],
     stats: &LibratoStats,
 ) {
-    for attempt in 0..=cfg.max_retries {
-        let response = client
-            .post(cfg.url.expose())
-            .basic_auth(&cfg.user, Some(cfg.token.expose()))
-            .json(&Body { gauges: batch })
-            .send()
-            .await;
-        let mut delay = backoff_delay(cfg, attempt);
-        match response {
-            Ok(r) if r.status().is_success() => {
-                stats.batches_sent.fetch_add(1, Ordering::Relaxed);
-                stats
-                    .gauges_sent
-                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
-                return;
-            }
-            Ok(r)
-                if r.status().is_client_error()
-                    && r.status() != reqwest::StatusCode::TOO_MANY_REQUESTS =>
-            {
-                let status = r.status();
-                let body = r.text().await.unwrap_or_default();
-                tracing::warn!(%status, body = %body.chars().take(200).collect::<String>(), "librato: batch refused");
-                stats.batches_rejected.fetch_add(1, Ordering::Relaxed);
-                return;
-            }
-            Ok(r) => {
-                if let Some(after) = retry_after(&r) {
-                    delay = after.min(cfg.max_backoff);
+    let plan = backoff(cfg);
+    let outcome = plan
+        .run(
+            |_, _| post(client, cfg, batch),
+            |attempt, why| {
+                tracing::debug!(%why, attempt, "librato: will retry");
+                if attempt + 1 < plan.attempts {
+                    stats.retries.fetch_add(1, Ordering::Relaxed);
                 }
-                tracing::debug!(status = %r.status(), attempt, "librato: will retry");
-            }
-            Err(e) => {
-                tracing::debug!(error = %crate::secret::http_error(&e), attempt, "librato: will retry")
-            }
+            },
+        )
+        .await;
+    match outcome {
+        Ok(()) => {
+            stats.batches_sent.fetch_add(1, Ordering::Relaxed);
+            stats
+                .gauges_sent
+                .fetch_add(batch.len() as u64, Ordering::Relaxed);
         }
-        if attempt == cfg.max_retries {
-            break;
+        Err(GaveUp::Fail(Refused { status, body })) => {
+            tracing::warn!(%status, %body, "librato: batch refused");
+            stats.batches_rejected.fetch_add(1, Ordering::Relaxed);
         }
-        stats.retries.fetch_add(1, Ordering::Relaxed);
-        tokio::time::sleep(delay).await;
+        Err(GaveUp::Exhausted { last, .. }) => {
+            tracing::warn!(
+                gauges = batch.len(),
+                retries = cfg.max_retries,
+                %last,
+                "librato: batch dropped after retries"
+            );
+            stats.batches_failed.fetch_add(1, Ordering::Relaxed);
+        }
     }
-    tracing::warn!(
-        gauges = batch.len(),
-        retries = cfg.max_retries,
-        "librato: batch dropped after retries"
-    );
-    stats.batches_failed.fetch_add(1, Ordering::Relaxed);
-}
-
-fn retry_after(r: &reqwest::Response) -> Option<Duration> {
-    let secs: u64 = r
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    Some(Duration::from_secs(secs))
 }
 
 #[cfg(test)]
@@ -388,14 +410,17 @@ mod tests {
     }
 
     #[test]
-    fn backoff_doubles_with_jitter_and_caps() {
+    fn backoff_follows_the_config() {
         let cfg = LibratoConfig {
             backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(8),
+            max_retries: 5,
             ..LibratoConfig::default()
         };
+        let b = backoff(&cfg);
+        assert_eq!(b.attempts, 6);
         for attempt in 0..40 {
-            let d = backoff_delay(&cfg, attempt);
+            let d = b.delay(attempt, None);
             let full = Duration::from_secs(1u64 << attempt.min(3));
             assert!(d >= full / 2 && d <= full, "attempt {attempt}: {d:?}");
         }

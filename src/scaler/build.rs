@@ -88,9 +88,11 @@ pub fn build(
             .schedules
             .iter()
             .enumerate()
-            .map(|(i, sc)| Schedule::from_config(sc, i))
+            .map(|(i, sc)| {
+                Schedule::from_config(sc, i).map_err(|e| e.under(&format!("schedules[{i}]")))
+            })
             .collect::<Result<Vec<_>, _>>()
-            .map_err(fail)?;
+            .map_err(|e| fail(e.to_string()))?;
         let mut inputs = Vec::new();
         for i in &c.inputs {
             let input = i

@@ -82,6 +82,13 @@ pub struct Decision {
     pub reason: String,
 }
 
+/// Which way a change goes: each direction has its own cool-down, step limit and (down only) safety rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Up,
+    Down,
+}
+
 impl Policy {
     /// Decides the count to set.
     pub fn decide(&self, s: &Situation) -> Decision {
@@ -95,77 +102,74 @@ impl Policy {
             }
             (Some(e), None) => format!("estimate {e} clamped to {desired}"),
         };
-        let left = |from: Option<Instant>, cool: Duration| {
-            from.map(|at| s.now.saturating_duration_since(at))
-                .and_then(|d| cool.checked_sub(d))
-                .filter(|r| !r.is_zero())
+        let direction = match desired.cmp(&s.current) {
+            std::cmp::Ordering::Greater => Direction::Up,
+            std::cmp::Ordering::Less => Direction::Down,
+            std::cmp::Ordering::Equal => {
+                return Decision {
+                    target: s.current,
+                    desired,
+                    hold: None,
+                    reason: format!("{source}: steady at {}", s.current),
+                }
+            }
         };
-        let remaining = |cool: Duration| left(s.last_change, cool);
-        let down_from = match (s.last_change, s.started) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
+        self.step(s, direction, desired, &source)
+    }
+
+    /// One change toward `desired`, or the reason it is held: the same rule both ways, with each direction's
+    /// cool-down and step limit. A scale-down also waits for every input to be OK, and its cool-down runs
+    /// from the later of the last change and the start (the hysteresis windows start empty).
+    fn step(&self, s: &Situation, direction: Direction, desired: u32, source: &str) -> Decision {
         let hold = |hold: Hold, why: String| Decision {
             target: s.current,
             desired,
             hold: Some(hold),
-            reason: why,
+            reason: format!("{source}: {why}"),
         };
-
-        if desired > s.current {
-            if let Some(left) = remaining(self.up_cooldown) {
-                return hold(
-                    Hold::UpCooldown(left),
-                    format!("{source}: up cool-down, {}s left", left.as_secs()),
-                );
+        let (word, cooldown, max_step, since): (_, _, _, Option<Instant>) = match direction {
+            Direction::Up => ("up", self.up_cooldown, self.max_step_up, s.last_change),
+            Direction::Down => {
+                if !s.unhealthy.is_empty() {
+                    let names = s.unhealthy.join(", ");
+                    return hold(
+                        Hold::Unhealthy(s.unhealthy.clone()),
+                        format!("scale-down blocked, input not OK: {names}"),
+                    );
+                }
+                let since = match (s.last_change, s.started) {
+                    (Some(a), Some(b)) => Some(a.max(b)),
+                    (a, b) => a.or(b),
+                };
+                ("down", self.down_cooldown, self.max_step_down, since)
             }
-            let step = self.max_step_up.unwrap_or(u32::MAX).max(1);
-            let target = desired.min(s.current.saturating_add(step));
-            let capped = if target < desired {
-                format!(" (step limit {step})")
-            } else {
-                String::new()
+        };
+        let left = since
+            .map(|at| s.now.saturating_duration_since(at))
+            .and_then(|d| cooldown.checked_sub(d))
+            .filter(|r| !r.is_zero());
+        if let Some(left) = left {
+            let kind = match direction {
+                Direction::Up => Hold::UpCooldown(left),
+                Direction::Down => Hold::DownCooldown(left),
             };
-            return Decision {
-                target,
-                desired,
-                hold: None,
-                reason: format!("{source}: up {} -> {target}{capped}", s.current),
-            };
+            return hold(kind, format!("{word} cool-down, {}s left", left.as_secs()));
         }
-        if desired < s.current {
-            if !s.unhealthy.is_empty() {
-                let names = s.unhealthy.join(", ");
-                return hold(
-                    Hold::Unhealthy(s.unhealthy.clone()),
-                    format!("{source}: scale-down blocked, input not OK: {names}"),
-                );
-            }
-            if let Some(left) = left(down_from, self.down_cooldown) {
-                return hold(
-                    Hold::DownCooldown(left),
-                    format!("{source}: down cool-down, {}s left", left.as_secs()),
-                );
-            }
-            let step = self.max_step_down.unwrap_or(u32::MAX).max(1);
-            let target = desired.max(s.current.saturating_sub(step));
-            let capped = if target > desired {
-                format!(" (step limit {step})")
-            } else {
-                String::new()
-            };
-            return Decision {
-                target,
-                desired,
-                hold: None,
-                reason: format!("{source}: down {} -> {target}{capped}", s.current),
-            };
-        }
+        let step = max_step.unwrap_or(u32::MAX).max(1);
+        let target = match direction {
+            Direction::Up => desired.min(s.current.saturating_add(step)),
+            Direction::Down => desired.max(s.current.saturating_sub(step)),
+        };
+        let capped = if target != desired {
+            format!(" (step limit {step})")
+        } else {
+            String::new()
+        };
         Decision {
-            target: s.current,
+            target,
             desired,
             hold: None,
-            reason: format!("{source}: steady at {}", s.current),
+            reason: format!("{source}: {word} {} -> {target}{capped}", s.current),
         }
     }
 

@@ -3,6 +3,7 @@
 //!
 //! This file only answers "which bounds apply at this instant?"; it does not decide counts.
 
+use crate::invalid::Invalid;
 use jiff::civil::{Time, Weekday};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
@@ -53,27 +54,34 @@ pub struct Schedule {
 
 impl Schedule {
     /// Validates a config entry; `index` names it when it has no name.
-    pub fn from_config(c: &ScheduleConfig, index: usize) -> Result<Schedule, String> {
+    pub fn from_config(c: &ScheduleConfig, index: usize) -> Result<Schedule, Invalid> {
         let name = c
             .name
             .clone()
             .unwrap_or_else(|| format!("schedule-{}", index + 1));
-        let tz = TimeZone::get(&c.timezone)
-            .map_err(|e| format!("schedule {name:?}: unknown time zone {:?}: {e}", c.timezone))?;
-        let start = parse_time(&c.start).map_err(|e| format!("schedule {name:?}: start: {e}"))?;
-        let end = parse_time(&c.end).map_err(|e| format!("schedule {name:?}: end: {e}"))?;
+        let tz = TimeZone::get(&c.timezone).map_err(|e| {
+            Invalid::at(
+                "timezone",
+                format!("unknown time zone {:?}: {e}", c.timezone),
+            )
+        })?;
+        let start = parse_time(&c.start).map_err(|e| Invalid::at("start", e))?;
+        let end = parse_time(&c.end).map_err(|e| Invalid::at("end", e))?;
         if start == end {
-            return Err(format!(
-                "schedule {name:?}: start and end are both {start}: the range is empty"
+            return Err(Invalid::at(
+                "end",
+                format!("start and end are both {start}: the range is empty"),
             ));
         }
-        let days = parse_days(&c.days).map_err(|e| format!("schedule {name:?}: days: {e}"))?;
+        let days = parse_days(&c.days).map_err(|e| Invalid::at("days", e))?;
         if c.min.is_none() && c.max.is_none() {
-            return Err(format!("schedule {name:?}: set `min`, `max` or both"));
+            return Err(Invalid::new(format!(
+                "schedule {name:?}: set `min`, `max` or both"
+            )));
         }
         if let (Some(lo), Some(hi)) = (c.min, c.max) {
             if lo > hi {
-                return Err(format!("schedule {name:?}: min {lo} is above max {hi}"));
+                return Err(Invalid::at("min", format!("{lo} is above max {hi}")));
             }
         }
         Ok(Schedule {
@@ -214,18 +222,22 @@ mod tests {
         assert!(
             Schedule::from_config(&cfg("Mars/Olympus", &[], "08:00", "09:00"), 0)
                 .unwrap_err()
+                .to_string()
                 .contains("time zone")
         );
         assert!(
             Schedule::from_config(&cfg("UTC", &["funday"], "08:00", "09:00"), 0)
                 .unwrap_err()
+                .to_string()
                 .contains("funday")
         );
         assert!(Schedule::from_config(&cfg("UTC", &[], "8am", "09:00"), 0)
             .unwrap_err()
+            .to_string()
             .contains("8am"));
         assert!(Schedule::from_config(&cfg("UTC", &[], "08:00", "08:00"), 0)
             .unwrap_err()
+            .to_string()
             .contains("empty"));
         let mut c = cfg("UTC", &[], "08:00", "09:00");
         c.min = None;

@@ -3,6 +3,7 @@
 //! The window store knows nothing of HTTP or of Heroku's API. It takes [`Event`]s in ([`EventSink`]), answers
 //! the scaler's questions ([`WindowReader`]) and hands closed buckets to the outlets.
 
+use crate::invalid::Invalid;
 use crate::logplex::Event;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -160,28 +161,32 @@ pub struct WindowConfig {
 }
 
 impl WindowConfig {
-    /// Checks values serde cannot: widths and their order. The message names the key.
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks values serde cannot: widths and their order. Keys are relative to the `windows:` section.
+    pub fn validate(&self) -> Result<(), Invalid> {
         if self.resolution < Duration::from_millis(1) {
-            return Err("windows.resolution must be at least 1ms".into());
+            return Err(Invalid::at("resolution", "must be at least 1ms"));
         }
         if self.retention < self.resolution {
-            return Err(format!(
-                "windows.retention ({}) must be at least windows.resolution ({})",
-                crate::duration::format(self.retention),
-                crate::duration::format(self.resolution)
+            return Err(Invalid::at(
+                "retention",
+                format!(
+                    "{} must be at least the resolution ({})",
+                    crate::duration::format(self.retention),
+                    crate::duration::format(self.resolution)
+                ),
             ));
         }
         if self.max_series == 0 {
-            return Err("windows.max_series must be at least 1".into());
+            return Err(Invalid::at("max_series", "must be at least 1"));
         }
-        if self.max_name_bytes == 0 || self.max_source_bytes == 0 {
-            return Err(
-                "windows.max_name_bytes and windows.max_source_bytes must be at least 1".into(),
-            );
+        if self.max_name_bytes == 0 {
+            return Err(Invalid::at("max_name_bytes", "must be at least 1"));
+        }
+        if self.max_source_bytes == 0 {
+            return Err(Invalid::at("max_source_bytes", "must be at least 1"));
         }
         if self.max_bytes < 1 << 20 {
-            return Err("windows.max_bytes must be at least 1048576 (1 MiB)".into());
+            return Err(Invalid::at("max_bytes", "must be at least 1048576 (1 MiB)"));
         }
         Ok(())
     }
@@ -225,6 +230,6 @@ mod tests {
             retention: Duration::from_secs(5),
             ..WindowConfig::default()
         };
-        assert!(cfg.validate().unwrap_err().contains("windows.retention"));
+        assert_eq!(cfg.validate().unwrap_err().key(), "retention");
     }
 }

@@ -16,6 +16,7 @@
 //!   transport errors are told without the URL `reqwest` puts in them.
 
 use super::{Backend, BackendError, BackendFuture};
+use crate::retry::{retry_after, Attempt, Backoff, GaveUp, Landed};
 use crate::secret::{http_error, Secret, SecretUrl};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -95,15 +96,6 @@ struct ApiError {
     message: String,
 }
 
-/// One failed attempt: retriable or final.
-enum Attempt {
-    Retry {
-        last: String,
-        wait: Option<Duration>,
-    },
-    Fail(BackendError),
-}
-
 impl Heroku {
     pub fn new(settings: HerokuSettings) -> Result<Self, BackendError> {
         let client = reqwest::Client::builder()
@@ -154,7 +146,7 @@ impl Heroku {
         method: &'static str,
         process: &str,
         quantity: Option<u32>,
-    ) -> Result<u32, Attempt> {
+    ) -> Attempt<u32, BackendError> {
         let path = self.path(process);
         let url = self.settings.api_url.join(&path);
         let request = match quantity {
@@ -172,10 +164,11 @@ impl Heroku {
         let response = match response {
             Ok(r) => r,
             Err(e) => {
-                return Err(Attempt::Retry {
-                    last: transport_error(&e),
+                return Attempt::Retry {
+                    why: transport_error(&e),
+                    landed: Landed::Maybe,
                     wait: None,
-                })
+                }
             }
         };
         if let Some(rem) =
@@ -184,28 +177,26 @@ impl Heroku {
             self.remaining.store(rem.max(0), Ordering::Relaxed);
         }
         let status = response.status().as_u16();
-        let retry_after = header(&response, "Retry-After")
-            .and_then(|v| v.parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let retry_after = retry_after(response.headers());
         let body = match response.bytes().await {
             Ok(b) => b,
             Err(e) => {
-                return Err(Attempt::Retry {
-                    last: format!("reading the body: {}", transport_error(&e)),
+                return Attempt::Retry {
+                    why: format!("reading the body: {}", transport_error(&e)),
+                    landed: Landed::Maybe,
                     wait: None,
-                })
+                }
             }
         };
         if (200..300).contains(&status) {
-            return serde_json::from_slice::<Formation>(&body)
-                .map(|f| f.quantity)
-                .map_err(|e| {
-                    Attempt::Fail(BackendError::Protocol {
-                        method,
-                        path,
-                        message: format!("formation JSON: {e}"),
-                    })
-                });
+            return match serde_json::from_slice::<Formation>(&body) {
+                Ok(f) => Attempt::Done(f.quantity),
+                Err(e) => Attempt::Fail(BackendError::Protocol {
+                    method,
+                    path,
+                    message: format!("formation JSON: {e}"),
+                }),
+            };
         }
         let err: ApiError = serde_json::from_slice(&body).unwrap_or_default();
         let message = if err.message.is_empty() {
@@ -219,60 +210,69 @@ impl Heroku {
             err.id
         };
         if status == 429 || status >= 500 {
-            return Err(Attempt::Retry {
-                last: format!("HTTP {status} {id}: {message}"),
+            return Attempt::Retry {
+                why: format!("HTTP {status} {id}: {message}"),
+                landed: if status == 429 {
+                    Landed::No
+                } else {
+                    Landed::Maybe
+                },
                 wait: retry_after,
-            });
+            };
         }
-        Err(Attempt::Fail(BackendError::Api {
+        Attempt::Fail(BackendError::Api {
             method,
             path,
             status,
             id,
             message,
-        }))
+        })
     }
 
-    fn backoff(&self, attempt: u32, hint: Option<Duration>) -> Duration {
-        let exp = self
-            .settings
-            .backoff_base
-            .saturating_mul(1u32 << attempt.min(16));
-        let capped = exp.min(self.settings.backoff_max);
-        // Full jitter between half and all of the step.
-        let jittered = capped.mul_f64(0.5 + fastrand::f64() * 0.5);
-        hint.map_or(jittered, |h| h.min(self.settings.backoff_max).max(jittered))
+    fn backoff(&self) -> Backoff {
+        Backoff {
+            base: self.settings.backoff_base,
+            max: self.settings.backoff_max,
+            attempts: self.settings.max_attempts,
+        }
+    }
+
+    /// The error for a request that gave up.
+    fn gave_up(
+        &self,
+        method: &'static str,
+        process: &str,
+        e: GaveUp<BackendError>,
+    ) -> BackendError {
+        match e {
+            GaveUp::Fail(e) => e,
+            GaveUp::Exhausted { attempts, last } => BackendError::Exhausted {
+                method,
+                path: self.path(process),
+                attempts,
+                last,
+            },
+        }
     }
 
     /// GET with retries; refreshes the cache.
     async fn fetch(&self, process: &str) -> Result<u32, BackendError> {
-        let mut last = String::new();
-        for attempt in 0..self.settings.max_attempts {
-            match self.attempt("GET", process, None).await {
-                Ok(count) => {
-                    self.remember(process, count);
-                    return Ok(count);
-                }
-                Err(Attempt::Fail(e)) => return Err(e),
-                Err(Attempt::Retry { last: why, wait }) => {
+        let count = self
+            .backoff()
+            .run(
+                |_, _| self.attempt("GET", process, None),
+                |attempt, why| {
                     tracing::warn!(
                         process,
                         attempt = attempt + 1,
                         "Heroku GET failed, retrying: {why}"
-                    );
-                    last = why;
-                    if attempt + 1 < self.settings.max_attempts {
-                        tokio::time::sleep(self.backoff(attempt, wait)).await;
-                    }
-                }
-            }
-        }
-        Err(BackendError::Exhausted {
-            method: "GET",
-            path: self.path(process),
-            attempts: self.settings.max_attempts,
-            last,
-        })
+                    )
+                },
+            )
+            .await
+            .map_err(|e| self.gave_up("GET", process, e))?;
+        self.remember(process, count);
+        Ok(count)
     }
 
     /// The refusal of `target` for `process`, if it was refused less than `refusal_backoff` ago; a refusal of
@@ -311,45 +311,50 @@ impl Heroku {
         if fresh == target {
             return Ok(fresh);
         }
-        let mut last = String::new();
-        for attempt in 0..self.settings.max_attempts {
-            match self.attempt("PATCH", process, Some(target)).await {
-                Ok(count) => {
-                    self.remember(process, count);
-                    return Ok(count);
-                }
-                Err(Attempt::Fail(e)) => {
-                    if matches!(e, BackendError::Api { .. }) {
-                        self.refuse(process, target, &e);
+        let written = self
+            .backoff()
+            .run(
+                |_, previous| async move {
+                    // After a failure that may have landed (not a 429), look before writing again.
+                    if previous == Some(Landed::Maybe) {
+                        match self.fetch(process).await {
+                            Ok(count) if count == target => return Attempt::Done(count),
+                            Ok(_) => {}
+                            Err(e) => return Attempt::Fail(e),
+                        }
                     }
-                    return Err(e);
-                }
-                Err(Attempt::Retry { last: why, wait }) => {
+                    self.attempt("PATCH", process, Some(target)).await
+                },
+                |attempt, why| {
                     tracing::warn!(
                         process,
                         attempt = attempt + 1,
                         target,
                         "Heroku PATCH failed: {why}"
-                    );
-                    let refused = why.starts_with("HTTP 429");
-                    last = why;
-                    if attempt + 1 >= self.settings.max_attempts {
-                        break;
+                    )
+                },
+            )
+            .await;
+        match written {
+            Ok(count) => {
+                self.remember(process, count);
+                Ok(count)
+            }
+            Err(e) => {
+                let e = self.gave_up("PATCH", process, e);
+                // The PATCH itself refused (not a GET made between tries).
+                if matches!(
+                    e,
+                    BackendError::Api {
+                        method: "PATCH",
+                        ..
                     }
-                    tokio::time::sleep(self.backoff(attempt, wait)).await;
-                    // A 429 was refused outright; anything else may have landed: look before writing again.
-                    if !refused && self.fetch(process).await? == target {
-                        return Ok(target);
-                    }
+                ) {
+                    self.refuse(process, target, &e);
                 }
+                Err(e)
             }
         }
-        Err(BackendError::Exhausted {
-            method: "PATCH",
-            path: self.path(process),
-            attempts: self.settings.max_attempts,
-            last,
-        })
     }
 }
 

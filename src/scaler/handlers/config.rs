@@ -1,6 +1,7 @@
 //! `scaler.error_handlers` entries: where pass errors and input health changes go, and how each handler
 //! delivers (repeat suppression, timeout, queue).
 
+use crate::invalid::Invalid;
 use crate::secret::{Secret, SecretUrl};
 use serde::Deserialize;
 use std::time::Duration;
@@ -62,12 +63,15 @@ impl ErrorHandlerConfig {
     }
 
     /// URLs are http(s), the Bugsnag key is set, header names and values are valid HTTP, the queue holds one.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), Invalid> {
         let http = |what: &str, url: &SecretUrl| {
             if url.is_http() {
                 Ok(())
             } else {
-                Err(format!("{what} {url} must start with http:// or https://"))
+                Err(Invalid::at(
+                    what,
+                    format!("{url} must start with http:// or https://"),
+                ))
             }
         };
         match self {
@@ -75,13 +79,19 @@ impl ErrorHandlerConfig {
                 http("url", url)?;
                 for (k, v) in headers {
                     if k.is_empty() || !k.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
-                        return Err(format!("header name {k:?} is not a valid HTTP header name"));
+                        return Err(Invalid::at(
+                            "headers",
+                            format!("{k:?} is not a valid HTTP header name"),
+                        ));
                     }
                     if v.expose()
                         .bytes()
                         .any(|b| b.is_ascii_control() && b != b'\t')
                     {
-                        return Err(format!("header {k:?}: the value has control characters"));
+                        return Err(Invalid::at(
+                            format!("headers.{k}"),
+                            "the value has control characters",
+                        ));
                     }
                 }
             }
@@ -90,12 +100,12 @@ impl ErrorHandlerConfig {
             } => {
                 http("endpoint", endpoint)?;
                 if api_key.is_blank() {
-                    return Err("api_key is empty".into());
+                    return Err(Invalid::at("api_key", "is empty"));
                 }
             }
         }
         if self.delivery().queue == 0 {
-            return Err("queue must be at least 1".into());
+            return Err(Invalid::at("queue", "must be at least 1"));
         }
         Ok(())
     }

@@ -9,6 +9,7 @@
 use super::super::clock::Tick;
 use super::super::input::{ready, Conversion, Input, InputError, Retrieval};
 use super::{parse_with, CheckContext, InputContext, InputKind, InputSpec};
+use crate::invalid::Invalid;
 use crate::window::{Query, Signal, WindowReader};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -117,17 +118,23 @@ impl InputSpec for DrainParams {
     }
 
     /// A drain input needs the drain, and a span the windows keep.
-    fn check(&self, cx: &CheckContext) -> Result<Vec<String>, String> {
+    fn check(&self, cx: &CheckContext) -> Result<Vec<String>, Invalid> {
         let format = crate::duration::format;
         let mut warnings = Vec::new();
         if !cx.drain {
-            return Err("a drain input needs the drain: add a `drain:` section".into());
+            return Err(Invalid::at(
+                "type",
+                "a drain input needs the drain: add a `drain:` section",
+            ));
         }
         if self.span > cx.windows.retention {
-            return Err(format!(
-                "span {} is longer than windows.retention {}",
-                format(self.span),
-                format(cx.windows.retention)
+            return Err(Invalid::at(
+                "span",
+                format!(
+                    "{} is longer than windows.retention {}",
+                    format(self.span),
+                    format(cx.windows.retention)
+                ),
             ));
         }
         if matches!(cx.conversion, Conversion::Target { .. }) && cx.policy.up_cooldown < self.span {

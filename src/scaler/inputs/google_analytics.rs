@@ -21,6 +21,7 @@ use super::super::input::{Conversion, Input, InputError, Retrieval};
 use super::{
     parse_with, CheckContext, DynosaurEntry, DynosaurInput, InputContext, InputKind, InputSpec,
 };
+use crate::invalid::Invalid;
 use crate::secret::{http_error, Secret, SecretUrl};
 use google_auth::{clip, ServiceAccount, ServiceAccountKey, Signer};
 use jiff::Timestamp;
@@ -931,9 +932,9 @@ impl InputSpec for GoogleAnalyticsParams {
     }
 
     /// The key file is read now, so `check` names a missing or broken one.
-    fn check(&self, _cx: &CheckContext) -> Result<Vec<String>, String> {
+    fn check(&self, _cx: &CheckContext) -> Result<Vec<String>, Invalid> {
         if let Some(path) = &self.key_file {
-            google_auth::read_key_file(path)?;
+            google_auth::read_key_file(path).map_err(|e| Invalid::at("key_file", e))?;
         }
         Ok(Vec::new())
     }

@@ -15,6 +15,7 @@ pub mod sine;
 
 use super::clock::Tick;
 use super::input::{Conversion, Input};
+use crate::invalid::Invalid;
 use crate::window::WindowReader;
 use serde::de::DeserializeOwned;
 use std::any::Any;
@@ -123,8 +124,8 @@ pub trait InputSpec: SpecAny + fmt::Debug + Send + Sync {
     fn default_interval(&self) -> Duration {
         Duration::from_secs(60)
     }
-    /// Checks against the rest of the file; `Ok` carries warnings.
-    fn check(&self, _cx: &CheckContext) -> Result<Vec<String>, String> {
+    /// Checks against the rest of the file (an error's key is relative to the entry); `Ok` carries warnings.
+    fn check(&self, _cx: &CheckContext) -> Result<Vec<String>, Invalid> {
         Ok(Vec::new())
     }
     /// Builds the input.

@@ -21,6 +21,7 @@ use super::super::input::{Conversion, Input, InputError, Retrieval};
 use super::{
     parse_with, CheckContext, DynosaurEntry, DynosaurInput, InputContext, InputKind, InputSpec,
 };
+use crate::invalid::Invalid;
 use crate::secret::{http_error, Secret, SecretUrl};
 use jiff::Timestamp;
 use serde::{Deserialize, Deserializer};
@@ -781,7 +782,7 @@ impl InputSpec for NewRelicParams {
     }
 
     /// Warnings: the REST API's end of life, a key that is not a user key, an interval under a minute.
-    fn check(&self, cx: &CheckContext) -> Result<Vec<String>, String> {
+    fn check(&self, cx: &CheckContext) -> Result<Vec<String>, Invalid> {
         let mut warnings = Vec::new();
         if let Mode::Rest { .. } = self.mode()? {
             warnings.push(REST_END_OF_LIFE.to_string());
