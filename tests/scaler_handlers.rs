@@ -16,6 +16,7 @@ use panics::Panics;
 use drainscale::config::{load_str, ErrorHandlerConfig};
 use drainscale::scaler::clock::{Clock, SystemClock};
 use drainscale::scaler::controller::{InputReport, PassReport};
+use drainscale::scaler::handlers::bugsnag::BugsnagParams;
 use drainscale::scaler::handlers::{self, ErrorEvent, EventKind, Lane, Notifier};
 use drainscale::scaler::health::Health;
 use drainscale::scaler::policy::Bounds;
@@ -418,11 +419,12 @@ fn dynosaurs_bugsnag_handler_maps_to_the_bugsnag_handler() {
     let env = |name: &str| (name == "BUGSNAG_API_KEY").then(|| "b7c0ffee".to_string());
     let loaded = load_str(DYNOSAUR, "dynosaur.yaml", &env).unwrap();
     // Dynosaur's handler defaults the release stage to "production".
-    let mut want = ErrorHandlerConfig::bugsnag("b7c0ffee".into());
-    if let ErrorHandlerConfig::Bugsnag { release_stage, .. } = &mut want {
-        *release_stage = Some("production".into());
-    }
-    assert_eq!(loaded.config.scaler.error_handlers, [want]);
+    let mut want = BugsnagParams::new("b7c0ffee".into());
+    want.release_stage = Some("production".into());
+    assert_eq!(
+        loaded.config.scaler.error_handlers,
+        [ErrorHandlerConfig::new(want)]
+    );
     let w = loaded.warnings.join("\n");
     assert!(!w.contains("Bugsnag"), "{w}");
     assert!(w.contains("Ses") && w.contains("not supported"), "{w}");
@@ -446,19 +448,17 @@ fn dynosaurs_bugsnag_handler_maps_to_the_bugsnag_handler() {
     );
     let loaded = load_str(&text, "dynosaur.yaml", &|_| None).unwrap();
     match &loaded.config.scaler.error_handlers[..] {
-        [ErrorHandlerConfig::Bugsnag {
-            api_key,
-            endpoint,
-            release_stage,
-            ..
-        }] => assert_eq!(
-            (
-                api_key.expose(),
-                endpoint.expose(),
-                release_stage.as_deref()
-            ),
-            ("k1", "https://bugsnag.internal:49000", Some("staging"))
-        ),
+        [h] => {
+            let b = h.params.get::<BugsnagParams>().unwrap();
+            assert_eq!(
+                (
+                    b.api_key.expose(),
+                    b.endpoint.expose(),
+                    b.release_stage.as_deref()
+                ),
+                ("k1", "https://bugsnag.internal:49000", Some("staging"))
+            );
+        }
         other => panic!("{other:?}"),
     }
 }

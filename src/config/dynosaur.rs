@@ -14,6 +14,7 @@ use super::{
 };
 use crate::drain::DrainConfig;
 use crate::outlet::OutletConfig;
+use crate::scaler::handlers::bugsnag::BugsnagParams;
 use crate::scaler::input::Conversion;
 use crate::scaler::inputs;
 use crate::scaler::policy::Policy;
@@ -143,24 +144,17 @@ fn bugsnag(h: &Handler) -> Option<ErrorHandlerConfig> {
         _ => None,
     };
     let api_key = text("api_key").filter(|k| !k.is_empty())?;
-    let mut config = ErrorHandlerConfig::bugsnag(Secret::new(api_key));
-    if let ErrorHandlerConfig::Bugsnag {
-        endpoint,
-        release_stage,
-        ..
-    } = &mut config
-    {
-        if let Some(e) = text("endpoint").filter(|e| !e.is_empty()) {
-            *endpoint = SecretUrl::new(e);
-        }
-        // Dynosaur's handler set `release_stage` to "production" unless told otherwise.
-        *release_stage = Some(
-            text("release_stage")
-                .filter(|r| !r.is_empty())
-                .unwrap_or_else(|| "production".into()),
-        );
+    let mut params = BugsnagParams::new(Secret::new(api_key));
+    if let Some(e) = text("endpoint").filter(|e| !e.is_empty()) {
+        params.endpoint = SecretUrl::new(e);
     }
-    Some(config)
+    // Dynosaur's handler set `release_stage` to "production" unless told otherwise.
+    params.release_stage = Some(
+        text("release_stage")
+            .filter(|r| !r.is_empty())
+            .unwrap_or_else(|| "production".into()),
+    );
+    Some(ErrorHandlerConfig::new(params))
 }
 
 /// Parses Dynosaur's layout into a [`Config`]; warnings name what is mapped loosely or left out.

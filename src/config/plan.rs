@@ -147,29 +147,7 @@ fn describe_handler(h: &ErrorHandlerConfig) -> String {
         dur(d.timeout),
         d.queue
     );
-    match h {
-        ErrorHandlerConfig::Webhook { url, headers, .. } => {
-            let headers: Vec<String> = headers.keys().map(|k| format!("{k}: ***")).collect();
-            let headers = if headers.is_empty() {
-                String::new()
-            } else {
-                format!(" with {}", headers.join(", "))
-            };
-            format!("webhook POST {url}{headers}; {delivery}")
-        }
-        ErrorHandlerConfig::Bugsnag {
-            api_key,
-            endpoint,
-            release_stage,
-            ..
-        } => {
-            let key = api_key.masked();
-            let stage = release_stage
-                .as_deref()
-                .map_or(String::new(), |s| format!(", release stage {s}"));
-            format!("bugsnag {endpoint} (api key {key}{stage}); {delivery}")
-        }
-    }
+    format!("{}; {delivery}", h.params.describe())
 }
 
 /// A section as JSON: its secrets serialize as their masks.

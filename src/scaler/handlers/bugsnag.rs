@@ -6,11 +6,89 @@
 //! `errorClass` is the event kind (`drainscale::pass_error`, `drainscale::input_outage`...), so Bugsnag groups by
 //! kind; the context is `<app>/<controller>[/<input>]`. Recoveries are sent with severity `info`.
 
-use super::webhook::check;
+use super::config::{parse_as, HandlerKind, HandlerSpec};
+use super::webhook::{check, check_http};
 use super::{ErrorEvent, ErrorHandler, EventKind, HandlerError, Sending};
+use crate::invalid::Invalid;
 use crate::secret::{http_error, Secret, SecretUrl};
+use serde::Deserialize;
 use serde_json::{json, Value};
+use std::sync::Arc;
 use std::time::Duration;
+
+/// `type: bugsnag` (Dynosaur's `BugsnagErrorHandler` maps to it).
+pub const KIND: HandlerKind = HandlerKind {
+    name: "bugsnag",
+    parse: parse_as::<BugsnagParams>,
+};
+
+/// The notify endpoint by default.
+pub const DEFAULT_ENDPOINT: &str = "https://notify.bugsnag.com";
+
+/// `type: bugsnag` parameters.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BugsnagParams {
+    /// The project's notifier API key.
+    pub api_key: Secret,
+    /// The notify endpoint (default `https://notify.bugsnag.com`; on-premise installs differ).
+    #[serde(default = "default_endpoint")]
+    pub endpoint: SecretUrl,
+    /// `app.releaseStage` of every event (e.g. `production`); absent: not sent.
+    #[serde(default)]
+    pub release_stage: Option<String>,
+}
+
+fn default_endpoint() -> SecretUrl {
+    SecretUrl::new(DEFAULT_ENDPOINT)
+}
+
+impl BugsnagParams {
+    /// This key, the default endpoint, no release stage.
+    pub fn new(api_key: Secret) -> BugsnagParams {
+        BugsnagParams {
+            api_key,
+            endpoint: default_endpoint(),
+            release_stage: None,
+        }
+    }
+}
+
+impl HandlerSpec for BugsnagParams {
+    fn kind(&self) -> &'static str {
+        KIND.name
+    }
+
+    fn describe(&self) -> String {
+        let stage = self
+            .release_stage
+            .as_deref()
+            .map_or(String::new(), |s| format!(", release stage {s}"));
+        format!(
+            "bugsnag {} (api key {}{stage})",
+            self.endpoint,
+            self.api_key.masked()
+        )
+    }
+
+    /// An http(s) endpoint and a key.
+    fn validate(&self) -> Result<(), Invalid> {
+        check_http("endpoint", &self.endpoint)?;
+        if self.api_key.is_blank() {
+            return Err(Invalid::at("api_key", "is empty"));
+        }
+        Ok(())
+    }
+
+    fn build(&self, timeout: Duration) -> Result<Arc<dyn ErrorHandler>, HandlerError> {
+        Ok(Arc::new(Bugsnag::new(
+            &self.api_key,
+            &self.endpoint,
+            self.release_stage.clone(),
+            timeout,
+        )?))
+    }
+}
 
 pub struct Bugsnag {
     api_key: Secret,

@@ -1,110 +1,103 @@
-//! `scaler.error_handlers` entries: where pass errors and input health changes go, and how each handler
-//! delivers (repeat suppression, timeout, queue).
+//! `scaler.error_handlers` entries, and the registry of handler types: every type is one file in this folder
+//! (its `type:` name, its parameters as a serde struct with `deny_unknown_fields`, their checks, description
+//! and constructor, through [`HandlerSpec`] and a [`HandlerKind`] constant), registered by one line in
+//! [`KINDS`]. The delivery keys every handler shares (`repeat_after`, `timeout`, `queue`) are read here.
 
+use super::super::inputs::SpecAny;
+use super::{bugsnag, webhook, ErrorHandler, HandlerError};
 use crate::invalid::Invalid;
-use crate::secret::{Secret, SecretUrl};
-use serde::Deserialize;
+use serde::de::{DeserializeOwned, Error as _};
+use serde::{Deserialize, Deserializer};
+use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
-/// One entry of `scaler.error_handlers`.
-#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields, tag = "type", rename_all = "snake_case")]
-pub enum ErrorHandlerConfig {
-    /// POST a JSON event to a URL.
-    Webhook {
-        /// The receiving URL (shown masked: its path and query often hold a token).
-        url: SecretUrl,
-        /// Extra request headers (e.g. `Authorization`); values are secrets, shown as `***`.
-        #[serde(default)]
-        headers: std::collections::BTreeMap<String, Secret>,
-        /// The same (controller, input, kind, message) is sent at most once per this long (default `10m`).
-        #[serde(default = "ten_minutes", with = "crate::duration")]
-        repeat_after: Duration,
-        /// Per-request timeout (default `10s`).
-        #[serde(default = "ten_seconds", with = "crate::duration")]
-        timeout: Duration,
-        /// Events waiting to be sent; when full, the oldest is dropped (counted, logged). Default 64.
-        #[serde(default = "sixty_four")]
-        queue: usize,
-    },
-    /// Bugsnag's Error Reporting API (payload version 5).
-    Bugsnag {
-        /// The project's notifier API key.
-        api_key: Secret,
-        /// The notify endpoint (default `https://notify.bugsnag.com`; on-premise installs differ).
-        #[serde(default = "bugsnag_endpoint")]
-        endpoint: SecretUrl,
-        /// `app.releaseStage` of every event (e.g. `production`); absent: not sent.
-        #[serde(default)]
-        release_stage: Option<String>,
-        /// The same (controller, input, kind, message) is sent at most once per this long (default `10m`).
-        #[serde(default = "ten_minutes", with = "crate::duration")]
-        repeat_after: Duration,
-        /// Per-request timeout (default `10s`).
-        #[serde(default = "ten_seconds", with = "crate::duration")]
-        timeout: Duration,
-        /// Events waiting to be sent; when full, the oldest is dropped (counted, logged). Default 64.
-        #[serde(default = "sixty_four")]
-        queue: usize,
-    },
+/// Every error handler type, in the order `check` lists them. One line per type.
+pub const KINDS: &[HandlerKind] = &[webhook::KIND, bugsnag::KIND];
+
+/// One handler type: its name and how an entry's own keys become its parameters.
+pub struct HandlerKind {
+    /// The `type:` name.
+    pub name: &'static str,
+    /// Parses the keys the delivery keys leave over.
+    pub parse: fn(serde_yaml_ng::Value) -> Result<HandlerParams, String>,
+}
+
+/// A handler type's parameters: what each type's file implements.
+pub trait HandlerSpec: SpecAny + fmt::Debug + Send + Sync {
+    /// The `type:` name.
+    fn kind(&self) -> &'static str;
+    /// Readable form for `check` (URLs masked, no secret).
+    fn describe(&self) -> String;
+    /// Checks serde cannot make (keys relative to the entry).
+    fn validate(&self) -> Result<(), Invalid>;
+    /// Builds the handler, sending with this per-request timeout.
+    fn build(&self, timeout: Duration) -> Result<Arc<dyn ErrorHandler>, HandlerError>;
+}
+
+/// One entry's parameters, of whatever type.
+#[derive(Clone)]
+pub struct HandlerParams(Arc<dyn HandlerSpec>);
+
+impl HandlerParams {
+    pub fn new(spec: impl HandlerSpec + 'static) -> Self {
+        HandlerParams(Arc::new(spec))
+    }
+
+    /// The parameters as their own type, when they are of it.
+    pub fn get<T: std::any::Any>(&self) -> Option<&T> {
+        self.0.as_any().downcast_ref::<T>()
+    }
+}
+
+impl std::ops::Deref for HandlerParams {
+    type Target = dyn HandlerSpec;
+    fn deref(&self) -> &dyn HandlerSpec {
+        &*self.0
+    }
+}
+
+impl fmt::Debug for HandlerParams {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl PartialEq for HandlerParams {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.same(other.0.as_any())
+    }
+}
+
+/// The usual `parse` of a kind: deserialize the type's struct.
+pub fn parse_as<T>(value: serde_yaml_ng::Value) -> Result<HandlerParams, String>
+where
+    T: DeserializeOwned + HandlerSpec + 'static,
+{
+    let spec: T = serde_yaml_ng::from_value(value).map_err(|e| e.to_string())?;
+    Ok(HandlerParams::new(spec))
+}
+
+/// One entry of `scaler.error_handlers`: its type's parameters and how it delivers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorHandlerConfig {
+    pub params: HandlerParams,
+    pub delivery: DeliveryConfig,
 }
 
 impl ErrorHandlerConfig {
-    /// A bugsnag handler with the default endpoint and delivery.
-    pub fn bugsnag(api_key: Secret) -> Self {
-        ErrorHandlerConfig::Bugsnag {
-            api_key,
-            endpoint: bugsnag_endpoint(),
-            release_stage: None,
-            repeat_after: ten_minutes(),
-            timeout: ten_seconds(),
-            queue: sixty_four(),
+    /// A handler with the default delivery.
+    pub fn new(spec: impl HandlerSpec + 'static) -> Self {
+        ErrorHandlerConfig {
+            params: HandlerParams::new(spec),
+            delivery: DeliveryConfig::default(),
         }
     }
 
-    /// URLs are http(s), the Bugsnag key is set, header names and values are valid HTTP, the queue holds one.
+    /// The type's own checks, and a queue that holds one event.
     pub fn validate(&self) -> Result<(), Invalid> {
-        let http = |what: &str, url: &SecretUrl| {
-            if url.is_http() {
-                Ok(())
-            } else {
-                Err(Invalid::at(
-                    what,
-                    format!("{url} must start with http:// or https://"),
-                ))
-            }
-        };
-        match self {
-            ErrorHandlerConfig::Webhook { url, headers, .. } => {
-                http("url", url)?;
-                for (k, v) in headers {
-                    if k.is_empty() || !k.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
-                        return Err(Invalid::at(
-                            "headers",
-                            format!("{k:?} is not a valid HTTP header name"),
-                        ));
-                    }
-                    if v.expose()
-                        .bytes()
-                        .any(|b| b.is_ascii_control() && b != b'\t')
-                    {
-                        return Err(Invalid::at(
-                            format!("headers.{k}"),
-                            "the value has control characters",
-                        ));
-                    }
-                }
-            }
-            ErrorHandlerConfig::Bugsnag {
-                api_key, endpoint, ..
-            } => {
-                http("endpoint", endpoint)?;
-                if api_key.is_blank() {
-                    return Err(Invalid::at("api_key", "is empty"));
-                }
-            }
-        }
-        if self.delivery().queue == 0 {
+        self.params.validate()?;
+        if self.delivery.queue == 0 {
             return Err(Invalid::at("queue", "must be at least 1"));
         }
         Ok(())
@@ -112,50 +105,100 @@ impl ErrorHandlerConfig {
 
     /// The handler's delivery tuning.
     pub fn delivery(&self) -> DeliveryConfig {
-        match self {
-            ErrorHandlerConfig::Webhook {
-                repeat_after,
-                timeout,
-                queue,
-                ..
+        self.delivery
+    }
+}
+
+/// An entry: `type`, the delivery keys, and the type's own keys.
+impl<'de> Deserialize<'de> for ErrorHandlerConfig {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut keys = serde_yaml_ng::Mapping::deserialize(d)?;
+        let known = || KINDS.iter().map(|k| k.name).collect::<Vec<_>>().join(", ");
+        let kind_name = match keys.remove("type") {
+            Some(serde_yaml_ng::Value::String(t)) => t,
+            Some(_) => return Err(D::Error::custom("`type` must be a handler type name")),
+            None => {
+                return Err(D::Error::custom(format!(
+                    "missing field `type` (one of: {})",
+                    known()
+                )))
             }
-            | ErrorHandlerConfig::Bugsnag {
-                repeat_after,
-                timeout,
-                queue,
-                ..
-            } => DeliveryConfig {
-                repeat_after: *repeat_after,
-                timeout: *timeout,
-                queue: *queue,
-            },
+        };
+        let kind = KINDS.iter().find(|k| k.name == kind_name).ok_or_else(|| {
+            D::Error::custom(format!(
+                "unknown error handler type {kind_name:?} (known: {})",
+                known()
+            ))
+        })?;
+        let mut delivery = serde_yaml_ng::Mapping::new();
+        for key in ["repeat_after", "timeout", "queue"] {
+            if let Some(v) = keys.remove(key) {
+                delivery.insert(key.into(), v);
+            }
+        }
+        let delivery: DeliveryConfig =
+            serde_yaml_ng::from_value(serde_yaml_ng::Value::Mapping(delivery))
+                .map_err(|e| D::Error::custom(format!("{kind_name} handler: {e}")))?;
+        let params = (kind.parse)(serde_yaml_ng::Value::Mapping(keys))
+            .map_err(|e| D::Error::custom(format!("{kind_name} handler: {e}")))?;
+        Ok(ErrorHandlerConfig { params, delivery })
+    }
+}
+
+/// How an error handler delivers: deduplication, timeout, queue (written flat in the handler's entry).
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliveryConfig {
+    /// The same (controller, input, kind, message) is sent at most once per this long (default `10m`).
+    #[serde(with = "crate::duration")]
+    pub repeat_after: Duration,
+    /// Per-request timeout (default `10s`).
+    #[serde(with = "crate::duration")]
+    pub timeout: Duration,
+    /// Events waiting to be sent; when full, the oldest is dropped (counted, logged). Default 64.
+    pub queue: usize,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        DeliveryConfig {
+            repeat_after: Duration::from_secs(600),
+            timeout: Duration::from_secs(10),
+            queue: 64,
         }
     }
 }
 
-fn bugsnag_endpoint() -> SecretUrl {
-    SecretUrl::new("https://notify.bugsnag.com")
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// How an error handler delivers: deduplication, timeout, queue (written flat in the handler's entry).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct DeliveryConfig {
-    /// Deduplication period.
-    pub repeat_after: Duration,
-    /// Per-request timeout.
-    pub timeout: Duration,
-    /// Queue bound.
-    pub queue: usize,
-}
+    #[test]
+    fn names_are_unique_and_unknown_types_list_the_known_ones() {
+        let mut seen = std::collections::HashSet::new();
+        for k in KINDS {
+            assert!(seen.insert(k.name), "type {} registered twice", k.name);
+        }
+        let e = serde_yaml_ng::from_str::<ErrorHandlerConfig>("{type: pagerduty}").unwrap_err();
+        for k in KINDS {
+            assert!(e.to_string().contains(k.name), "{e}");
+        }
+    }
 
-fn ten_minutes() -> Duration {
-    Duration::from_secs(600)
-}
-
-fn ten_seconds() -> Duration {
-    Duration::from_secs(10)
-}
-
-fn sixty_four() -> usize {
-    64
+    #[test]
+    fn delivery_keys_are_shared_and_the_rest_belong_to_the_type() {
+        let c: ErrorHandlerConfig = serde_yaml_ng::from_str(
+            "{type: webhook, url: 'https://h.example/x', repeat_after: 1m, queue: 3}",
+        )
+        .unwrap();
+        assert_eq!(c.delivery.repeat_after, Duration::from_secs(60));
+        assert_eq!(c.delivery.queue, 3);
+        assert_eq!(c.delivery.timeout, Duration::from_secs(10));
+        assert_eq!(c.params.kind(), "webhook");
+        let e = serde_yaml_ng::from_str::<ErrorHandlerConfig>(
+            "{type: webhook, url: 'https://h.example/x', spam: 1}",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("unknown field `spam`"), "{e}");
+    }
 }

@@ -3,7 +3,8 @@
 //! (to STALE, to OUTAGE, back to OK) into [`ErrorEvent`]s and hands them to each handler's delivery lane
 //! ([`dispatch`]), which sends from its own task. Nothing here can block or fail a pass.
 //!
-//! The handlers themselves only know their wire format: [`webhook`] and [`bugsnag`].
+//! The handlers themselves only know their wire format: [`webhook`] and [`bugsnag`], each one file registered
+//! by one line in [`config::KINDS`].
 
 pub mod bugsnag;
 pub mod config;
@@ -98,23 +99,7 @@ pub trait ErrorHandler: Send + Sync {
 
 /// Builds the handler an entry of `scaler.error_handlers` describes.
 pub fn from_config(c: &ErrorHandlerConfig) -> Result<Arc<dyn ErrorHandler>, HandlerError> {
-    let timeout = c.delivery().timeout;
-    Ok(match c {
-        ErrorHandlerConfig::Webhook { url, headers, .. } => {
-            Arc::new(webhook::Webhook::new(url, headers, timeout)?)
-        }
-        ErrorHandlerConfig::Bugsnag {
-            api_key,
-            endpoint,
-            release_stage,
-            ..
-        } => Arc::new(bugsnag::Bugsnag::new(
-            api_key,
-            endpoint,
-            release_stage.clone(),
-            timeout,
-        )?),
-    })
+    c.params.build(c.delivery.timeout)
 }
 
 /// Turns pass reports into events for every lane. Keeps each input's last health to report transitions only.
