@@ -1,7 +1,8 @@
 //! Loading config files: the shipped sample, errors that name file/key/line, interpolation, and Dynosaur's
 //! layout read as it is.
 
-use drainscale::config::{load, load_str, BackendConfig, Layout};
+use drainscale::config::{load, load_str, Layout};
+use drainscale::scaler::backend::file::FileBackend;
 use drainscale::scaler::input::Conversion;
 use drainscale::scaler::inputs::drain::DrainParams;
 use drainscale::window::Signal;
@@ -179,7 +180,10 @@ fn targets_tolerance_fallbacks_and_backends() {
     let c = load_str(&text, "app.yaml", &no_env).unwrap().config;
     let ctl = &c.controllers[0];
     assert_eq!(ctl.process(), "worker");
-    assert_eq!(ctl.backend, BackendConfig::File("/tmp/formation".into()));
+    assert_eq!(
+        ctl.backend.get::<FileBackend>().map(|f| f.path.as_path()),
+        Some(std::path::Path::new("/tmp/formation"))
+    );
     assert_eq!(
         ctl.inputs[0].conversion,
         Conversion::Target {

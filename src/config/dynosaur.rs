@@ -319,7 +319,7 @@ fn controller(
         process: Some("web".into()),
         min: c.min_resource.or(c.min_web_dynos).unwrap_or(DEFAULT_MIN),
         max: c.max_resource.or(c.max_web_dynos).unwrap_or(DEFAULT_MAX),
-        backend: BackendConfig::Heroku,
+        backend: BackendConfig::default(),
         policy: policy.clone(),
         schedules: vec![],
         inputs,

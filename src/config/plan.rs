@@ -3,8 +3,9 @@
 //! [`crate::secret::Secret`] and [`crate::secret::SecretUrl`], which print (and serialize) masked: nothing here
 //! masks by hand, and nothing here can print a credential.
 
-use super::{BackendConfig, ErrorHandlerConfig, Layout, Loaded};
+use super::{ErrorHandlerConfig, Layout, Loaded};
 use crate::duration::format as dur;
+use crate::scaler::backend::config::Describe;
 use crate::scaler::schedule::Schedule;
 use std::fmt::Write;
 
@@ -91,17 +92,16 @@ pub fn render(loaded: &Loaded) -> String {
             ctl.min,
             ctl.max
         );
-        let backend = match (&ctl.backend, s.dry_run) {
-            (BackendConfig::Heroku, false) => format!(
-                "Heroku formation {}/apps/{app}/formation/{}",
-                s.api_url,
-                ctl.process()
-            ),
-            (BackendConfig::File(p), false) => format!("formation file {}", p.display()),
-            (_, true) if key == "set" && matches!(ctl.backend, BackendConfig::Heroku) => {
+        let backend = match s.dry_run {
+            false => ctl.backend.describe(&Describe {
+                api_url: &s.api_url,
+                app,
+                process: ctl.process(),
+            }),
+            true if key == "set" && ctl.backend.uses_heroku_api() => {
                 "dry run (reads the start count from Heroku, never writes)".to_string()
             }
-            (_, true) => format!("dry run (assumes {} at start, never writes)", ctl.min),
+            true => format!("dry run (assumes {} at start, never writes)", ctl.min),
         };
         let _ = writeln!(out, "  backend: {backend}");
         let _ = writeln!(out, "  policy: {}", ctl.policy.describe());

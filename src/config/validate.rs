@@ -2,7 +2,7 @@
 //! drain, spans within the windows' retention. Returns warnings for what is allowed but probably unintended.
 
 use super::locate::line_of_path;
-use super::{BackendConfig, Config};
+use super::Config;
 use crate::invalid::{self, Invalid};
 use crate::scaler::inputs::CheckContext;
 use crate::scaler::schedule::Schedule;
@@ -68,10 +68,7 @@ pub fn validate(c: &Config, text: &str) -> Result<Vec<String>, Invalid> {
                 ),
             ));
         }
-        let backend_key = match &ctl.backend {
-            BackendConfig::Heroku => "heroku".to_string(),
-            BackendConfig::File(p) => p.display().to_string(),
-        };
+        let backend_key = ctl.backend.identity();
         if !processes.insert((backend_key, process.to_string())) {
             return Err(invalid(
                 "process",
@@ -90,7 +87,7 @@ pub fn validate(c: &Config, text: &str) -> Result<Vec<String>, Invalid> {
             Schedule::from_config(s, j)
                 .map_err(|e| e.under(&format!("schedules[{j}]")).under(&key))?;
         }
-        if matches!(ctl.backend, BackendConfig::Heroku) {
+        if ctl.backend.uses_heroku_api() {
             needs_heroku = true;
         }
         if ctl.inputs.is_empty() {

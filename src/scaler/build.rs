@@ -1,14 +1,14 @@
 //! From a validated `scaler:` section and `controllers:` list to a ready [`Scaler`]: backends (one shared Heroku client, one writer per
 //! formation file, dry-run wrappers), inputs with their windows, reporters, the dead man's switch, the error handlers.
 
+use super::backend::config::Shared;
 use super::backend::dry_run::DryRun;
-use super::backend::file::FormationFile;
 use super::backend::heroku::{Heroku, HerokuSettings};
 use super::backend::Backend;
 use super::clock::Clock;
 use super::config::ScalerConfig;
 use super::controller::{Controller, InputSlot};
-use super::controller_config::{BackendConfig, ControllerConfig};
+use super::controller_config::ControllerConfig;
 use super::engine::Scaler;
 use super::handlers::Notifier;
 use super::inputs::InputContext;
@@ -17,7 +17,6 @@ use super::schedule::Schedule;
 use crate::outlet::StatsSender;
 use crate::window::WindowReader;
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 /// A config that validated but cannot be built (a bad time zone, a drain input without windows...).
@@ -59,21 +58,26 @@ pub fn build(
     } else {
         None
     };
-    let mut files: HashMap<PathBuf, Arc<dyn Backend>> = HashMap::new();
+    let shared = Shared {
+        heroku: heroku.clone(),
+    };
+    let mut shared_backends: HashMap<String, Arc<dyn Backend>> = HashMap::new();
     let mut controllers = Vec::new();
     for c in controllers_config {
         let fail = |message: String| BuildError {
             controller: c.name.clone(),
             message,
         };
-        let real: Option<Arc<dyn Backend>> = match &c.backend {
-            BackendConfig::Heroku => heroku.clone(),
-            BackendConfig::File(path) => Some(
-                files
-                    .entry(path.clone())
-                    .or_insert_with(|| Arc::new(FormationFile::new(path.clone())))
-                    .clone(),
-            ),
+        // One backend object per identity (controllers of one formation file share its lock).
+        let real: Option<Arc<dyn Backend>> = match shared_backends.get(&c.backend.identity()) {
+            Some(b) => Some(b.clone()),
+            None => {
+                let built = c.backend.build(&shared);
+                if let Some(b) = &built {
+                    shared_backends.insert(c.backend.identity(), b.clone());
+                }
+                built
+            }
         };
         let backend: Arc<dyn Backend> = match (s.dry_run, real) {
             (true, reader) => Arc::new(DryRun::new(reader, c.min)),

@@ -8,7 +8,6 @@ use super::inputs::InputParams;
 use super::policy::Policy;
 use super::schedule::ScheduleConfig;
 use serde::Deserialize;
-use std::path::PathBuf;
 use std::time::Duration;
 
 /// One scaled resource: a process type's dyno count.
@@ -49,37 +48,7 @@ impl ControllerConfig {
     }
 }
 
-/// Where a controller reads and sets its count: `heroku` or `{file: PATH}`.
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
-#[serde(try_from = "RawBackend")]
-pub enum BackendConfig {
-    /// The Heroku Platform API (`scaler.app`, `scaler.api_key`, `scaler.api_url`).
-    #[default]
-    Heroku,
-    /// A formation file (`web=3` lines), for apps off Heroku.
-    File(PathBuf),
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum RawBackend {
-    Name(String),
-    File { file: PathBuf },
-}
-
-impl TryFrom<RawBackend> for BackendConfig {
-    type Error = String;
-
-    fn try_from(raw: RawBackend) -> Result<Self, String> {
-        match raw {
-            RawBackend::Name(n) if n == "heroku" => Ok(BackendConfig::Heroku),
-            RawBackend::File { file } => Ok(BackendConfig::File(file)),
-            RawBackend::Name(n) => Err(format!(
-                "unknown backend {n:?}: use `heroku` or `{{file: PATH}}`"
-            )),
-        }
-    }
-}
+pub use super::backend::config::BackendConfig;
 
 /// One input, validated: common settings plus its type's parameters.
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -2,8 +2,46 @@
 //! comments and blank lines kept. A missing file or type reads as 0. Writes are atomic (temp file in the same
 //! directory, fsync, rename) and serialised within the process.
 
+use super::config::{BackendConfig, BackendKind, BackendSpec, Describe, Shared};
 use super::{Backend, BackendError, BackendFuture};
 use std::path::{Path, PathBuf};
+
+/// `backend: {file: PATH}`: a formation file, for apps off Heroku.
+pub const KIND: BackendKind = BackendKind {
+    name: "file",
+    parse: |params| {
+        let path: PathBuf = match params {
+            Some(serde_yaml_ng::Value::String(p)) if !p.trim().is_empty() => PathBuf::from(p),
+            _ => return Err("expected the formation file's path: `backend: {file: PATH}`".into()),
+        };
+        Ok(BackendConfig::new(FileBackend { path }))
+    },
+};
+
+/// `backend: {file: PATH}` parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileBackend {
+    /// The formation file (`web=3` lines).
+    pub path: PathBuf,
+}
+
+impl BackendSpec for FileBackend {
+    fn kind(&self) -> &'static str {
+        KIND.name
+    }
+
+    fn describe(&self, _cx: &Describe) -> String {
+        format!("formation file {}", self.path.display())
+    }
+
+    fn identity(&self) -> String {
+        format!("file {}", self.path.display())
+    }
+
+    fn build(&self, _shared: &Shared) -> Option<std::sync::Arc<dyn Backend>> {
+        Some(std::sync::Arc::new(FormationFile::new(self.path.clone())))
+    }
+}
 
 pub struct FormationFile {
     path: PathBuf,

@@ -15,6 +15,7 @@
 //! - The API URL and token are [`SecretUrl`] and [`Secret`]: descriptions and errors show the URL masked, and
 //!   transport errors are told without the URL `reqwest` puts in them.
 
+use super::config::{BackendConfig, BackendKind, BackendSpec, Describe, Shared};
 use super::{Backend, BackendError, BackendFuture};
 use crate::retry::{retry_after, Attempt, Backoff, GaveUp, Landed};
 use crate::secret::{http_error, Secret, SecretUrl};
@@ -23,6 +24,44 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+/// `backend: heroku` (the default): the scaler's Heroku client (`scaler.app`, `scaler.api_key`, `scaler.api_url`).
+pub const KIND: BackendKind = BackendKind {
+    name: "heroku",
+    parse: |params| match params {
+        None => Ok(BackendConfig::new(HerokuBackend)),
+        Some(_) => Err("takes no parameters: write `backend: heroku`".into()),
+    },
+};
+
+/// `backend: heroku` parameters: none (the client's settings are the scaler's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HerokuBackend;
+
+impl BackendSpec for HerokuBackend {
+    fn kind(&self) -> &'static str {
+        KIND.name
+    }
+
+    fn describe(&self, cx: &Describe) -> String {
+        format!(
+            "Heroku formation {}/apps/{}/formation/{}",
+            cx.api_url, cx.app, cx.process
+        )
+    }
+
+    fn identity(&self) -> String {
+        KIND.name.to_string()
+    }
+
+    fn uses_heroku_api(&self) -> bool {
+        true
+    }
+
+    fn build(&self, shared: &Shared) -> Option<std::sync::Arc<dyn Backend>> {
+        shared.heroku.clone()
+    }
+}
 
 /// How to reach the API and how patient to be.
 #[derive(Debug, Clone)]

@@ -1,9 +1,10 @@
 //! Backends: where a controller reads and sets its resource count (a process type's dyno count).
 //! [`heroku`] talks to the Heroku Platform API, [`file`] keeps a formation file for apps off Heroku,
-//! [`dry_run`] only logs what it would do.
+//! [`dry_run`] only logs what it would do. [`config`] is the registry of the types a `backend:` key names.
 //!
 //! A backend does not decide anything: it reads, and writes only when asked for a different count.
 
+pub mod config;
 pub mod dry_run;
 pub mod file;
 pub mod heroku;
