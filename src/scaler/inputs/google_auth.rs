@@ -6,6 +6,9 @@
 //! It is not a general Google client: no user (3-legged) OAuth, no metadata-server or workload-identity
 //! credentials, no key rotation, one scope. Keys and tokens are [`Secret`]s; no error message holds either.
 
+pub use super::super::clip;
+#[cfg(test)]
+use super::super::MESSAGE_CHARS;
 use crate::secret::{http_error, Secret, SecretUrl};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
@@ -26,9 +29,6 @@ pub const ASSERTION_LIFETIME_SECS: u64 = 3600;
 
 /// A cached token is refreshed when less than this remains (or less than a tenth of its lifetime, if shorter).
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(300);
-
-/// Messages from remote servers are cut to about this many characters.
-const MESSAGE_CHARS: usize = 200;
 
 /// What a service-account key provides.
 #[derive(Debug, Clone, PartialEq)]
@@ -353,22 +353,6 @@ impl ServiceAccount {
             "token endpoint {} answered HTTP {status}: {said}",
             self.token_uri
         ))
-    }
-}
-
-/// `text` cut to about 200 characters, on one line.
-pub fn clip(text: &str) -> String {
-    let one_line: String = text
-        .trim()
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if one_line.chars().count() <= MESSAGE_CHARS {
-        one_line
-    } else {
-        let mut cut: String = one_line.chars().take(MESSAGE_CHARS).collect();
-        cut.push('…');
-        cut
     }
 }
 

@@ -212,6 +212,25 @@ where
     Ok(InputParams::new(spec))
 }
 
+/// Most characters of a service's answer quoted in an input's error message.
+pub const MESSAGE_CHARS: usize = 200;
+
+/// A service's answer as quoted in an error message: on one line, cut to about [`MESSAGE_CHARS`] characters.
+pub fn clip(text: &str) -> String {
+    let one_line: String = text
+        .trim()
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if one_line.chars().count() <= MESSAGE_CHARS {
+        one_line
+    } else {
+        let mut cut: String = one_line.chars().take(MESSAGE_CHARS).collect();
+        cut.push('…');
+        cut
+    }
+}
+
 /// A `validate` for types that need none beyond serde.
 pub fn no_checks<T>(_: &T) -> Result<(), String> {
     Ok(())

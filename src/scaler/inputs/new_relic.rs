@@ -18,6 +18,9 @@
 
 use super::super::clock::Tick;
 use super::super::input::{Conversion, Input, InputError, Retrieval};
+use super::clip;
+#[cfg(test)]
+use super::MESSAGE_CHARS;
 use super::{
     parse_with, CheckContext, DynosaurEntry, DynosaurInput, InputContext, InputKind, InputSpec,
 };
@@ -135,8 +138,6 @@ pub const DEFAULT_WINDOW: Duration = Duration::from_secs(600);
 const DEFAULT_BACKOFF: Duration = Duration::from_secs(60);
 /// The longest wait after a 429, whatever `Retry-After` says.
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
-/// Error text longer than this is cut.
-const MESSAGE_CHARS: usize = 200;
 
 /// The NerdGraph query; the account and the NRQL go in as variables, so nothing needs escaping by hand.
 const GRAPHQL_QUERY: &str =
@@ -399,22 +400,6 @@ fn nrql_string(text: &str) -> String {
         out.push(c);
     }
     out
-}
-
-/// One line, at most [`MESSAGE_CHARS`] characters.
-fn clip(text: &str) -> String {
-    let one_line: String = text
-        .trim()
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if one_line.chars().count() <= MESSAGE_CHARS {
-        one_line
-    } else {
-        let mut cut: String = one_line.chars().take(MESSAGE_CHARS).collect();
-        cut.push('…');
-        cut
-    }
 }
 
 /// The message of New Relic's JSON error (NerdGraph's `{"errors":[{"message"}]}`, REST's
