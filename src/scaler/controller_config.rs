@@ -93,6 +93,12 @@ struct RawInput {
     target: Option<f64>,
     #[serde(default)]
     tolerance: Option<f64>,
+    /// In an add-on controller: the plan table's figure this value is compared with.
+    #[serde(default)]
+    capacity: Option<String>,
+    /// With `capacity`: the percent of a plan's figure the value may use (default: the controller's).
+    #[serde(default)]
+    max_percentage_threshold: Option<f64>,
     #[serde(flatten)]
     params: serde_yaml_ng::Mapping,
 }
@@ -107,7 +113,28 @@ impl TryFrom<RawInput> for InputConfig {
         let name = raw.name.clone();
         let fail = |e: String| format!("input {name:?}: {e}");
         let params = InputParams::parse(&raw.kind, raw.params).map_err(fail)?;
+        if let Some(t) = raw.max_percentage_threshold {
+            if raw.per_dyno.is_some() || raw.target.is_some() {
+                return Err(fail(
+                    "`max_percentage_threshold` goes with `capacity` (add-on plans)".into(),
+                ));
+            }
+            if !(t > 0.0 && t <= 100.0) {
+                return Err(fail(format!(
+                    "max_percentage_threshold must be in (0, 100], got {t}"
+                )));
+            }
+        }
         let conversion = match (raw.per_dyno, raw.target, raw.tolerance) {
+            _ if raw.capacity.is_some() && (raw.per_dyno.is_some() || raw.target.is_some()) => {
+                return Err(fail(
+                    "set `capacity` (add-on plans) or `per_dyno`/`target` (dynos), not both".into(),
+                ))
+            }
+            (None, None, None) if raw.capacity.is_some() => Conversion::Capacity {
+                figure: raw.capacity.clone().unwrap_or_default(),
+                threshold: raw.max_percentage_threshold,
+            },
             (Some(_), Some(_), _) => {
                 return Err(fail("set `per_dyno` or `target`, not both".into()))
             }
@@ -134,12 +161,18 @@ impl TryFrom<RawInput> for InputConfig {
                 }
             }
             (None, None, Some(_)) => return Err(fail("`tolerance` goes with `target`".into())),
-            (None, None, None) => params.default_conversion().ok_or_else(|| {
-                fail(format!(
+            (None, None, None) => match params.default_conversion() {
+                Some(Conversion::Capacity { figure, .. }) => Conversion::Capacity {
+                    figure,
+                    threshold: raw.max_percentage_threshold,
+                },
+                other => other.ok_or_else(|| {
+                    fail(format!(
                     "a {} input needs `per_dyno: N` or `target: N` to turn its value into dynos",
                     raw.kind
                 ))
-            })?,
+                })?,
+            },
         };
         let interval = raw.interval.unwrap_or_else(|| params.default_interval());
         if interval.is_zero() {
@@ -148,7 +181,9 @@ impl TryFrom<RawInput> for InputConfig {
         Ok(InputConfig {
             name: raw.name,
             interval,
-            hysteresis_period: raw.hysteresis_period.unwrap_or(Duration::from_secs(300)),
+            hysteresis_period: raw
+                .hysteresis_period
+                .unwrap_or_else(|| params.default_hysteresis_period()),
             outage_after: raw.outage_after.unwrap_or(DEFAULT_OUTAGE_AFTER),
             fallback: raw.fallback,
             conversion,

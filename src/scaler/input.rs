@@ -42,6 +42,21 @@ pub enum Conversion {
     PerDyno(f64),
     /// Kubernetes HPA's rule: `ceil(current * value / target)`, unchanged while `|value/target - 1| <= tolerance`.
     Target { target: f64, tolerance: f64 },
+    /// An add-on plan, as written in an entry (`capacity: FIGURE`): compared with the named figure of its
+    /// controller's plan table. The controller's config turns it into [`Conversion::Plan`]; it never runs as
+    /// it is (its estimate is 0).
+    Capacity {
+        figure: String,
+        /// Percent of a plan's figure the value may use (`None`: the controller's, default 90).
+        threshold: Option<f64>,
+    },
+    /// Dynosaur's plan rule, resolved against a plan table: the index of the smallest plan whose figure
+    /// times `threshold`/100 exceeds the value (`None` figures have no limit). Above every plan: the last.
+    Plan {
+        figure: String,
+        limits: Vec<Option<f64>>,
+        threshold: f64,
+    },
 }
 
 impl Conversion {
@@ -66,6 +81,20 @@ impl Conversion {
                 let raw = f64::from(base) * ratio;
                 to_count((raw - 1e-9).ceil())
             }
+            Conversion::Capacity { .. } => 0,
+            Conversion::Plan {
+                ref limits,
+                threshold,
+                ..
+            } => {
+                let fits =
+                    |limit: &Option<f64>| limit.map_or(true, |l| l * threshold / 100.0 > value);
+                let index = limits
+                    .iter()
+                    .position(fits)
+                    .unwrap_or(limits.len().saturating_sub(1));
+                u32::try_from(index).unwrap_or(u32::MAX)
+            }
         }
     }
 
@@ -76,6 +105,13 @@ impl Conversion {
             Conversion::Target { target, tolerance } => {
                 format!("ceil(current * value / {target}), tolerance {tolerance}")
             }
+            Conversion::Capacity { figure, threshold } => match threshold {
+                Some(t) => format!("the smallest plan whose {figure} * {t}% exceeds the value"),
+                None => format!("the smallest plan whose {figure} * threshold exceeds the value"),
+            },
+            Conversion::Plan {
+                figure, threshold, ..
+            } => format!("the smallest plan whose {figure} * {threshold}% exceeds the value"),
         }
     }
 }
@@ -144,6 +180,30 @@ mod tests {
         assert_eq!(c.estimate(221.0, 7), 8);
         assert_eq!(c.estimate(179.0, 7), 7); // ceil(7 * 0.895) = 7
         assert_eq!(c.estimate(150.0, 7), 6); // ceil(5.25) = 6
+    }
+
+    #[test]
+    fn plan_is_the_smallest_that_fits_under_the_threshold() {
+        const MB: f64 = 1024.0 * 1024.0;
+        // RedisCloud's memory figures, in bytes: 25, 100, 250 MB; then a plan without a limit.
+        let c = Conversion::Plan {
+            figure: "memory".into(),
+            limits: vec![Some(25.0 * MB), Some(100.0 * MB), Some(250.0 * MB), None],
+            threshold: 90.0,
+        };
+        // Dynosaur's spec: 70 MB -> rediscloud:100 (index 1).
+        assert_eq!(c.estimate(70.0 * MB, 0), 1);
+        assert_eq!(c.estimate(120.0 * MB, 0), 2);
+        assert_eq!(c.estimate(22.0 * MB, 3), 0);
+        // 90% of 25 MB is exactly 22.5 MB: not "exceeds".
+        assert_eq!(c.estimate(22.5 * MB, 0), 1);
+        assert_eq!(c.estimate(1e15, 0), 3);
+        let bounded = Conversion::Plan {
+            figure: "memory".into(),
+            limits: vec![Some(10.0), Some(20.0)],
+            threshold: 100.0,
+        };
+        assert_eq!(bounded.estimate(500.0, 0), 1);
     }
 
     #[test]

@@ -124,6 +124,10 @@ pub trait InputSpec: SpecAny + fmt::Debug + Send + Sync {
     fn default_interval(&self) -> Duration {
         Duration::from_secs(60)
     }
+    /// How far back the max looks when the entry names none (default 5m, Dynosaur's).
+    fn default_hysteresis_period(&self) -> Duration {
+        Duration::from_secs(300)
+    }
     /// Checks against the rest of the file (an error's key is relative to the entry); `Ok` carries warnings.
     fn check(&self, _cx: &CheckContext) -> Result<Vec<String>, Invalid> {
         Ok(Vec::new())
