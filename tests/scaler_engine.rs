@@ -86,13 +86,7 @@ async fn controllers_run_side_by_side_and_one_failing_never_stops_the_other() {
     let windows = Arc::new(Windows::default());
     *windows.rate.lock().unwrap() = 55.0; // 55 req/s at 10 per dyno: 6 dynos
     let loaded = load_str(&config(&fake, false, "50ms", "100ms"), "t.yaml", &|_| None).unwrap();
-    let mut scaler = drainscale::scaler::build(
-        &loaded.config.scaler,
-        &loaded.config.controllers,
-        Some(windows.clone()),
-        Arc::new(SystemClock),
-    )
-    .unwrap();
+    let mut scaler = support::built::scaler(&loaded, Some(windows.clone()));
     let passes = Arc::new(Passes::default());
     scaler.add_reporter(passes.clone());
     let status = scaler.status();
@@ -146,13 +140,7 @@ async fn time_from_a_spike_to_the_patch_is_bounded_by_the_two_intervals() {
     let windows = Arc::new(Windows::default());
     *windows.rate.lock().unwrap() = 5.0;
     let loaded = load_str(&config(&fake, false, "100ms", "300ms"), "t.yaml", &|_| None).unwrap();
-    let mut scaler = drainscale::scaler::build(
-        &loaded.config.scaler,
-        &loaded.config.controllers,
-        Some(windows.clone()),
-        Arc::new(SystemClock),
-    )
-    .unwrap();
+    let mut scaler = support::built::scaler(&loaded, Some(windows.clone()));
     let passes = Arc::new(Passes::default());
     scaler.add_reporter(passes.clone());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -197,13 +185,7 @@ async fn a_dry_run_reads_the_real_count_and_never_writes() {
     let windows = Arc::new(Windows::default());
     *windows.rate.lock().unwrap() = 120.0;
     let loaded = load_str(&config(&fake, true, "50ms", "100ms"), "t.yaml", &|_| None).unwrap();
-    let mut scaler = drainscale::scaler::build(
-        &loaded.config.scaler,
-        &loaded.config.controllers,
-        Some(windows),
-        Arc::new(SystemClock),
-    )
-    .unwrap();
+    let mut scaler = support::built::scaler(&loaded, Some(windows));
     let passes = Arc::new(Passes::default());
     scaler.add_reporter(passes.clone());
     let status = scaler.status();
@@ -242,13 +224,7 @@ async fn the_formation_file_backend_follows_the_estimate() {
         path.display()
     );
     let loaded = load_str(&text, "f.yaml", &|_| None).unwrap();
-    let mut scaler = drainscale::scaler::build(
-        &loaded.config.scaler,
-        &loaded.config.controllers,
-        None,
-        Arc::new(SystemClock),
-    )
-    .unwrap();
+    let mut scaler = support::built::scaler(&loaded, None);
     let reports = scaler.pass_once().await;
     let want = reports[0].actual.unwrap();
     assert!(
@@ -366,13 +342,7 @@ async fn the_dead_mans_switch_pings_after_clean_passes_only() {
     let check_ins = || fake.log().iter().filter(|s| s.path == "/check-in").count();
     for (process, want) in [("clock", 0), ("web", 1)] {
         let loaded = load_str(&yaml(process), "t.yaml", &|_| None).unwrap();
-        let mut scaler = drainscale::scaler::build(
-            &loaded.config.scaler,
-            &loaded.config.controllers,
-            None,
-            Arc::new(SystemClock),
-        )
-        .unwrap();
+        let mut scaler = support::built::scaler(&loaded, None);
         let passes = Arc::new(Passes::default());
         scaler.add_reporter(passes.clone());
         let before = check_ins();
@@ -406,13 +376,7 @@ async fn shutdown_does_not_wait_for_a_pass_stuck_on_a_slow_api() {
     let text = config(&fake, false, "50ms", "100ms")
         .replace("max_attempts: 2", "max_attempts: 2, timeout: 60s");
     let loaded = load_str(&text, "t.yaml", &|_| None).unwrap();
-    let scaler = drainscale::scaler::build(
-        &loaded.config.scaler,
-        &loaded.config.controllers,
-        Some(windows),
-        Arc::new(SystemClock),
-    )
-    .unwrap();
+    let scaler = support::built::scaler(&loaded, Some(windows));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let run = tokio::spawn(scaler.run_until(async move {
         let _ = stopped.await;

@@ -3,6 +3,8 @@
 //! drop-oldest queue, a stalled or failing receiver that never stops passes, panics reported, the Dynosaur
 //! mapping and what `drainscale check` shows.
 
+#[path = "support/built.rs"]
+mod built;
 #[path = "support/fake_heroku.rs"]
 mod fake_heroku;
 #[path = "support/panics.rs"]
@@ -58,6 +60,8 @@ fn pass(error: Option<&str>, health: Health) -> PassReport {
         error: error.map(str::to_string),
         error_repeated: false,
         dry_run: false,
+        plans: None,
+        size: None,
     }
 }
 
@@ -283,13 +287,7 @@ async fn stalled_and_failing_receivers_never_stop_passes() {
         fake.url, stalled.url, failing.url
     );
     let loaded = load_str(&text, "t.yaml", &|_| None).unwrap();
-    let mut scaler = drainscale::scaler::build(
-        &loaded.config.scaler,
-        &loaded.config.controllers,
-        None,
-        Arc::new(SystemClock),
-    )
-    .unwrap();
+    let mut scaler = built::scaler(&loaded, None);
     let passes = Arc::new(Passes::default());
     scaler.add_reporter(passes.clone());
     let handlers = scaler.error_handlers().unwrap();

@@ -3,6 +3,8 @@
 //! `scaler.heroku.refusal_backoff` passes, `/status` keeps showing the refusal, and the error handlers hear
 //! of it once. Assertions count the PATCH requests the fake received.
 
+#[path = "support/built.rs"]
+mod built;
 #[path = "support/fake_heroku.rs"]
 mod fake_heroku;
 #[path = "support/receiver.rs"]
@@ -14,10 +16,9 @@ use drainscale::config::load_str;
 use drainscale::drain::StatusPage;
 use drainscale::scaler::backend::heroku::{Heroku, HerokuSettings};
 use drainscale::scaler::backend::{Backend, BackendError};
-use drainscale::scaler::clock::SystemClock;
 use fake_heroku::{FakeHeroku, MAX_QUANTITY};
 use receiver::{Mode, Receiver};
-use std::sync::Arc;
+
 use std::time::Duration;
 
 fn client(fake: &FakeHeroku, refusal_backoff: Duration) -> Heroku {
@@ -90,13 +91,7 @@ async fn passes_hold_a_refused_count_and_report_it_once() {
     let fake = FakeHeroku::start("shop", "tok", &[("web", 2)]).await;
     let rx = Receiver::start(Mode::Ok).await;
     let loaded = load_str(&config(&fake, &rx.url, ""), "t.yaml", &|_| None).unwrap();
-    let mut scaler = drainscale::scaler::build(
-        &loaded.config.scaler,
-        &loaded.config.controllers,
-        None,
-        Arc::new(SystemClock),
-    )
-    .unwrap();
+    let mut scaler = built::scaler(&loaded, None);
     let status = scaler.status();
     let handlers = scaler.error_handlers().unwrap();
     for _ in 0..4 {
@@ -136,13 +131,7 @@ async fn refusal_backoff_is_read_from_the_config() {
     let text = config(&fake, &rx.url, ", refusal_backoff: 0s");
     let loaded = load_str(&text, "t.yaml", &|_| None).unwrap();
     assert_eq!(loaded.config.scaler.heroku.refusal_backoff, Duration::ZERO);
-    let mut scaler = drainscale::scaler::build(
-        &loaded.config.scaler,
-        &loaded.config.controllers,
-        None,
-        Arc::new(SystemClock),
-    )
-    .unwrap();
+    let mut scaler = built::scaler(&loaded, None);
     for _ in 0..3 {
         scaler.pass_once().await;
     }

@@ -2,9 +2,11 @@
 //! `<scaler.stats.prefix>.<app>.<controller>.<input>.{value,max,estimate}` and `.combined.{estimate,actual}`,
 //! whatever the outlet's own prefix for window series.
 
+#[path = "support/built.rs"]
+mod built;
+
 use drainscale::config::load_str;
 use drainscale::outlet::Outlets;
-use drainscale::scaler::clock::SystemClock;
 use drainscale::window::Store;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,13 +21,7 @@ async fn pass_stats_reach_statsd_with_dynosaur_names() {
     let loaded = load_str(&text, "stats.yaml", &|_| None).unwrap();
     let store = Arc::new(Store::new(loaded.config.windows.clone()));
     let outlets = Outlets::start(&loaded.config.outlets, store).unwrap();
-    let mut scaler = drainscale::scaler::build(
-        &loaded.config.scaler,
-        &loaded.config.controllers,
-        None,
-        Arc::new(SystemClock),
-    )
-    .unwrap();
+    let mut scaler = built::scaler(&loaded, None);
     let reporter =
         drainscale::scaler::build::outlet_reporter(&loaded.config.scaler, outlets.stats_sender())
             .unwrap();

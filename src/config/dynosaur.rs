@@ -8,10 +8,7 @@
 //! Plugins that drainscale does not have yet are named in an error (or a warning when the controller keeps
 //! other inputs).
 
-use super::{
-    BackendConfig, Config, ControllerConfig, ErrorHandlerConfig, InputConfig, ScalerConfig,
-    StatsConfig,
-};
+use super::{Config, ControllerConfig, ErrorHandlerConfig, InputConfig, ScalerConfig, StatsConfig};
 use crate::drain::DrainConfig;
 use crate::outlet::OutletConfig;
 use crate::scaler::handlers::bugsnag::BugsnagParams;
@@ -314,16 +311,15 @@ fn controller(
         ));
     }
     warnings.extend(unsupported.into_iter().map(|u| format!("{u}; skipped")));
-    Ok(ControllerConfig {
-        name: c.name,
-        process: Some("web".into()),
-        min: c.min_resource.or(c.min_web_dynos).unwrap_or(DEFAULT_MIN),
-        max: c.max_resource.or(c.max_web_dynos).unwrap_or(DEFAULT_MAX),
-        backend: BackendConfig::default(),
-        policy: policy.clone(),
-        schedules: vec![],
+    let mut config = ControllerConfig::dynos(
+        &c.name,
+        "web",
+        c.min_resource.or(c.min_web_dynos).unwrap_or(DEFAULT_MIN),
+        c.max_resource.or(c.max_web_dynos).unwrap_or(DEFAULT_MAX),
         inputs,
-    })
+    );
+    config.policy = policy.clone();
+    Ok(config)
 }
 
 /// Dynosaur plugins no input type maps yet.

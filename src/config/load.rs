@@ -76,6 +76,10 @@ impl ConfigError {
             Some((key, rest)) if is_key_path(key) => (Some(key.to_string()), rest.to_string()),
             _ => (None, body),
         };
+        let (key, message, line) = match (key, line) {
+            (Some(key), Some(line)) => entry_key(text, key, message, line),
+            (key, line) => (key, message, line),
+        };
         let line = line.or_else(|| key.as_deref().and_then(|k| line_of_path(text, k)));
         ConfigError {
             file: file.to_string(),
@@ -95,6 +99,35 @@ impl ConfigError {
             out += &format!(": {key}");
         }
         out + ": " + &self.message
+    }
+}
+
+/// A check an entry makes of its own keys (its `TryFrom`) reports at the entry's first line, under the list's
+/// path, naming the key first (`controllers: max: ...` at line 5): find which entry starts at that line and
+/// point at the key's own line (`controllers[0].max`, line 6).
+fn entry_key(
+    text: &str,
+    list: String,
+    message: String,
+    line: usize,
+) -> (Option<String>, String, Option<usize>) {
+    let Some((sub, rest)) = message.split_once(": ") else {
+        return (Some(list), message, Some(line));
+    };
+    let simple = !sub.is_empty() && sub.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+    let index = (0..1_000)
+        .map(|i| (i, line_of_path(text, &format!("{list}[{i}]"))))
+        .take_while(|(_, at)| at.is_some_and(|at| at <= line))
+        .find(|(_, at)| *at == Some(line))
+        .map(|(i, _)| i);
+    match index {
+        Some(i) if simple => {
+            let key = format!("{list}[{i}].{sub}");
+            let at = line_of_path(text, &key).unwrap_or(line);
+            (Some(key), rest.to_string(), Some(at))
+        }
+        Some(i) => (Some(format!("{list}[{i}]")), message, Some(line)),
+        None => (Some(list), message, Some(line)),
     }
 }
 

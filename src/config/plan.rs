@@ -6,6 +6,7 @@
 use super::{ErrorHandlerConfig, Layout, Loaded};
 use crate::duration::format as dur;
 use crate::scaler::backend::config::Describe;
+use crate::scaler::controller_config::Resource;
 use crate::scaler::schedule::Schedule;
 use std::fmt::Write;
 
@@ -84,24 +85,46 @@ pub fn render(loaded: &Loaded) -> String {
         let _ = writeln!(out, "  error handler: {}", describe_handler(h));
     }
     for ctl in &c.controllers {
-        let _ = writeln!(
-            out,
-            "controller {}: process {}, min {}, max {}",
-            ctl.name,
-            ctl.process(),
-            ctl.min,
-            ctl.max
-        );
-        let backend = match s.dry_run {
-            false => ctl.backend.describe(&Describe {
+        match &ctl.resource {
+            Resource::Dynos { process, size } => {
+                let size = size.as_ref().map_or(String::new(), |s| {
+                    format!(", size {s} (sent with every change)")
+                });
+                let _ = writeln!(
+                    out,
+                    "controller {}: process {process}, min {}, max {}{size}",
+                    ctl.name, ctl.min, ctl.max
+                );
+            }
+            Resource::Addon { addon, plans } => {
+                let _ = writeln!(
+                    out,
+                    "controller {}: add-on {addon}, plan table {} ({}), min {}, max {}",
+                    ctl.name,
+                    plans.name,
+                    plans.names().join(", "),
+                    ctl.label(ctl.min),
+                    ctl.label(ctl.max)
+                );
+            }
+        }
+        let backend = match (s.dry_run, &ctl.resource) {
+            (false, Resource::Addon { addon, .. }) => format!(
+                "Heroku add-on {}/apps/{app}/addons/{addon} (GET its plan, PATCH {{\"plan\": ...}})",
+                s.api_url
+            ),
+            (false, Resource::Dynos { .. }) => ctl.backend.describe(&Describe {
                 api_url: &s.api_url,
                 app,
                 process: ctl.process(),
             }),
-            true if key == "set" && ctl.backend.uses_heroku_api() => {
-                "dry run (reads the start count from Heroku, never writes)".to_string()
+            (true, _) if key == "set" && ctl.backend.uses_heroku_api() => {
+                "dry run (reads the start from Heroku, never writes)".to_string()
             }
-            true => format!("dry run (assumes {} at start, never writes)", ctl.min),
+            (true, _) => format!(
+                "dry run (assumes {} at start, never writes)",
+                ctl.label(ctl.min)
+            ),
         };
         let _ = writeln!(out, "  backend: {backend}");
         let _ = writeln!(out, "  policy: {}", ctl.policy.describe());

@@ -4,6 +4,7 @@
 use super::locate::line_of_path;
 use super::Config;
 use crate::invalid::{self, Invalid};
+use crate::scaler::controller_config::Resource;
 use crate::scaler::inputs::CheckContext;
 use crate::scaler::schedule::Schedule;
 use std::collections::HashSet;
@@ -56,31 +57,74 @@ pub fn validate(c: &Config, text: &str) -> Result<Vec<String>, Invalid> {
             ));
         }
         let process = ctl.process();
-        if process.is_empty()
-            || !process
-                .chars()
-                .all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
-        {
-            return Err(invalid(
-                "process",
-                format!(
-                    "process type {process:?} must be letters, digits or `_` (as in a Procfile)"
-                ),
-            ));
+        match &ctl.resource {
+            Resource::Dynos { size, .. } => {
+                if process.is_empty()
+                    || !process
+                        .chars()
+                        .all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+                {
+                    return Err(invalid(
+                        "process",
+                        format!(
+                            "process type {process:?} must be letters, digits or `_` (as in a Procfile)"
+                        ),
+                    ));
+                }
+                if let Some(size) = size {
+                    if size.is_empty()
+                        || !size
+                            .chars()
+                            .all(|ch| ch.is_ascii_alphanumeric() || ch == '-')
+                    {
+                        return Err(invalid(
+                            "size",
+                            format!(
+                                "{size:?} is not a dyno size (e.g. standard-2x, performance-m)"
+                            ),
+                        ));
+                    }
+                    if !ctl.backend.uses_heroku_api() {
+                        warnings.push(format!(
+                            "{here}: size {size} is sent to Heroku only; the {} backend ignores it",
+                            ctl.backend.kind()
+                        ));
+                    }
+                }
+            }
+            Resource::Addon { .. } => {
+                if !ctl.backend.uses_heroku_api() {
+                    return Err(invalid(
+                        "backend",
+                        "add-on plans are read and changed through the Heroku API: use `backend: heroku`"
+                            .into(),
+                    ));
+                }
+            }
         }
-        let backend_key = ctl.backend.identity();
+        let backend_key = match &ctl.resource {
+            Resource::Dynos { .. } => ctl.backend.identity(),
+            Resource::Addon { .. } => "addon".into(),
+        };
         if !processes.insert((backend_key, process.to_string())) {
+            let (key, what) = match &ctl.resource {
+                Resource::Dynos { .. } => ("process", "process"),
+                Resource::Addon { .. } => ("addon", "add-on"),
+            };
             return Err(invalid(
-                "process",
-                format!(
-                    "another controller already scales process {process:?} on the same backend"
-                ),
+                key,
+                format!("another controller already scales {what} {process:?} on the same backend"),
             ));
         }
         if ctl.min > ctl.max {
             return Err(invalid(
                 "min",
-                format!("{} is above max {} ({:?})", ctl.min, ctl.max, ctl.name),
+                format!(
+                    "{} is above max {} ({:?})",
+                    ctl.label(ctl.min),
+                    ctl.label(ctl.max),
+                    ctl.name
+                ),
             ));
         }
         for (j, s) in ctl.schedules.iter().enumerate() {
@@ -116,6 +160,12 @@ pub fn validate(c: &Config, text: &str) -> Result<Vec<String>, Invalid> {
                     "another input of {:?} is called {:?}",
                     ctl.name, input.name
                 )));
+            }
+            if input.fallback.is_some() && ctl.plans().is_some() {
+                return Err(Invalid::at(
+                    invalid::join(&key, "fallback"),
+                    "a fallback is a dyno count; add-on controllers hold their plan in an outage",
+                ));
             }
             if let Some(f) = input.fallback.filter(|f| *f > ctl.max) {
                 warnings.push(format!(

@@ -1,6 +1,7 @@
 //! From a validated `scaler:` section and `controllers:` list to a ready [`Scaler`]: backends (one shared Heroku client, one writer per
 //! formation file, dry-run wrappers), inputs with their windows, reporters, the dead man's switch, the error handlers.
 
+use super::backend::addon::AddonPlans;
 use super::backend::config::Shared;
 use super::backend::dry_run::DryRun;
 use super::backend::heroku::{Heroku, HerokuSettings};
@@ -8,7 +9,7 @@ use super::backend::Backend;
 use super::clock::Clock;
 use super::config::ScalerConfig;
 use super::controller::{Controller, InputSlot};
-use super::controller_config::ControllerConfig;
+use super::controller_config::{ControllerConfig, Resource};
 use super::engine::Scaler;
 use super::handlers::Notifier;
 use super::inputs::InputContext;
@@ -41,7 +42,7 @@ pub fn build(
     let ctx = InputContext { windows };
     let start = clock.tick();
     let key = s.api_key.as_ref().map_or("", |k| k.expose());
-    let heroku: Option<Arc<dyn Backend>> = if !key.is_empty() && !s.app.is_empty() {
+    let heroku: Option<Arc<Heroku>> = if !key.is_empty() && !s.app.is_empty() {
         let mut settings = HerokuSettings::new(s.api_url.expose(), &s.app, key);
         settings.cache_ttl = s.heroku.cache_ttl;
         settings.timeout = s.heroku.timeout;
@@ -58,9 +59,6 @@ pub fn build(
     } else {
         None
     };
-    let shared = Shared {
-        heroku: heroku.clone(),
-    };
     let mut shared_backends: HashMap<String, Arc<dyn Backend>> = HashMap::new();
     let mut controllers = Vec::new();
     for c in controllers_config {
@@ -68,13 +66,22 @@ pub fn build(
             controller: c.name.clone(),
             message,
         };
-        // One backend object per identity (controllers of one formation file share its lock).
-        let real: Option<Arc<dyn Backend>> = match shared_backends.get(&c.backend.identity()) {
-            Some(b) => Some(b.clone()),
-            None => {
+        // One backend object per identity (controllers of one formation file share its lock); an add-on
+        // controller reads and sets plans through the Heroku client.
+        let identity = format!("{} {:?}", c.backend.identity(), c.size());
+        let real: Option<Arc<dyn Backend>> = match (&c.resource, shared_backends.get(&identity)) {
+            (Resource::Addon { plans, .. }, _) => heroku
+                .clone()
+                .map(|h| Arc::new(AddonPlans::new(h, plans.clone())) as Arc<dyn Backend>),
+            (Resource::Dynos { .. }, Some(b)) => Some(b.clone()),
+            (Resource::Dynos { size, .. }, None) => {
+                let shared = Shared {
+                    heroku: heroku.clone(),
+                    size: size.clone(),
+                };
                 let built = c.backend.build(&shared);
                 if let Some(b) = &built {
-                    shared_backends.insert(c.backend.identity(), b.clone());
+                    shared_backends.insert(identity, b.clone());
                 }
                 built
             }
@@ -115,7 +122,7 @@ pub fn build(
                 start.mono,
             ));
         }
-        controllers.push(Controller::new(
+        let controller = Controller::new(
             c.name.clone(),
             c.process().to_string(),
             c.min,
@@ -124,7 +131,12 @@ pub fn build(
             c.policy.clone(),
             inputs,
             backend,
-        ));
+        )
+        .with_size(c.size().map(str::to_string));
+        controllers.push(match c.plans() {
+            Some(t) => controller.with_plans(t.clone()),
+            None => controller,
+        });
     }
     let mut reporters: Vec<Arc<dyn StatsReporter>> = Vec::new();
     if s.stats.console {

@@ -1,4 +1,5 @@
-//! A controller scales one resource (a process type's dyno count): it refreshes its inputs, takes the max of
+//! A controller scales one resource (a process type's dyno count, or an add-on's plan as a position in its
+//! plan table): it refreshes its inputs, takes the max of
 //! their estimates (with fallbacks for inputs in OUTAGE), lets the policy decide within the bounds in force
 //! (min/max or an active schedule), and sets the new count through its backend.
 //!
@@ -9,6 +10,7 @@ use super::clock::Tick;
 use super::health::Health;
 use super::hysteresis::Hysteresis;
 use super::input::{Input, InputError};
+use super::plans::PlanTable;
 use super::policy::{Bounds, Policy, Situation};
 use super::schedule::Schedule;
 use jiff::Timestamp;
@@ -182,6 +184,20 @@ pub struct PassReport {
     /// handlers again.
     pub error_repeated: bool,
     pub dry_run: bool,
+    /// An add-on controller's plan table (its counts are plan positions).
+    pub plans: Option<PlanTable>,
+    /// The dyno size a dyno controller sends with its changes.
+    pub size: Option<String>,
+}
+
+impl PassReport {
+    /// A count in words: the number, or an add-on controller's plan name.
+    pub fn label(&self, count: u32) -> String {
+        match &self.plans {
+            Some(t) => t.label(count),
+            None => count.to_string(),
+        }
+    }
 }
 
 /// One scaled resource.
@@ -199,6 +215,8 @@ pub struct Controller {
     last_known: Option<u32>,
     /// The first pass.
     started: Option<Instant>,
+    plans: Option<PlanTable>,
+    size: Option<String>,
 }
 
 impl Controller {
@@ -225,6 +243,28 @@ impl Controller {
             last_change: None,
             last_known: None,
             started: None,
+            plans: None,
+            size: None,
+        }
+    }
+
+    /// Makes this an add-on controller: counts are positions in `plans`, shown as plan names.
+    pub fn with_plans(mut self, plans: PlanTable) -> Self {
+        self.plans = Some(plans);
+        self
+    }
+
+    /// Shows the dyno size its backend sends.
+    pub fn with_size(mut self, size: Option<String>) -> Self {
+        self.size = size;
+        self
+    }
+
+    /// A count in words: the number, or the plan's name.
+    fn label(&self, count: u32) -> String {
+        match &self.plans {
+            Some(t) => t.label(count),
+            None => count.to_string(),
         }
     }
 
@@ -298,6 +338,8 @@ impl Controller {
             error: None,
             error_repeated: false,
             dry_run: self.backend.is_dry_run(),
+            plans: self.plans.clone(),
+            size: self.size.clone(),
         };
         let Some(current) = current else {
             report.reason = "holding: the current count is unknown".into();
@@ -332,8 +374,10 @@ impl Controller {
                         };
                         tracing::info!(
                             controller = %self.name,
-                            "{verb} {} from {current} to {actual}: {}",
+                            "{verb} {} from {} to {}: {}",
                             self.process,
+                            self.label(current),
+                            self.label(actual),
                             change.reason
                         );
                         self.last_change = Some((now.mono, change.clone()));
@@ -344,7 +388,8 @@ impl Controller {
                     report.error_repeated = matches!(e, BackendError::Refused { .. });
                     error = Some(format!(
                         "setting {} to {}: {e}",
-                        self.process, decision.target
+                        self.process,
+                        self.label(decision.target)
                     ))
                 }
             }

@@ -5,47 +5,295 @@
 use super::health::DEFAULT_OUTAGE_AFTER;
 use super::input::Conversion;
 use super::inputs::InputParams;
+use super::plans::PlanTable;
 use super::policy::Policy;
 use super::schedule::ScheduleConfig;
 use serde::Deserialize;
 use std::time::Duration;
 
-/// One scaled resource: a process type's dyno count.
+/// One scaled resource: a process type's dyno count, or an add-on's plan.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "RawController")]
 pub struct ControllerConfig {
     /// Names the controller in stats, logs and the status page (`[A-Za-z0-9_-]`).
     pub name: String,
-    /// The Procfile process type it scales (default: the name).
-    #[serde(default)]
-    pub process: Option<String>,
-    /// Fewest dynos (default 1).
-    #[serde(default = "default_min")]
+    /// What it scales.
+    pub resource: Resource,
+    /// Fewest dynos, or the smallest plan's position in the plan table.
     pub min: u32,
-    /// Most dynos (required: the cost ceiling).
+    /// Most dynos, or the largest plan's position.
     pub max: u32,
     /// Where the count is read and set: `heroku` (default) or `{file: PATH}`.
-    #[serde(default)]
     pub backend: BackendConfig,
-    /// Cool-downs and steps.
-    #[serde(default)]
+    /// Cool-downs and steps (for plans, steps are plan steps).
     pub policy: Policy,
-    /// Time ranges that override min/max; the first active one wins.
-    #[serde(default)]
+    /// Time ranges that override min/max; the first active one wins (dyno controllers).
     pub schedules: Vec<ScheduleConfig>,
     /// The inputs; the controller follows the largest estimate.
     pub inputs: Vec<InputConfig>,
 }
 
-fn default_min() -> u32 {
-    1
+/// What a controller scales.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Resource {
+    /// A process type's dyno count; `size` (e.g. `standard-2x`) is sent with every formation change.
+    Dynos {
+        process: String,
+        size: Option<String>,
+    },
+    /// An add-on's plan, along a plan table: the count is the plan's position.
+    Addon { addon: String, plans: PlanTable },
 }
 
 impl ControllerConfig {
-    /// The process type scaled.
-    pub fn process(&self) -> &str {
-        self.process.as_deref().unwrap_or(&self.name)
+    /// A dyno controller with default backend and policy (for code that builds configs).
+    pub fn dynos(name: &str, process: &str, min: u32, max: u32, inputs: Vec<InputConfig>) -> Self {
+        ControllerConfig {
+            name: name.to_string(),
+            resource: Resource::Dynos {
+                process: process.to_string(),
+                size: None,
+            },
+            min,
+            max,
+            backend: BackendConfig::default(),
+            policy: Policy::default(),
+            schedules: Vec::new(),
+            inputs,
+        }
     }
+
+    /// The process type scaled, or the add-on.
+    pub fn process(&self) -> &str {
+        match &self.resource {
+            Resource::Dynos { process, .. } => process,
+            Resource::Addon { addon, .. } => addon,
+        }
+    }
+
+    /// The dyno size sent with formation changes.
+    pub fn size(&self) -> Option<&str> {
+        match &self.resource {
+            Resource::Dynos { size, .. } => size.as_deref(),
+            Resource::Addon { .. } => None,
+        }
+    }
+
+    /// The plan table of an add-on controller.
+    pub fn plans(&self) -> Option<&PlanTable> {
+        match &self.resource {
+            Resource::Addon { plans, .. } => Some(plans),
+            Resource::Dynos { .. } => None,
+        }
+    }
+
+    /// A count in words: `3` dynos, or the plan's name.
+    pub fn label(&self, count: u32) -> String {
+        match self.plans() {
+            Some(t) => t.label(count),
+            None => count.to_string(),
+        }
+    }
+}
+
+/// A controller entry as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawController {
+    name: String,
+    /// The Procfile process type it scales (default: the name).
+    #[serde(default)]
+    process: Option<String>,
+    /// Dyno size sent with formation changes.
+    #[serde(default)]
+    size: Option<String>,
+    /// The add-on (name or id on the app) whose plan this controller scales.
+    #[serde(default)]
+    addon: Option<String>,
+    /// The plan table (default: the built-in table named like the add-on's service).
+    #[serde(default)]
+    plans: Option<PlanTable>,
+    /// Percent of a plan's figure a value may use (default 90, Dynosaur's).
+    #[serde(default)]
+    max_percentage_threshold: Option<f64>,
+    #[serde(default)]
+    min: Option<Bound>,
+    #[serde(default)]
+    max: Option<Bound>,
+    #[serde(default)]
+    backend: BackendConfig,
+    #[serde(default)]
+    policy: Policy,
+    #[serde(default)]
+    schedules: Vec<ScheduleConfig>,
+    inputs: Vec<InputConfig>,
+}
+
+/// `min:`/`max:`: a dyno count, or a plan name.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Bound {
+    Count(u32),
+    Plan(String),
+}
+
+/// Dynosaur's default `max_percentage_threshold`.
+pub const DEFAULT_THRESHOLD: f64 = 90.0;
+
+impl TryFrom<RawController> for ControllerConfig {
+    type Error = String;
+
+    fn try_from(raw: RawController) -> Result<Self, String> {
+        let resource = match raw.addon {
+            Some(addon) => {
+                if let Some(key) = [
+                    raw.process.as_ref().map(|_| "process"),
+                    raw.size.as_ref().map(|_| "size"),
+                ]
+                .into_iter()
+                .flatten()
+                .next()
+                {
+                    return Err(format!(
+                        "`{key}` is for dyno controllers; this one scales the add-on {addon:?}"
+                    ));
+                }
+                if !raw.schedules.is_empty() {
+                    return Err("schedules apply to dyno controllers, not add-on plans".into());
+                }
+                if addon.trim().is_empty() {
+                    return Err("addon: the add-on's name or id is empty".into());
+                }
+                let plans = match raw.plans {
+                    Some(t) => t,
+                    None => default_table(&addon).ok_or_else(|| {
+                        format!(
+                            "plans: the add-on {addon:?} has no built-in plan table ({}): write \
+                             `plans: NAME` or the plans as a list",
+                            super::plans::BUILT_IN.join(", ")
+                        )
+                    })?,
+                };
+                Resource::Addon { addon, plans }
+            }
+            None => {
+                if raw.plans.is_some() || raw.max_percentage_threshold.is_some() {
+                    return Err(
+                        "`plans` and `max_percentage_threshold` go with `addon:` (add-on plans)"
+                            .into(),
+                    );
+                }
+                Resource::Dynos {
+                    process: raw.process.unwrap_or_else(|| raw.name.clone()),
+                    size: raw.size,
+                }
+            }
+        };
+        let threshold = raw.max_percentage_threshold.unwrap_or(DEFAULT_THRESHOLD);
+        if !(threshold > 0.0 && threshold <= 100.0) {
+            return Err(format!(
+                "max_percentage_threshold must be in (0, 100], got {threshold}"
+            ));
+        }
+        let (min, max, inputs) = match &resource {
+            Resource::Dynos { .. } => {
+                let count = |b: Option<Bound>, key: &str| match b {
+                    None => Ok(None),
+                    Some(Bound::Count(n)) => Ok(Some(n)),
+                    Some(Bound::Plan(p)) => Err(format!(
+                        "{key}: {p:?} is not a dyno count (plan names go with `addon:`)"
+                    )),
+                };
+                let min = count(raw.min, "min")?.unwrap_or(1);
+                let max = count(raw.max, "max")?
+                    .ok_or("missing field `max` (the most dynos: the cost ceiling)")?;
+                for i in &raw.inputs {
+                    if let Conversion::Capacity { .. } = i.conversion {
+                        return Err(format!(
+                            "input {:?}: `capacity` compares with add-on plans; a dyno controller's \
+                             inputs need `per_dyno: N` or `target: N`",
+                            i.name
+                        ));
+                    }
+                }
+                (min, max, raw.inputs)
+            }
+            Resource::Addon { plans, .. } => {
+                let position = |b: Option<Bound>, key: &str, default: usize| match b {
+                    None => Ok(default),
+                    Some(Bound::Plan(p)) => plans.index_of(&p).ok_or_else(|| {
+                        format!(
+                            "{key}: {p:?} is not in the plan table ({})",
+                            plans.names().join(", ")
+                        )
+                    }),
+                    Some(Bound::Count(n)) => Err(format!(
+                        "{key}: {n} is a count; an add-on controller's bounds are plan names ({})",
+                        plans.names().join(", ")
+                    )),
+                };
+                let last = plans.plans.len().saturating_sub(1);
+                let min = position(raw.min, "min", 0)?;
+                let max = position(raw.max, "max", last)?;
+                let mut inputs = raw.inputs;
+                for i in &mut inputs {
+                    i.conversion = plan_conversion(&i.name, &i.conversion, plans, threshold)?;
+                }
+                (to_u32(min), to_u32(max), inputs)
+            }
+        };
+        Ok(ControllerConfig {
+            name: raw.name,
+            resource,
+            min,
+            max,
+            backend: raw.backend,
+            policy: raw.policy,
+            schedules: raw.schedules,
+            inputs,
+        })
+    }
+}
+
+fn to_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// The built-in table for an add-on written by its service's name (`rediscloud`, `papertrail`, or an
+/// attachment such as `REDISCLOUD` or `rediscloud-flat-12345`).
+fn default_table(addon: &str) -> Option<PlanTable> {
+    let lower = addon.to_ascii_lowercase();
+    super::plans::BUILT_IN
+        .iter()
+        .find(|t| lower.starts_with(*t))
+        .and_then(|t| PlanTable::built_in(t))
+}
+
+/// An add-on controller's input: `capacity: FIGURE` resolved against the table.
+fn plan_conversion(
+    input: &str,
+    conversion: &Conversion,
+    plans: &PlanTable,
+    controller_threshold: f64,
+) -> Result<Conversion, String> {
+    let Conversion::Capacity { figure, threshold } = conversion else {
+        return Err(format!(
+            "input {input:?}: an add-on controller's inputs compare their value with a plan figure: \
+             write `capacity: FIGURE` (this table has: {}), not per_dyno/target",
+            plans.figures().join(", ")
+        ));
+    };
+    let limits = plans.limits(figure).ok_or_else(|| {
+        format!(
+            "input {input:?}: capacity {figure:?} is not a figure of the plan table (it has: {})",
+            plans.figures().join(", ")
+        )
+    })?;
+    Ok(Conversion::Plan {
+        figure: figure.clone(),
+        limits,
+        threshold: threshold.unwrap_or(controller_threshold),
+    })
 }
 
 pub use super::backend::config::BackendConfig;

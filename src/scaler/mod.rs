@@ -16,6 +16,7 @@ pub mod health;
 pub mod hysteresis;
 pub mod input;
 pub mod inputs;
+pub mod plans;
 pub mod policy;
 pub mod report;
 pub mod schedule;

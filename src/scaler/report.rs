@@ -182,6 +182,8 @@ mod tests {
             error: None,
             error_repeated: false,
             dry_run: true,
+            plans: None,
+            size: None,
         }
     }
 

@@ -96,9 +96,15 @@ fn document(pass: &PassReport, last_change: Option<&Change>) -> Value {
             })
         })
         .collect();
+    let plan = |n: Option<u32>| pass.plans.as_ref().and(n).map(|n| pass.label(n));
     json!({
         "name": pass.controller,
         "process": pass.process,
+        "size": pass.size,
+        "plan": plan(pass.actual),
+        "estimate_plan": plan(pass.estimate),
+        "min_plan": plan(Some(pass.bounds.min)),
+        "max_plan": plan(Some(pass.bounds.max)),
         "at": pass.at.to_string(),
         "current": pass.actual,
         "estimate": pass.estimate,
@@ -109,6 +115,7 @@ fn document(pass: &PassReport, last_change: Option<&Change>) -> Value {
         "error": pass.error,
         "last_change": last_change.map(|c| json!({
             "at": c.at.to_string(), "from": c.from, "to": c.to, "reason": c.reason,
+            "from_plan": plan(Some(c.from)), "to_plan": plan(Some(c.to)),
         })),
         "inputs": inputs,
     })

@@ -1,5 +1,6 @@
 //! A fake Heroku Platform API for tests: a real hyper HTTP/1 server on 127.0.0.1 (port 0) that behaves like
-//! `GET`/`PATCH /apps/{app}/formation/{type}`: it checks `Accept` and `Authorization: Bearer`, keeps the
+//! `GET`/`PATCH /apps/{app}/formation/{type}` and `GET`/`PATCH /apps/{app}/addons/{addon}` (plan changes,
+//! with 422 for a plan it is told to refuse or does not know): it checks `Accept` and `Authorization: Bearer`, keeps the
 //! formation, answers Heroku's JSON errors (401, 404, 406, 422, 429 with `RateLimit-Remaining`, 503) and can
 //! be told to fail or stall the next requests. Every request is logged for assertions.
 #![allow(dead_code)]
@@ -51,6 +52,14 @@ struct State {
     /// Successful writes (PATCHes that changed or set the formation), in order: (type, quantity).
     writes: Vec<(String, u32)>,
     rate_limit_remaining: i64,
+    /// Add-on name -> plan name.
+    addons: HashMap<String, String>,
+    /// Plans a PATCH may not move to, with Heroku's message.
+    refused_plans: HashMap<String, &'static str>,
+    /// Applied plan changes, in order: (add-on, plan).
+    plan_writes: Vec<(String, String)>,
+    /// Sizes of process types (default `standard-1X`).
+    sizes: HashMap<String, String>,
 }
 
 /// The running fake.
@@ -108,6 +117,45 @@ impl FakeHeroku {
             .unwrap()
             .formation
             .insert(process.into(), n);
+    }
+
+    /// Provisions an add-on on a plan.
+    pub fn set_addon(&self, addon: &str, plan: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .addons
+            .insert(addon.into(), plan.into());
+    }
+
+    /// The add-on's plan now.
+    pub fn plan(&self, addon: &str) -> Option<String> {
+        self.state.lock().unwrap().addons.get(addon).cloned()
+    }
+
+    /// Answers 422 to any PATCH asking for this plan (as Heroku does for a plan the account may not have).
+    pub fn refuse_plan(&self, plan: &str, message: &'static str) {
+        self.state
+            .lock()
+            .unwrap()
+            .refused_plans
+            .insert(plan.into(), message);
+    }
+
+    /// Applied plan changes.
+    pub fn plan_writes(&self) -> Vec<(String, String)> {
+        self.state.lock().unwrap().plan_writes.clone()
+    }
+
+    /// A process type's dyno size now.
+    pub fn size(&self, process: &str) -> String {
+        self.state
+            .lock()
+            .unwrap()
+            .sizes
+            .get(process)
+            .cloned()
+            .unwrap_or_else(|| "standard-1X".into())
     }
 
     pub fn log(&self) -> Vec<Seen> {
@@ -236,6 +284,12 @@ impl FakeHeroku {
             return error(401, "unauthorized", "Invalid credentials provided.");
         }
         let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+        if let ["apps", app, "addons", addon] = parts.as_slice() {
+            if *app != self.app {
+                return error(404, "not_found", "Couldn't find that app.");
+            }
+            return Self::addon(&mut st, &self.app, addon, method, body, fault, stall, error);
+        }
         let ["apps", app, "formation", process] = parts.as_slice() else {
             return error(
                 404,
@@ -250,16 +304,21 @@ impl FakeHeroku {
             return error(404, "not_found", "Couldn't find that formation.");
         };
         let process = process.to_string();
-        let formation = |n: u32| {
+        let size = st
+            .sizes
+            .get(&process)
+            .cloned()
+            .unwrap_or_else(|| "standard-1X".into());
+        let formation = |n: u32, size: &str| {
             serde_json::json!({
                 "app": {"name": self.app, "id": "01234567-89ab-cdef-0123-456789abcdef"},
                 "command": "bundle exec puma", "created_at": "2026-01-01T00:00:00Z",
-                "id": "01234567-89ab-cdef-0123-456789abcdef", "quantity": n, "size": "standard-1X",
+                "id": "01234567-89ab-cdef-0123-456789abcdef", "quantity": n, "size": size,
                 "type": process, "updated_at": "2026-01-01T00:00:00Z"
             })
         };
         match method {
-            "GET" => (200, formation(current), vec![], stall),
+            "GET" => (200, formation(current, &size), vec![], stall),
             "PATCH" => {
                 let parsed: Option<u32> = serde_json::from_str::<serde_json::Value>(body)
                     .ok()
@@ -279,14 +338,109 @@ impl FakeHeroku {
                         "Cannot update to more than 100 dynos per process type.",
                     );
                 }
+                let asked_size = serde_json::from_str::<serde_json::Value>(body)
+                    .ok()
+                    .and_then(|v| v.get("size").and_then(|s| s.as_str()).map(str::to_string));
+                let size = match asked_size {
+                    Some(s) if KNOWN_SIZES.iter().any(|k| k.eq_ignore_ascii_case(&s)) => {
+                        // Heroku answers sizes in its own capitalisation.
+                        let canonical = KNOWN_SIZES
+                            .iter()
+                            .find(|k| k.eq_ignore_ascii_case(&s))
+                            .unwrap()
+                            .to_string();
+                        st.sizes.insert(process.clone(), canonical.clone());
+                        canonical
+                    }
+                    Some(_) => {
+                        return error(422, "invalid_params", "No such size as that.");
+                    }
+                    None => size,
+                };
                 st.formation.insert(process.clone(), q);
                 st.writes.push((process.clone(), q));
                 match fault {
                     Some(Fault::ApplyThen503) => {
                         error(503, "unavailable", "Service temporarily unavailable.")
                     }
-                    Some(Fault::ApplyThenStall(d)) => (200, formation(q), vec![], Some(d)),
-                    _ => (200, formation(q), vec![], stall),
+                    Some(Fault::ApplyThenStall(d)) => (200, formation(q, &size), vec![], Some(d)),
+                    _ => (200, formation(q, &size), vec![], stall),
+                }
+            }
+            _ => error(405, "method_not_allowed", "Method not allowed."),
+        }
+    }
+}
+
+/// Sizes the fake accepts, as Heroku writes them.
+pub const KNOWN_SIZES: &[&str] = &[
+    "eco",
+    "basic",
+    "standard-1X",
+    "standard-2X",
+    "performance-M",
+    "performance-L",
+];
+
+type Answer = (
+    u16,
+    serde_json::Value,
+    Vec<(&'static str, String)>,
+    Option<Duration>,
+);
+
+impl FakeHeroku {
+    #[allow(clippy::too_many_arguments)]
+    fn addon(
+        st: &mut State,
+        app: &str,
+        addon: &str,
+        method: &str,
+        body: &str,
+        fault: Option<Fault>,
+        stall: Option<Duration>,
+        error: impl Fn(u16, &str, &str) -> Answer,
+    ) -> Answer {
+        let Some(current) = st.addons.get(addon).cloned() else {
+            return error(404, "not_found", "Couldn't find that add-on.");
+        };
+        let doc = |plan: &str| {
+            let service = plan.split(':').next().unwrap_or(plan);
+            serde_json::json!({
+                "id": "01234567-89ab-cdef-0123-456789abcdef", "name": addon,
+                "addon_service": {"id": "01234567-89ab-cdef-0123-456789abcdef", "name": service},
+                "app": {"id": "01234567-89ab-cdef-0123-456789abcdef", "name": app},
+                "plan": {"id": "01234567-89ab-cdef-0123-456789abcdef", "name": plan},
+                "state": "provisioned", "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"
+            })
+        };
+        match method {
+            "GET" => (200, doc(&current), vec![], stall),
+            "PATCH" => {
+                let Some(plan) = serde_json::from_str::<serde_json::Value>(body)
+                    .ok()
+                    .and_then(|v| v.get("plan").and_then(|p| p.as_str()).map(str::to_string))
+                else {
+                    return error(422, "invalid_params", "Invalid params: plan is required.");
+                };
+                let service = current.split(':').next().unwrap_or(&current);
+                if !plan.starts_with(&format!("{service}:")) {
+                    return error(
+                        422,
+                        "invalid_params",
+                        "Couldn't find either the add-on service or the add-on plan.",
+                    );
+                }
+                if let Some(message) = st.refused_plans.get(&plan) {
+                    return error(422, "invalid_params", message);
+                }
+                st.addons.insert(addon.to_string(), plan.clone());
+                st.plan_writes.push((addon.to_string(), plan.clone()));
+                match fault {
+                    Some(Fault::ApplyThen503) => {
+                        error(503, "unavailable", "Service temporarily unavailable.")
+                    }
+                    _ => (200, doc(&plan), vec![], stall),
                 }
             }
             _ => error(405, "method_not_allowed", "Method not allowed."),

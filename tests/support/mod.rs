@@ -1,6 +1,7 @@
 //! Shared helpers for integration tests.
 #![allow(dead_code)]
 
+pub mod built;
 pub mod fake_google;
 pub mod fake_heroku;
 pub mod fake_new_relic;

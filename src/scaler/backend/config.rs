@@ -4,6 +4,7 @@
 //! (`backend: heroku`) or as a one-key map of the name to its parameters (`backend: {file: PATH}`).
 
 use super::super::inputs::SpecAny;
+use super::heroku::Heroku;
 use super::{file, heroku, Backend};
 use crate::secret::SecretUrl;
 use serde::de::Error as _;
@@ -29,9 +30,11 @@ pub struct Describe<'a> {
     pub process: &'a str,
 }
 
-/// What building may share: the one Heroku client of the scaler (`None` without an app and key).
+/// What building may share: the one Heroku client of the scaler (`None` without an app and key), and the
+/// controller's dyno size.
 pub struct Shared {
-    pub heroku: Option<Arc<dyn Backend>>,
+    pub heroku: Option<Arc<Heroku>>,
+    pub size: Option<String>,
 }
 
 /// A backend type's parameters: what each type's file implements.

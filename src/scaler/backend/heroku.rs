@@ -1,4 +1,8 @@
-//! The Heroku Platform API backend: `GET`/`PATCH /apps/{app}/formation/{type}`.
+//! The Heroku Platform API client behind the `heroku` backend: `GET`/`PATCH /apps/{app}/formation/{type}`
+//! (a process type's quantity, and its dyno size when the controller names one) and
+//! `GET`/`PATCH /apps/{app}/addons/{addon}` (an add-on's plan, used by [`super::addon`]).
+//!
+//! What follows holds for both resources (the client works on a resource's path and JSON):
 //!
 //! - Reads are cached (`cache_ttl`, default 60 s) and refreshed before every write; no write when the fresh
 //!   count already matches.
@@ -19,10 +23,12 @@ use super::config::{BackendConfig, BackendKind, BackendSpec, Describe, Shared};
 use super::{Backend, BackendError, BackendFuture};
 use crate::retry::{retry_after, Attempt, Backoff, GaveUp, Landed};
 use crate::secret::{http_error, Secret, SecretUrl};
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
+use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// `backend: heroku` (the default): the scaler's Heroku client (`scaler.app`, `scaler.api_key`, `scaler.api_url`).
@@ -58,8 +64,9 @@ impl BackendSpec for HerokuBackend {
         true
     }
 
-    fn build(&self, shared: &Shared) -> Option<std::sync::Arc<dyn Backend>> {
-        shared.heroku.clone()
+    fn build(&self, shared: &Shared) -> Option<Arc<dyn Backend>> {
+        let client = shared.heroku.clone()?;
+        Some(Arc::new(HerokuFormation::new(client, shared.size.clone())))
     }
 }
 
@@ -108,23 +115,38 @@ const REFILL_PER_MINUTE: f64 = 75.0;
 pub struct Heroku {
     settings: HerokuSettings,
     client: reqwest::Client,
-    cache: Mutex<HashMap<String, (u32, Instant)>>,
+    /// Per resource path: the last answer read and when.
+    cache: Mutex<HashMap<String, (Value, Instant)>>,
     /// Last `RateLimit-Remaining` seen; -1 when unknown.
     remaining: AtomicI64,
-    /// Per process type: the last count a PATCH was refused for.
+    /// Per resource path: the last write a PATCH was refused for.
     refused: Mutex<HashMap<String, Refusal>>,
 }
 
 /// A write Heroku refused.
 struct Refusal {
-    quantity: u32,
+    body: Value,
     at: Instant,
     error: BackendError,
 }
 
+/// The formation answer's fields drainscale reads.
 #[derive(Deserialize)]
 struct Formation {
     quantity: u32,
+    #[serde(default)]
+    size: Option<String>,
+}
+
+/// The add-on answer's fields drainscale reads.
+#[derive(Deserialize)]
+struct Addon {
+    plan: AddonPlan,
+}
+
+#[derive(Deserialize)]
+struct AddonPlan {
+    name: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -155,8 +177,12 @@ impl Heroku {
         })
     }
 
-    fn path(&self, process: &str) -> String {
+    fn formation_path(&self, process: &str) -> String {
         format!("/apps/{}/formation/{}", self.settings.app, process)
+    }
+
+    fn addon_path(&self, addon: &str) -> String {
+        format!("/apps/{}/addons/{}", self.settings.app, addon)
     }
 
     /// The last `RateLimit-Remaining` seen.
@@ -164,36 +190,32 @@ impl Heroku {
         Some(self.remaining.load(Ordering::Relaxed)).filter(|r| *r >= 0)
     }
 
-    fn cached(&self, process: &str) -> Option<u32> {
+    fn cached(&self, path: &str) -> Option<Value> {
         let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         cache
-            .get(process)
+            .get(path)
             .filter(|(_, at)| at.elapsed() < self.settings.cache_ttl)
-            .map(|(n, _)| *n)
+            .map(|(v, _)| v.clone())
     }
 
-    fn remember(&self, process: &str, count: u32) {
+    fn remember(&self, path: &str, value: &Value) {
         self.cache
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(process.to_string(), (count, Instant::now()));
+            .insert(path.to_string(), (value.clone(), Instant::now()));
     }
 
     /// One request, classified.
     async fn attempt(
         &self,
         method: &'static str,
-        process: &str,
-        quantity: Option<u32>,
-    ) -> Attempt<u32, BackendError> {
-        let path = self.path(process);
-        let url = self.settings.api_url.join(&path);
-        let request = match quantity {
+        path: &str,
+        body: Option<&Value>,
+    ) -> Attempt<Value, BackendError> {
+        let url = self.settings.api_url.join(path);
+        let request = match body {
             None => self.client.get(url.expose()),
-            Some(q) => self
-                .client
-                .patch(url.expose())
-                .json(&serde_json::json!({ "quantity": q })),
+            Some(b) => self.client.patch(url.expose()).json(b),
         };
         let response = request
             .header("Accept", "application/vnd.heroku+json; version=3")
@@ -228,12 +250,12 @@ impl Heroku {
             }
         };
         if (200..300).contains(&status) {
-            return match serde_json::from_slice::<Formation>(&body) {
-                Ok(f) => Attempt::Done(f.quantity),
+            return match serde_json::from_slice::<Value>(&body) {
+                Ok(v) => Attempt::Done(v),
                 Err(e) => Attempt::Fail(BackendError::Protocol {
                     method,
-                    path,
-                    message: format!("formation JSON: {e}"),
+                    path: path.to_string(),
+                    message: format!("answer is not JSON: {e}"),
                 }),
             };
         }
@@ -261,7 +283,7 @@ impl Heroku {
         }
         Attempt::Fail(BackendError::Api {
             method,
-            path,
+            path: path.to_string(),
             status,
             id,
             message,
@@ -277,17 +299,12 @@ impl Heroku {
     }
 
     /// The error for a request that gave up.
-    fn gave_up(
-        &self,
-        method: &'static str,
-        process: &str,
-        e: GaveUp<BackendError>,
-    ) -> BackendError {
+    fn gave_up(&self, method: &'static str, path: &str, e: GaveUp<BackendError>) -> BackendError {
         match e {
             GaveUp::Fail(e) => e,
             GaveUp::Exhausted { attempts, last } => BackendError::Exhausted {
                 method,
-                path: self.path(process),
+                path: path.to_string(),
                 attempts,
                 last,
             },
@@ -295,92 +312,103 @@ impl Heroku {
     }
 
     /// GET with retries; refreshes the cache.
-    async fn fetch(&self, process: &str) -> Result<u32, BackendError> {
-        let count = self
+    async fn fetch(&self, path: &str) -> Result<Value, BackendError> {
+        let value = self
             .backoff()
             .run(
-                |_, _| self.attempt("GET", process, None),
+                |_, _| self.attempt("GET", path, None),
                 |attempt, why| {
                     tracing::warn!(
-                        process,
+                        path,
                         attempt = attempt + 1,
                         "Heroku GET failed, retrying: {why}"
                     )
                 },
             )
             .await
-            .map_err(|e| self.gave_up("GET", process, e))?;
-        self.remember(process, count);
-        Ok(count)
+            .map_err(|e| self.gave_up("GET", path, e))?;
+        self.remember(path, &value);
+        Ok(value)
     }
 
-    /// The refusal of `target` for `process`, if it was refused less than `refusal_backoff` ago; a refusal of
-    /// another count is forgotten (the count asked for changed).
-    fn refused_before(&self, process: &str, target: u32) -> Option<BackendError> {
+    /// The cached answer, or a GET.
+    async fn read(&self, path: &str) -> Result<Value, BackendError> {
+        match self.cached(path) {
+            Some(v) => Ok(v),
+            None => self.fetch(path).await,
+        }
+    }
+
+    /// The refusal of `body` at `path`, if it was refused less than `refusal_backoff` ago; a refusal of another
+    /// body is forgotten (what is asked for changed).
+    fn refused_before(&self, path: &str, body: &Value) -> Option<BackendError> {
         let mut refused = self.refused.lock().unwrap_or_else(|p| p.into_inner());
-        let r = refused.get(process)?;
-        if r.quantity == target && r.at.elapsed() < self.settings.refusal_backoff {
+        let r = refused.get(path)?;
+        if r.body == *body && r.at.elapsed() < self.settings.refusal_backoff {
             return Some(r.error.clone());
         }
-        refused.remove(process);
+        refused.remove(path);
         None
     }
 
-    fn refuse(&self, process: &str, quantity: u32, error: &BackendError) {
+    fn refuse(&self, path: &str, body: &Value, error: &BackendError) {
         self.refused
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(
-                process.to_string(),
+                path.to_string(),
                 Refusal {
-                    quantity,
+                    body: body.clone(),
                     at: Instant::now(),
                     error: error.clone(),
                 },
             );
     }
 
-    async fn write(&self, process: &str, target: u32) -> Result<u32, BackendError> {
-        if let Some(earlier) = self.refused_before(process, target) {
+    /// Makes the resource at `path` what `done` accepts, with a PATCH of `body` when a fresh read shows it is
+    /// not already; returns the answer in force.
+    async fn write(
+        &self,
+        path: &str,
+        body: &Value,
+        done: impl Fn(&Value) -> bool,
+    ) -> Result<Value, BackendError> {
+        if let Some(earlier) = self.refused_before(path, body) {
             return Err(BackendError::Refused {
                 earlier: Box::new(earlier),
             });
         }
-        let fresh = self.fetch(process).await?;
-        if fresh == target {
+        let fresh = self.fetch(path).await?;
+        if done(&fresh) {
             return Ok(fresh);
         }
+        let done = &done;
         let written = self
             .backoff()
             .run(
                 |_, previous| async move {
                     // After a failure that may have landed (not a 429), look before writing again.
                     if previous == Some(Landed::Maybe) {
-                        match self.fetch(process).await {
-                            Ok(count) if count == target => return Attempt::Done(count),
+                        match self.fetch(path).await {
+                            Ok(v) if done(&v) => return Attempt::Done(v),
                             Ok(_) => {}
                             Err(e) => return Attempt::Fail(e),
                         }
                     }
-                    self.attempt("PATCH", process, Some(target)).await
+                    self.attempt("PATCH", path, Some(body)).await
                 },
                 |attempt, why| {
-                    tracing::warn!(
-                        process,
-                        attempt = attempt + 1,
-                        target,
-                        "Heroku PATCH failed: {why}"
-                    )
+                    tracing::warn!(path, attempt = attempt + 1, %body, "Heroku PATCH failed: {why}")
                 },
             )
             .await;
         match written {
-            Ok(count) => {
-                self.remember(process, count);
-                Ok(count)
+            Ok(v) => {
+                self.remember(path, &v);
+                Ok(v)
             }
             Err(e) => {
-                let e = self.gave_up("PATCH", process, e);
+                let e = self.gave_up("PATCH", path, e);
                 // The PATCH itself refused (not a GET made between tries).
                 if matches!(
                     e,
@@ -389,12 +417,91 @@ impl Heroku {
                         ..
                     }
                 ) {
-                    self.refuse(process, target, &e);
+                    self.refuse(path, body, &e);
                 }
                 Err(e)
             }
         }
     }
+
+    /// A process type's quantity (from the cache when fresh).
+    pub async fn quantity(&self, process: &str) -> Result<u32, BackendError> {
+        let path = self.formation_path(process);
+        let v = self.read(&path).await?;
+        parse::<Formation>("GET", &path, v).map(|f| f.quantity)
+    }
+
+    /// Sets a process type's quantity, and its dyno size when `size` is given (compared without case, as
+    /// Heroku answers `Standard-2X` for `standard-2x`).
+    pub async fn set_quantity(
+        &self,
+        process: &str,
+        quantity: u32,
+        size: Option<&str>,
+    ) -> Result<u32, BackendError> {
+        let path = self.formation_path(process);
+        let body = match size {
+            Some(s) => json!({ "quantity": quantity, "size": s }),
+            None => json!({ "quantity": quantity }),
+        };
+        let matches = |v: &Value| match serde_json::from_value::<Formation>(v.clone()) {
+            Ok(f) => {
+                f.quantity == quantity
+                    && size.map_or(true, |want| {
+                        f.size.is_some_and(|have| have.eq_ignore_ascii_case(want))
+                    })
+            }
+            Err(_) => false,
+        };
+        let v = self.write(&path, &body, matches).await?;
+        parse::<Formation>("PATCH", &path, v).map(|f| f.quantity)
+    }
+
+    /// A process type's dyno size as Heroku last answered (from the cache when fresh).
+    pub async fn size(&self, process: &str) -> Result<Option<String>, BackendError> {
+        let path = self.formation_path(process);
+        let v = self.read(&path).await?;
+        parse::<Formation>("GET", &path, v).map(|f| f.size)
+    }
+
+    /// An add-on's plan name (from the cache when fresh).
+    pub async fn plan(&self, addon: &str) -> Result<String, BackendError> {
+        let path = self.addon_path(addon);
+        let v = self.read(&path).await?;
+        parse::<Addon>("GET", &path, v).map(|a| a.plan.name)
+    }
+
+    /// Changes an add-on's plan (`{"plan": NAME}`); returns the plan in force.
+    pub async fn set_plan(&self, addon: &str, plan: &str) -> Result<String, BackendError> {
+        let path = self.addon_path(addon);
+        let body = json!({ "plan": plan });
+        let matches = |v: &Value| {
+            serde_json::from_value::<Addon>(v.clone()).is_ok_and(|a| a.plan.name == plan)
+        };
+        let v = self.write(&path, &body, matches).await?;
+        parse::<Addon>("PATCH", &path, v).map(|a| a.plan.name)
+    }
+
+    /// One line for plans and status pages.
+    pub fn api(&self) -> String {
+        format!(
+            "Heroku Platform API {} app {}",
+            self.settings.api_url, self.settings.app
+        )
+    }
+}
+
+/// A 2xx answer read as the fields drainscale needs.
+fn parse<T: DeserializeOwned>(
+    method: &'static str,
+    path: &str,
+    v: Value,
+) -> Result<T, BackendError> {
+    serde_json::from_value(v).map_err(|e| BackendError::Protocol {
+        method,
+        path: path.to_string(),
+        message: format!("unexpected JSON: {e}"),
+    })
 }
 
 fn header(response: &reqwest::Response, name: &str) -> Option<String> {
@@ -410,21 +517,9 @@ fn transport_error(e: &reqwest::Error) -> String {
     http_error(e)
 }
 
-impl Backend for Heroku {
-    fn current<'a>(&'a self, process: &'a str) -> BackendFuture<'a, u32> {
-        Box::pin(async move {
-            match self.cached(process) {
-                Some(count) => Ok(count),
-                None => self.fetch(process).await,
-            }
-        })
-    }
-
-    fn set<'a>(&'a self, process: &'a str, target: u32) -> BackendFuture<'a, u32> {
-        Box::pin(self.write(process, target))
-    }
-
-    fn pace(&self) -> Option<Duration> {
+impl Heroku {
+    /// How long the loop should wait for the rate-limit pool to refill, when it is low.
+    pub fn pace(&self) -> Option<Duration> {
         let remaining = self.rate_limit_remaining()?;
         if remaining >= self.settings.rate_limit_low {
             return None;
@@ -434,11 +529,59 @@ impl Backend for Heroku {
             (missing / REFILL_PER_MINUTE * 60.0).clamp(5.0, 300.0),
         ))
     }
+}
+
+/// The client as a backend: formation quantities, no dyno size.
+impl Backend for Heroku {
+    fn current<'a>(&'a self, process: &'a str) -> BackendFuture<'a, u32> {
+        Box::pin(self.quantity(process))
+    }
+
+    fn set<'a>(&'a self, process: &'a str, target: u32) -> BackendFuture<'a, u32> {
+        Box::pin(self.set_quantity(process, target, None))
+    }
+
+    fn pace(&self) -> Option<Duration> {
+        Heroku::pace(self)
+    }
 
     fn describe(&self) -> String {
-        format!(
-            "Heroku Platform API {} app {}",
-            self.settings.api_url, self.settings.app
+        self.api()
+    }
+}
+
+/// One controller's formation: its process type's quantity, with the dyno size it sends on every change.
+pub struct HerokuFormation {
+    client: Arc<Heroku>,
+    size: Option<String>,
+}
+
+impl HerokuFormation {
+    pub fn new(client: Arc<Heroku>, size: Option<String>) -> Self {
+        HerokuFormation { client, size }
+    }
+}
+
+impl Backend for HerokuFormation {
+    fn current<'a>(&'a self, process: &'a str) -> BackendFuture<'a, u32> {
+        Box::pin(self.client.quantity(process))
+    }
+
+    fn set<'a>(&'a self, process: &'a str, target: u32) -> BackendFuture<'a, u32> {
+        Box::pin(
+            self.client
+                .set_quantity(process, target, self.size.as_deref()),
         )
+    }
+
+    fn pace(&self) -> Option<Duration> {
+        self.client.pace()
+    }
+
+    fn describe(&self) -> String {
+        match &self.size {
+            Some(size) => format!("{}, size {size}", self.client.api()),
+            None => self.client.api(),
+        }
     }
 }

@@ -4,6 +4,7 @@
 //!
 //! A backend does not decide anything: it reads, and writes only when asked for a different count.
 
+pub mod addon;
 pub mod config;
 pub mod dry_run;
 pub mod file;
