@@ -61,6 +61,15 @@ fn memory_conversion(threshold: &str) -> Conversion {
 
 /// A RedisCloud controller over the fake, fed by a scripted value, scaling at once both ways.
 fn redis_controller(fake: &FakeHeroku, min: usize, max: usize) -> (Controller, Arc<Mutex<f64>>) {
+    redis_controller_on(client(fake), min, max)
+}
+
+/// The same, through this API client.
+fn redis_controller_on(
+    client: Arc<Heroku>,
+    min: usize,
+    max: usize,
+) -> (Controller, Arc<Mutex<f64>>) {
     let table = PlanTable::built_in("rediscloud").unwrap();
     let value = Arc::new(Mutex::new(0.0));
     let input = Scripted {
@@ -82,7 +91,7 @@ fn redis_controller(fake: &FakeHeroku, min: usize, max: usize) -> (Controller, A
         down_cooldown: Duration::ZERO,
         ..Policy::default()
     };
-    let backend = Arc::new(AddonPlans::new(client(fake), table.clone()));
+    let backend = Arc::new(AddonPlans::new(client, table.clone()));
     let c = Controller::new(
         "redis".into(),
         "rediscloud".into(),
@@ -236,6 +245,41 @@ async fn a_patch_that_may_have_landed_is_read_back_before_another() {
     assert_eq!(r.error, None, "{r:?}");
     assert_eq!(fake.plan("rediscloud").as_deref(), Some("rediscloud:100"));
     assert_eq!(fake.plan_writes().len(), 1);
+}
+
+#[tokio::test]
+async fn rate_limits_and_5xx_are_retried_and_a_bad_token_holds_the_plan() {
+    let fake = FakeHeroku::start("shop", "tok", &[]).await;
+    fake.set_addon("rediscloud", "rediscloud:25");
+    fake.fail_next(Some("GET"), Fault::RateLimited { retry_after: 0 });
+    fake.fail_next(
+        Some("PATCH"),
+        Fault::Status {
+            status: 503,
+            id: "unavailable",
+            message: "try again",
+        },
+    );
+    let (mut c, value) = redis_controller(&fake, 0, 9);
+    *value.lock().unwrap() = 70.0 * MB;
+    let r = c.pass(ManualClock::default().tick()).await;
+    assert_eq!(r.error, None, "{r:?}");
+    assert_eq!(fake.plan("rediscloud").as_deref(), Some("rediscloud:100"));
+    assert_eq!(fake.plan_writes().len(), 1, "{:?}", fake.log());
+
+    // A token Heroku refuses: the plan cannot be read, so nothing is decided or written.
+    let mut s = HerokuSettings::new(&fake.url, &fake.app, "wrong");
+    s.cache_ttl = Duration::ZERO;
+    let (mut c2, value2) = redis_controller_on(Arc::new(Heroku::new(s).unwrap()), 0, 9);
+    *value2.lock().unwrap() = 2000.0 * MB;
+    let r = c2.pass(ManualClock::default().tick()).await;
+    let e = r.error.clone().unwrap_or_default();
+    assert!(e.contains("401"), "{r:?}");
+    assert_eq!(
+        (r.current, r.actual, r.change.is_none()),
+        (None, None, true)
+    );
+    assert_eq!(fake.plan("rediscloud").as_deref(), Some("rediscloud:100"));
 }
 
 #[tokio::test]

@@ -80,10 +80,11 @@ struct Controller {
     name: String,
     #[serde(rename = "type")]
     kind: String,
+    /// A dyno count, or (add-on controllers) a plan name.
     #[serde(default)]
-    min_resource: Option<u32>,
+    min_resource: Option<Amount>,
     #[serde(default)]
-    max_resource: Option<u32>,
+    max_resource: Option<Amount>,
     #[serde(default)]
     min_web_dynos: Option<u32>,
     #[serde(default)]
@@ -96,6 +97,14 @@ struct Controller {
     interval: Option<Duration>,
     #[serde(default)]
     input_plugins: Vec<Plugin>,
+}
+
+/// `min_resource`/`max_resource`: dynos, or a plan.
+#[derive(Deserialize, Clone)]
+#[serde(untagged)]
+enum Amount {
+    Count(u32),
+    Plan(String),
 }
 
 #[derive(Deserialize)]
@@ -155,7 +164,10 @@ fn bugsnag(h: &Handler) -> Option<ErrorHandlerConfig> {
 }
 
 /// Parses Dynosaur's layout into a [`Config`]; warnings name what is mapped loosely or left out.
-pub fn parse(text: &str) -> Result<(Config, Vec<String>), String> {
+pub fn parse(
+    text: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Config, Vec<String>), String> {
     let file: File = serde_yaml_ng::from_str(text).map_err(|e| e.to_string())?;
     let mut warnings = Vec::new();
     let s = &file.scaler;
@@ -165,7 +177,6 @@ pub fn parse(text: &str) -> Result<(Config, Vec<String>), String> {
     }
 
     let mut controllers = Vec::new();
-    let mut dropped = Vec::new();
     if !file.plugins.is_empty() {
         let c = Controller {
             name: "dynos".into(),
@@ -179,25 +190,38 @@ pub fn parse(text: &str) -> Result<(Config, Vec<String>), String> {
             interval: None,
             input_plugins: file.plugins,
         };
-        controllers.push(controller(c, &policy, &mut warnings)?);
+        controllers.push(controller(c, &policy, env, &mut warnings)?);
     }
     for c in file.controller_plugins {
         match short(&c.kind) {
-            "DynosControllerPlugin" => controllers.push(controller(c, &policy, &mut warnings)?),
-            "PapertrailControllerPlugin" | "RediscloudControllerPlugin" => dropped.push(format!(
-                "controller_plugins {:?}: {} (add-on plan scaling) is not supported by drainscale yet",
-                c.name, c.kind
-            )),
-            _ => return Err(format!("controller_plugins {:?}: unknown controller type {:?}", c.name, c.kind)),
+            "DynosControllerPlugin" => {
+                controllers.push(controller(c, &policy, env, &mut warnings)?)
+            }
+            "PapertrailControllerPlugin" => controllers.push(addon_controller(
+                c,
+                "papertrail",
+                &policy,
+                env,
+                &mut warnings,
+            )?),
+            "RediscloudControllerPlugin" => controllers.push(addon_controller(
+                c,
+                "rediscloud",
+                &policy,
+                env,
+                &mut warnings,
+            )?),
+            _ => {
+                return Err(format!(
+                    "controller_plugins {:?}: unknown controller type {:?}",
+                    c.name, c.kind
+                ))
+            }
         }
     }
     if controllers.is_empty() {
-        return Err(dropped
-            .first()
-            .cloned()
-            .unwrap_or_else(|| "controller_plugins: no controller".into()));
+        return Err("controller_plugins: no controller".into());
     }
-    warnings.extend(dropped.into_iter().map(|d| format!("{d}: skipped")));
 
     let mut stats = StatsConfig {
         prefix: "dynosaur".into(),
@@ -272,9 +296,12 @@ pub fn parse(text: &str) -> Result<(Config, Vec<String>), String> {
     ))
 }
 
+/// A `DynosControllerPlugin`: the web process between `min_resource`/`min_web_dynos` (default 2) and
+/// `max_resource`/`max_web_dynos` (default 100).
 fn controller(
     c: Controller,
     policy: &Policy,
+    env: &dyn Fn(&str) -> Option<String>,
     warnings: &mut Vec<String>,
 ) -> Result<ControllerConfig, String> {
     if c.min_resource_name.is_some() || c.max_resource_name.is_some() {
@@ -283,6 +310,71 @@ fn controller(
             c.name
         ));
     }
+    let count = |a: &Option<Amount>, key: &str| match a {
+        None => Ok(None),
+        Some(Amount::Count(n)) => Ok(Some(*n)),
+        Some(Amount::Plan(p)) => Err(format!(
+            "controller_plugins {:?}: {key}: {p:?} is not a dyno count",
+            c.name
+        )),
+    };
+    let min = count(&c.min_resource, "min_resource")?
+        .or(c.min_web_dynos)
+        .unwrap_or(DEFAULT_MIN);
+    let max = count(&c.max_resource, "max_resource")?
+        .or(c.max_web_dynos)
+        .unwrap_or(DEFAULT_MAX);
+    let name = c.name.clone();
+    let inputs = inputs_of(c, env, warnings)?;
+    let mut config = ControllerConfig::dynos(&name, "web", min, max, inputs);
+    config.policy = policy.clone();
+    Ok(config)
+}
+
+/// A `PapertrailControllerPlugin` or `RediscloudControllerPlugin`: the add-on named like its service, on the
+/// built-in plan table, between `min_resource_name` and `max_resource_name` (or `min_resource`/`max_resource`
+/// written as plan names; default: the table's ends).
+fn addon_controller(
+    c: Controller,
+    addon: &str,
+    policy: &Policy,
+    env: &dyn Fn(&str) -> Option<String>,
+    warnings: &mut Vec<String>,
+) -> Result<ControllerConfig, String> {
+    let plan = |named: &Option<String>, amount: &Option<Amount>, key: &str| {
+        match (named, amount) {
+        (Some(p), _) => Ok(Some(p.clone())),
+        (None, Some(Amount::Plan(p))) => Ok(Some(p.clone())),
+        (None, Some(Amount::Count(n))) => Err(format!(
+            "controller_plugins {:?}: {key}: {n} is a count; an add-on controller's bounds are plan names",
+            c.name
+        )),
+        (None, None) => Ok(None),
+    }
+    };
+    let min = plan(&c.min_resource_name, &c.min_resource, "min_resource")?;
+    let max = plan(&c.max_resource_name, &c.max_resource, "max_resource")?;
+    if c.min_resource_name.is_some() || c.max_resource_name.is_some() {
+        warnings.push(format!(
+            "controller_plugins {:?}: min/max_resource_name are honoured (Dynosaur 0.7 read `min_resource` and \
+             scaled over the whole plan table)",
+            c.name
+        ));
+    }
+    let name = c.name.clone();
+    let inputs = inputs_of(c, env, warnings)?;
+    let mut config = ControllerConfig::addon(&name, addon, min.as_deref(), max.as_deref(), inputs)
+        .map_err(|e| format!("controller_plugins {name:?}: {e}"))?;
+    config.policy = policy.clone();
+    Ok(config)
+}
+
+/// A controller's input plugins as inputs; those that cannot run are skipped with a warning unless none can.
+fn inputs_of(
+    c: Controller,
+    env: &dyn Fn(&str) -> Option<String>,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<InputConfig>, String> {
     if c.interval.is_some() {
         warnings.push(format!(
             "controller_plugins {:?}: interval is global here (scaler.interval)",
@@ -297,7 +389,7 @@ fn controller(
             "controller_plugins {:?} input_plugins {name:?} ({})",
             c.name, p.kind
         );
-        match input(p, &name, warnings) {
+        match input(p, &name, env, warnings) {
             Ok(Mapped::Input(i)) => inputs.push(i),
             Ok(Mapped::Skipped(reason)) => unsupported.push(format!("{here}: {reason}")),
             Err(e) => return Err(format!("{here}: {e}")),
@@ -311,15 +403,7 @@ fn controller(
         ));
     }
     warnings.extend(unsupported.into_iter().map(|u| format!("{u}; skipped")));
-    let mut config = ControllerConfig::dynos(
-        &c.name,
-        "web",
-        c.min_resource.or(c.min_web_dynos).unwrap_or(DEFAULT_MIN),
-        c.max_resource.or(c.max_web_dynos).unwrap_or(DEFAULT_MAX),
-        inputs,
-    );
-    config.policy = policy.clone();
-    Ok(config)
+    Ok(inputs)
 }
 
 /// Dynosaur plugins no input type maps yet.
@@ -339,7 +423,12 @@ enum Mapped {
     Skipped(String),
 }
 
-fn input(p: Plugin, name: &str, warnings: &mut Vec<String>) -> Result<Mapped, String> {
+fn input(
+    mut p: Plugin,
+    name: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    warnings: &mut Vec<String>,
+) -> Result<Mapped, String> {
     let Some(kind) = inputs::dynosaur_kind(&p.kind) else {
         if NOT_YET.contains(&short(&p.kind)) {
             return Ok(Mapped::Skipped("not supported yet".into()));
@@ -349,6 +438,15 @@ fn input(p: Plugin, name: &str, warnings: &mut Vec<String>) -> Result<Mapped, St
     let Some(mapping) = &kind.dynosaur else {
         return Ok(Mapped::Skipped("not supported yet".into()));
     };
+    for (key, var) in mapping.from_env {
+        if p.rest.contains_key(*key) {
+            continue;
+        }
+        if let Some(value) = env(var).filter(|v| !v.trim().is_empty()) {
+            p.rest.insert((*key).into(), value.trim().into());
+            warnings.push(format!("{name} ({}): {key} from ${var}", p.kind));
+        }
+    }
     let entry = (mapping.translate)(p.rest).map_err(|e| format!("{}: {e}", p.kind))?;
     if let Some(reason) = entry.skip {
         return Ok(Mapped::Skipped(reason));

@@ -124,8 +124,11 @@ fn erb(
     let unsupported = || {
         format!("unsupported ERB expression `{expr}` (supported: ENV['VAR'], ENV.fetch('VAR', default))")
     };
+    // Inside a double-quoted YAML scalar, Dynosaur's sample escapes the expression's own quotes for YAML
+    // (`"<%= ENV.fetch('K', '').gsub(\"\n\", \"|\") %>"`): read them as quotes.
+    let unescaped = expr.replace("\\\"", "\"");
     // Trailing methods, outermost first: `.to_i`, `.to_s`, `.to_f` (no-ops here) and `.gsub("a", "b")`.
-    let mut body = expr;
+    let mut body = unescaped.as_str();
     let mut gsubs = Vec::new();
     loop {
         if let Some(b) = [".to_i", ".to_s", ".to_f"]
@@ -329,6 +332,11 @@ mod tests {
         assert_eq!(
             run("k: <%= ENV['APP'].gsub('o', '0').gsub('s', '5') %>\n").unwrap(),
             "k: 5h0p\n"
+        );
+        // ... and inside a double-quoted scalar, with its quotes escaped for YAML (its Cronut key).
+        assert_eq!(
+            run("k: \"<%= ENV.fetch('MULTI', '').gsub(\\\"\\n\\\", \\\"|\\\") %>\"\n").unwrap(),
+            "k: \"a|b\"\n"
         );
         let e = run("\n\nk: <%= ENV.fetch('X', '').strip %>\n").unwrap_err();
         assert_eq!(e.line, 3);

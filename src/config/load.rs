@@ -169,7 +169,7 @@ pub fn load_str(
             serde_yaml_ng::from_str::<Config>(&text).map_err(|e| parse_error(&e.to_string()))?
         }
         Layout::Dynosaur => {
-            let (config, more) = dynosaur::parse(&text).map_err(|e| parse_error(&e))?;
+            let (config, more) = dynosaur::parse(&text, env).map_err(|e| parse_error(&e))?;
             warnings.extend(more);
             config
         }

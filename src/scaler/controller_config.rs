@@ -63,6 +63,32 @@ impl ControllerConfig {
         }
     }
 
+    /// An add-on plan controller on a built-in table, with bounds as plan names (`None`: the table's ends):
+    /// what Dynosaur's Papertrail and RedisCloud controllers were. Its inputs' `capacity` is resolved as in a
+    /// config entry.
+    pub fn addon(
+        name: &str,
+        addon: &str,
+        min: Option<&str>,
+        max: Option<&str>,
+        inputs: Vec<InputConfig>,
+    ) -> Result<Self, String> {
+        ControllerConfig::try_from(RawController {
+            name: name.to_string(),
+            process: None,
+            size: None,
+            addon: Some(addon.to_string()),
+            plans: None,
+            max_percentage_threshold: None,
+            min: min.map(|p| Bound::Plan(p.to_string())),
+            max: max.map(|p| Bound::Plan(p.to_string())),
+            backend: BackendConfig::default(),
+            policy: Policy::default(),
+            schedules: Vec::new(),
+            inputs,
+        })
+    }
+
     /// The process type scaled, or the add-on.
     pub fn process(&self) -> &str {
         match &self.resource {

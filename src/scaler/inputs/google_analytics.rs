@@ -37,6 +37,7 @@ pub const KIND: InputKind = InputKind {
     dynosaur: Some(DynosaurInput {
         classes: &["GoogleAnalyticsInputPlugin", "GoogleAnalyticsPlugin"],
         translate: from_dynosaur,
+        from_env: &[("property_id", "GA4_PROPERTY_ID")],
     }),
 };
 
@@ -57,7 +58,7 @@ fn from_dynosaur(mut keys: serde_yaml_ng::Mapping) -> Result<DynosaurEntry, Stri
         if !keys.contains_key("property_id") {
             entry.skip = Some("analytics_view_id is a Universal Analytics view id, and that API is gone: GA4 \
                         needs the property's id; add `property_id: <digits>` (Admin > Property details) \
-                        beside it"
+                        beside it, or set GA4_PROPERTY_ID"
                 .into());
             return Ok(entry);
         }

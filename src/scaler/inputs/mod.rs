@@ -49,6 +49,9 @@ pub struct DynosaurInput {
     pub classes: &'static [&'static str],
     /// Dynosaur's keys (without `name`, `type`, `interval`, `hysteresis_period`) to this type's keys.
     pub translate: fn(serde_yaml_ng::Mapping) -> Result<DynosaurEntry, String>,
+    /// Keys Dynosaur's plugin never had that an environment variable may supply, so its file runs as it is:
+    /// `(key, VARIABLE)`, used when the entry lacks the key and the variable is set and not empty.
+    pub from_env: &'static [(&'static str, &'static str)],
 }
 
 /// A Dynosaur input plugin's keys, mapped.

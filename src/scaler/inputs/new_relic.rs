@@ -38,6 +38,7 @@ pub const KIND: InputKind = InputKind {
     dynosaur: Some(DynosaurInput {
         classes: &["NewRelicInputPlugin", "NewRelicPlugin"],
         translate: from_dynosaur,
+        from_env: &[],
     }),
 };
 

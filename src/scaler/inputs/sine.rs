@@ -14,6 +14,7 @@ pub const KIND: InputKind = InputKind {
     dynosaur: Some(DynosaurInput {
         classes: &["SinePlugin"],
         translate: same_keys,
+        from_env: &[],
     }),
 };
 
