@@ -29,11 +29,17 @@ enum Command {
     Run {
         /// The YAML config file.
         config: PathBuf,
+        /// Decide and log, never write (as `scaler.dry_run: true`, without editing the file).
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Validate a config file and print the plan without running anything.
     Check {
         /// The YAML config file.
         config: PathBuf,
+        /// Show the plan as `run --dry-run` would run it.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -42,8 +48,8 @@ fn main() -> ExitCode {
     cli::init_tracing();
     let result = match args.command {
         Command::Parse { files, strict } => cli::parse::run(&files, strict),
-        Command::Run { config } => cli::run::run(&config),
-        Command::Check { config } => cli::check::run(&config),
+        Command::Run { config, dry_run } => cli::run::run(&config, dry_run),
+        Command::Check { config, dry_run } => cli::check::run(&config, dry_run),
     };
     match result {
         Ok(code) => code,

@@ -219,6 +219,36 @@ async fn a_refused_plan_is_reported_once_not_resent_and_other_controllers_go_on(
 }
 
 #[tokio::test]
+async fn step_limits_count_plan_steps() {
+    let fake = FakeHeroku::start("shop", "tok", &[]).await;
+    fake.set_addon("rediscloud", "rediscloud:25");
+    let text = format!(
+        "scaler:\n  app: shop\n  api_key: tok\n  api_url: {}\n  stats: {{console: false, outlets: false}}\n  heroku: {{cache_ttl: 0s}}\n\
+         controllers:\n  - name: cache\n    addon: rediscloud\n    policy: {{max_step_up: 1}}\n    inputs:\n      - {{name: memory, type: constant, value: 838860800, capacity: memory}}\n",
+        fake.url
+    );
+    let loaded = load_str(&text, "t.yaml", &|_| None).unwrap();
+    let mut scaler = built::scaler(&loaded, None);
+    // 800 MB at 90% asks for rediscloud:1000, four plans up: one plan per change.
+    let mut seen = Vec::new();
+    for _ in 0..5 {
+        let r = scaler.pass_once().await.remove(0);
+        assert_eq!(r.error, None, "{r:?}");
+        seen.push(fake.plan("rediscloud").unwrap_or_default());
+    }
+    assert_eq!(
+        seen,
+        [
+            "rediscloud:100",
+            "rediscloud:250",
+            "rediscloud:500",
+            "rediscloud:1000",
+            "rediscloud:1000"
+        ]
+    );
+}
+
+#[tokio::test]
 async fn a_plan_the_table_does_not_list_holds_with_an_error() {
     let fake = FakeHeroku::start("shop", "tok", &[]).await;
     fake.set_addon("rediscloud", "rediscloud:30");

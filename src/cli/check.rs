@@ -4,8 +4,8 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-pub fn run(path: &Path) -> anyhow::Result<ExitCode> {
-    let loaded = drainscale::config::load(path)?;
+pub fn run(path: &Path, dry_run: bool) -> anyhow::Result<ExitCode> {
+    let loaded = super::load(path, dry_run)?;
     print!("{}", drainscale::config::plan::render(&loaded));
     Ok(ExitCode::SUCCESS)
 }

@@ -1,10 +1,17 @@
-//! One file per command; shared set-up (logging) here.
+//! One file per command; shared set-up (loading the config, logging) here.
 
 pub mod check;
 pub mod parse;
 pub mod run;
 
+use drainscale::config::{ConfigError, Loaded, Overrides};
 use std::io::IsTerminal;
+use std::path::Path;
+
+/// Loads a config file; `--dry-run` sets `scaler.dry_run` as if the file said so.
+pub fn load(path: &Path, dry_run: bool) -> Result<Loaded, ConfigError> {
+    drainscale::config::load_overriding(path, Overrides { dry_run })
+}
 
 /// Logs go to stderr (colours only on a terminal); `RUST_LOG` filters them (default `info`).
 pub fn init_tracing() {

@@ -13,8 +13,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use tokio::sync::watch;
 
-pub fn run(path: &Path) -> anyhow::Result<ExitCode> {
-    let loaded = drainscale::config::load(path)?;
+pub fn run(path: &Path, dry_run: bool) -> anyhow::Result<ExitCode> {
+    let loaded = super::load(path, dry_run)?;
     for warning in &loaded.warnings {
         tracing::warn!("{}: {warning}", loaded.file);
     }

@@ -138,12 +138,24 @@ fn is_key_path(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '[' | ']'))
 }
 
+/// What the command line sets over the file, before it is validated.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Overrides {
+    /// `--dry-run`: as `scaler.dry_run: true`.
+    pub dry_run: bool,
+}
+
 /// Reads, interpolates (with the process environment) and validates a config file.
 pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
+    load_overriding(path, Overrides::default())
+}
+
+/// Like [`load`], with the command line's overrides.
+pub fn load_overriding(path: &Path, overrides: Overrides) -> Result<Loaded, ConfigError> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfigError::whole(&file, format!("cannot read: {e}")))?;
-    load_str(&text, &file, &|name| std::env::var(name).ok())
+    load_str_overriding(&text, &file, &|name| std::env::var(name).ok(), overrides)
 }
 
 /// Like [`load`], from text and an environment lookup.
@@ -151,6 +163,16 @@ pub fn load_str(
     text: &str,
     file: &str,
     env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Loaded, ConfigError> {
+    load_str_overriding(text, file, env, Overrides::default())
+}
+
+/// Like [`load_str`], with the command line's overrides.
+pub fn load_str_overriding(
+    text: &str,
+    file: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    overrides: Overrides,
 ) -> Result<Loaded, ConfigError> {
     let (text, mut warnings) = interpolate(text, env).map_err(|e| ConfigError {
         line: Some(e.line),
@@ -164,7 +186,7 @@ pub fn load_str(
     }
     let parse_error = |e: &str| ConfigError::parsed(file, &text, e);
     let layout = detect(&text).map_err(|e| parse_error(&e.to_string()))?;
-    let config = match layout {
+    let mut config = match layout {
         Layout::Native => {
             serde_yaml_ng::from_str::<Config>(&text).map_err(|e| parse_error(&e.to_string()))?
         }
@@ -174,6 +196,9 @@ pub fn load_str(
             config
         }
     };
+    if overrides.dry_run {
+        config.scaler.dry_run = true;
+    }
     warnings.extend(
         validate::validate(&config, &text).map_err(|e| ConfigError::invalid(file, &text, e))?,
     );

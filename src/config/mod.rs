@@ -14,7 +14,9 @@ mod validate;
 pub use crate::scaler::config::{DeadMansSwitchConfig, HerokuTuning, ScalerConfig, StatsConfig};
 pub use crate::scaler::controller_config::{BackendConfig, ControllerConfig, InputConfig};
 pub use crate::scaler::handlers::{DeliveryConfig, ErrorHandlerConfig};
-pub use load::{load, load_str, ConfigError, Layout, Loaded};
+pub use load::{
+    load, load_overriding, load_str, load_str_overriding, ConfigError, Layout, Loaded, Overrides,
+};
 
 use crate::drain::DrainConfig;
 use crate::outlet::OutletConfig;
