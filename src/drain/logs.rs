@@ -8,8 +8,8 @@
 use super::body::{self, BodyError};
 use super::dedup::Begin;
 use super::ingest::parse_and_ingest;
-use super::routes::{plain, Reply, ReplyExt};
-use super::server::Shared;
+use super::reply::{plain, Reply, ReplyExt};
+use super::shared::Shared;
 use super::stats::Rejected;
 use hyper::body::Incoming;
 use hyper::{Request, StatusCode};

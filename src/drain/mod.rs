@@ -15,13 +15,16 @@ mod ingest;
 mod logs;
 mod logsafe;
 mod peers;
+mod reply;
 mod routes;
 mod server;
+mod shared;
 pub mod stats;
 mod throttle;
 
 pub use config::{AuthConfig, BasicUser, DedupConfig, DrainConfig};
-pub use server::{shutdown_signal, DrainError, Pages, Server};
+pub use server::{shutdown_signal, DrainError, Server};
+pub use shared::Pages;
 pub use stats::DrainStats;
 
 /// The scaler's status, as served on `/status` and `/ping`.

@@ -1,22 +1,20 @@
-//! Request dispatch: the logs path, `/healthz`, `/metrics`, `/status`, `/ping`, and the small response
-//! helpers they share. What happens to a body is in `logs.rs`; connections are `server.rs`'s business.
+//! Request dispatch: the logs path, `/healthz`, `/metrics`, `/status`, `/ping`. What happens to a body is in
+//! `logs.rs`, the responses' shapes in `reply.rs`; connections are `server.rs`'s business.
 
 use super::logs;
-use super::server::Shared;
+use super::reply::{json, not_allowed, plain, Reply, ReplyExt};
+use super::shared::Shared;
 use super::stats::DrainStats;
 use super::MetricsPage;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, ALLOW, CONNECTION, CONTENT_TYPE, RETRY_AFTER};
+use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
-
-/// Every response the drain sends.
-pub type Reply = Response<Full<Bytes>>;
 
 /// The hyper service entry point: routes, then counts the answer.
 pub async fn handle(
@@ -140,58 +138,4 @@ fn render(stats: &DrainStats, held: super::stats::Held, page: Option<&dyn Metric
         page.render(&mut out);
     }
     out
-}
-
-fn json(status: StatusCode, value: &serde_json::Value) -> Reply {
-    let body = serde_json::to_vec_pretty(value).unwrap_or_else(|_| b"{}".to_vec());
-    let mut r = Response::new(Full::new(Bytes::from(body)));
-    *r.status_mut() = status;
-    r.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    r
-}
-
-fn not_allowed(allow: &'static str) -> Reply {
-    let mut r = plain(
-        StatusCode::METHOD_NOT_ALLOWED,
-        &format!("method not allowed; use {allow}\n"),
-    );
-    r.headers_mut()
-        .insert(ALLOW, HeaderValue::from_static(allow));
-    r
-}
-
-/// A `text/plain` response.
-pub fn plain(status: StatusCode, text: &str) -> Reply {
-    let mut r = Response::new(Full::new(Bytes::copy_from_slice(text.as_bytes())));
-    *r.status_mut() = status;
-    if !text.is_empty() {
-        r.headers_mut().insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=utf-8"),
-        );
-    }
-    r
-}
-
-/// Small adjustments to a [`Reply`].
-pub trait ReplyExt {
-    /// Adds `Retry-After: 1` (for 503s).
-    fn retry_after(self) -> Reply;
-    /// Asks the client to close the connection (hyper closes it too when the body was not read).
-    fn close(self) -> Reply;
-}
-
-impl ReplyExt for Reply {
-    fn retry_after(mut self) -> Reply {
-        self.headers_mut()
-            .insert(RETRY_AFTER, HeaderValue::from_static("1"));
-        self
-    }
-
-    fn close(mut self) -> Reply {
-        self.headers_mut()
-            .insert(CONNECTION, HeaderValue::from_static("close"));
-        self
-    }
 }

@@ -1,95 +1,19 @@
 //! A controller's `backend:` key, and the registry of backend types: each type is one file in this folder
 //! (its name, its parameters, description, identity and constructor, through [`BackendSpec`] and a
-//! [`BackendKind`] constant), registered by one line in [`KINDS`]. Written as the type's name alone
+//! [`BackendKind`] constant, both in `spec.rs`), registered by one line in [`KINDS`]. Written as the type's name alone
 //! (`backend: heroku`) or as a one-key map of the name to its parameters (`backend: {file: PATH}`).
 
-use super::super::inputs::SpecAny;
-use super::heroku::Heroku;
-use super::{file, heroku, Backend};
-use crate::secret::SecretUrl;
+pub use super::spec::{BackendConfig, BackendKind, BackendSpec, Describe, Shared};
+use super::{file, formation};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
-use std::fmt;
-use std::sync::Arc;
 
 /// Every backend type. One line per type.
-pub const KINDS: &[BackendKind] = &[heroku::KIND, file::KIND];
-
-/// One backend type.
-pub struct BackendKind {
-    /// The name in `backend:`.
-    pub name: &'static str,
-    /// Its parameters: `None` when written as the bare name.
-    pub parse: fn(Option<serde_yaml_ng::Value>) -> Result<BackendConfig, String>,
-}
-
-/// What a description may mention.
-pub struct Describe<'a> {
-    pub api_url: &'a SecretUrl,
-    pub app: &'a str,
-    pub process: &'a str,
-}
-
-/// What building may share: the one Heroku client of the scaler (`None` without an app and key), and the
-/// controller's dyno size.
-pub struct Shared {
-    pub heroku: Option<Arc<Heroku>>,
-    pub size: Option<String>,
-}
-
-/// A backend type's parameters: what each type's file implements.
-pub trait BackendSpec: SpecAny + fmt::Debug + Send + Sync {
-    /// The name in `backend:`.
-    fn kind(&self) -> &'static str;
-    /// Readable form for `check` (no secret).
-    fn describe(&self, cx: &Describe) -> String;
-    /// What two controllers of one process type must not share (and what one backend object serves).
-    fn identity(&self) -> String;
-    /// Whether it needs `scaler.app` and `scaler.api_key`.
-    fn uses_heroku_api(&self) -> bool {
-        false
-    }
-    /// The backend (`None`: the shared one it needs is missing).
-    fn build(&self, shared: &Shared) -> Option<Arc<dyn Backend>>;
-}
-
-/// A controller's backend, of whatever type (default: Heroku).
-#[derive(Clone)]
-pub struct BackendConfig(Arc<dyn BackendSpec>);
-
-impl BackendConfig {
-    pub fn new(spec: impl BackendSpec + 'static) -> Self {
-        BackendConfig(Arc::new(spec))
-    }
-
-    /// The parameters as their own type, when they are of it.
-    pub fn get<T: std::any::Any>(&self) -> Option<&T> {
-        self.0.as_any().downcast_ref::<T>()
-    }
-}
+pub const KINDS: &[BackendKind] = &[formation::KIND, file::KIND];
 
 impl Default for BackendConfig {
     fn default() -> Self {
-        BackendConfig::new(heroku::HerokuBackend)
-    }
-}
-
-impl std::ops::Deref for BackendConfig {
-    type Target = dyn BackendSpec;
-    fn deref(&self) -> &dyn BackendSpec {
-        &*self.0
-    }
-}
-
-impl fmt::Debug for BackendConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl PartialEq for BackendConfig {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.same(other.0.as_any())
+        BackendConfig::new(formation::HerokuBackend)
     }
 }
 

@@ -2,7 +2,7 @@
 //! comments and blank lines kept. A missing file or type reads as 0. Writes are atomic (temp file in the same
 //! directory, fsync, rename) and serialised within the process.
 
-use super::config::{BackendConfig, BackendKind, BackendSpec, Describe, Shared};
+use super::spec::{BackendConfig, BackendKind, BackendSpec, Describe, Shared};
 use super::{Backend, BackendError, BackendFuture};
 use std::path::{Path, PathBuf};
 

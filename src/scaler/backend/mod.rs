@@ -1,6 +1,7 @@
 //! Backends: where a controller reads and sets its resource count (a process type's dyno count).
-//! [`heroku`] talks to the Heroku Platform API, [`file`] keeps a formation file for apps off Heroku,
-//! [`dry_run`] only logs what it would do. [`config`] is the registry of the types a `backend:` key names.
+//! [`heroku`] is the Heroku Platform API client, which [`formation`] (dyno counts) and [`addon`] (add-on
+//! plans) use; [`file`] keeps a formation file for apps off Heroku; [`dry_run`] only logs what it would do.
+//! [`config`] is the registry of the types a `backend:` key names, [`spec`] what each type implements.
 //!
 //! A backend does not decide anything: it reads, and writes only when asked for a different count.
 
@@ -8,7 +9,9 @@ pub mod addon;
 pub mod config;
 pub mod dry_run;
 pub mod file;
+pub mod formation;
 pub mod heroku;
+pub mod spec;
 
 use std::future::Future;
 use std::pin::Pin;
