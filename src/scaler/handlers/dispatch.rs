@@ -1,10 +1,12 @@
 //! One handler's delivery lane: a bounded queue (drop-oldest), deduplication of the same (controller, input,
-//! kind, message) within `repeat_after`, and a task that sends one event at a time under a timeout. Pushing
+//! kind, message) within `repeat_after` (messages compared by their [`fingerprint`], so a fresh request id
+//! does not make a repeat new), and a task that sends one event at a time under a timeout. Pushing
 //! never waits; failures are logged and counted, never returned to the scaler.
 //!
 //! The sending task starts with the first event pushed inside a tokio runtime.
 
 use super::config::DeliveryConfig;
+use super::repeat::fingerprint;
 use super::{ErrorEvent, ErrorHandler, EventKind};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -85,7 +87,7 @@ impl Lane {
             event.controller.clone(),
             event.input.clone(),
             event.kind,
-            event.message.clone(),
+            fingerprint(&event.message),
         );
         {
             let now = Instant::now();
@@ -194,6 +196,33 @@ mod tests {
             health: None,
             at: jiff::Timestamp::UNIX_EPOCH,
         }
+    }
+
+    #[test]
+    fn a_fresh_request_id_does_not_make_a_repeat_new() {
+        let lane = Lane::new(
+            Arc::new(Nowhere),
+            DeliveryConfig {
+                repeat_after: Duration::from_secs(600),
+                timeout: Duration::from_secs(1),
+                queue: 8,
+            },
+        );
+        lane.push(event(
+            "HTTP 503: Request ID: 7f2c1e9a-4b3d-4e5f-8a6b-1c2d3e4f5a6b".into(),
+        ));
+        lane.push(event(
+            "HTTP 503: Request ID: 0a1b2c3d-0000-4e5f-8a6b-ffffffffffff".into(),
+        ));
+        lane.push(event(
+            "HTTP 422: Request ID: 0a1b2c3d-0000-4e5f-8a6b-ffffffffffff".into(),
+        ));
+        let s = lane.stats();
+        assert_eq!(s.deduplicated, 1);
+        // The queued events keep their own messages.
+        let queue = lane.shared.queue.lock().unwrap();
+        assert!(queue[0].message.ends_with("1c2d3e4f5a6b"));
+        assert_eq!(queue.len(), 2);
     }
 
     #[test]

@@ -9,6 +9,7 @@
 pub mod bugsnag;
 pub mod config;
 pub mod dispatch;
+pub mod repeat;
 pub mod webhook;
 
 use super::controller::PassReport;
