@@ -68,6 +68,9 @@ async fn serve(loaded: Loaded) -> anyhow::Result<()> {
             if let Some(handlers) = scaler.error_handlers() {
                 metrics.push(handlers);
             }
+            if let Some(handlers) = scaler.success_handlers() {
+                metrics.push(handlers);
+            }
             // `/status` and `/ping` describe a running scaler: without controllers none runs, and they 404.
             let status: Option<Arc<dyn StatusPage>> = if has_controllers {
                 Some(scaler.status())

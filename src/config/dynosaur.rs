@@ -15,6 +15,7 @@ use crate::scaler::handlers::bugsnag::BugsnagParams;
 use crate::scaler::input::Conversion;
 use crate::scaler::inputs;
 use crate::scaler::policy::Policy;
+use crate::scaler::success::SuccessHandlerConfig;
 use crate::secret::{Secret, SecretUrl};
 use crate::window::WindowConfig;
 use serde::Deserialize;
@@ -163,6 +164,28 @@ fn bugsnag(h: &Handler) -> Option<ErrorHandlerConfig> {
     Some(ErrorHandlerConfig::new(params))
 }
 
+/// `Dynosaur::Success::Cronut` (`host`, `public_key` with `|` for newlines, `cronut_token`, `api_token`,
+/// `interval` in seconds) as drainscale's cronut success handler, keys unchanged; `None` when the key or the
+/// API token is empty (unset environment variables).
+fn cronut(h: &Handler) -> Result<Option<SuccessHandlerConfig>, String> {
+    let empty = |k: &str| match h.rest.get(k) {
+        None | Some(serde_yaml_ng::Value::Null) => true,
+        Some(serde_yaml_ng::Value::String(s)) => s.trim().is_empty(),
+        Some(_) => false,
+    };
+    if empty("public_key") || empty("api_token") {
+        return Ok(None);
+    }
+    let mut keys = h.rest.clone();
+    keys.insert("type".into(), "cronut".into());
+    let config: SuccessHandlerConfig = serde_yaml_ng::from_value(keys.into())
+        .map_err(|e| format!("success_handlers {}: {e}", h.kind))?;
+    config
+        .validate()
+        .map_err(|e| format!("success_handlers {}: {e}", h.kind))?;
+    Ok(Some(config))
+}
+
 /// Parses Dynosaur's layout into a [`Config`]; warnings name what is mapped loosely or left out.
 pub fn parse(
     text: &str,
@@ -268,11 +291,22 @@ pub fn parse(
             )),
         }
     }
+    let mut success_handlers = Vec::new();
     for h in &file.success_handlers {
-        warnings.push(format!(
-            "success_handlers {}: not supported; use `scaler.dead_mans_switch: {{url: ...}}` in drainscale's layout",
-            h.kind
-        ));
+        match short(&h.kind) {
+            "Cronut" => match cronut(h)? {
+                Some(c) => success_handlers.push(c),
+                None => warnings.push(format!(
+                    "success_handlers {}: public_key or api_token is empty; skipped (no check-ins are sent)",
+                    h.kind
+                )),
+            },
+            _ => warnings.push(format!(
+                "success_handlers {}: not supported, skipped; drainscale's layout has `scaler.success_handlers` \
+                 with ping and cronut",
+                h.kind
+            )),
+        }
     }
 
     let scaler = ScalerConfig {
@@ -282,6 +316,7 @@ pub fn parse(
         interval: s.interval.unwrap_or(Duration::from_secs(5)),
         stats,
         error_handlers,
+        success_handlers,
         ..ScalerConfig::default()
     };
     Ok((

@@ -73,13 +73,8 @@ pub fn render(loaded: &Loaded) -> String {
         if s.app.is_empty() { "<app>" } else { &s.app },
         if sinks.is_empty() { "nowhere".to_string() } else { sinks.join(", ") }
     );
-    if let Some(d) = &s.dead_mans_switch {
-        let _ = writeln!(
-            out,
-            "  dead man's switch: GET {} at most every {}",
-            d.url,
-            dur(d.interval)
-        );
+    for h in s.all_success_handlers() {
+        let _ = writeln!(out, "  success handler: {}", h.describe());
     }
     for h in &s.error_handlers {
         let _ = writeln!(out, "  error handler: {}", describe_handler(h));

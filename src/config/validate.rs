@@ -7,6 +7,7 @@ use crate::invalid::{self, Invalid};
 use crate::scaler::controller_config::Resource;
 use crate::scaler::inputs::CheckContext;
 use crate::scaler::schedule::Schedule;
+use crate::scaler::success::SuccessHandlerConfig;
 use std::collections::HashSet;
 
 /// `Err` is the first problem found, at its key path (the loader adds the file and line); `Ok` carries the
@@ -25,6 +26,15 @@ pub fn validate(c: &Config, text: &str) -> Result<Vec<String>, Invalid> {
     for (i, h) in c.scaler.error_handlers.iter().enumerate() {
         h.validate()
             .map_err(|e| e.under(&format!("scaler.error_handlers[{i}]")))?;
+    }
+    if let Some(d) = &c.scaler.dead_mans_switch {
+        SuccessHandlerConfig::ping(d.url.clone(), d.interval)
+            .validate()
+            .map_err(|e| e.under("scaler.dead_mans_switch"))?;
+    }
+    for (i, h) in c.scaler.success_handlers.iter().enumerate() {
+        h.validate()
+            .map_err(|e| e.under(&format!("scaler.success_handlers[{i}]")))?;
     }
     if c.scaler.interval.is_zero() {
         return Err(Invalid::at("scaler.interval", "must be more than 0s"));

@@ -143,8 +143,19 @@ pub fn build(
         reporters.push(Arc::new(Console::stdout(&s.stats.prefix, &s.app)));
     }
     let mut scaler = Scaler::new(controllers, clock, reporters, s.interval, s.dry_run);
-    if let Some(d) = &s.dead_mans_switch {
-        scaler = scaler.with_dead_mans_switch(d.url.clone(), d.interval);
+    let success = s
+        .all_success_handlers()
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            h.build().map_err(|e| BuildError {
+                controller: "*".into(),
+                message: format!("scaler.success_handlers[{i}]: {e}"),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if !success.is_empty() {
+        scaler = scaler.with_success_handlers(success);
     }
     let notifier = Notifier::from_config(&s.app, &s.error_handlers).map_err(|e| BuildError {
         controller: "*".into(),

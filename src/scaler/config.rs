@@ -1,8 +1,9 @@
-//! The `scaler:` section: the app, credentials, pass interval, stats, the Heroku client's patience, the dead
-//! man's switch and the error handlers. Read by [`super::build`]; the `controllers:` entries are in
+//! The `scaler:` section: the app, credentials, pass interval, stats, the Heroku client's patience, the
+//! success handlers (dead man's switches) and the error handlers. Read by [`super::build`]; the `controllers:` entries are in
 //! [`super::controller_config`].
 
 use super::handlers::ErrorHandlerConfig;
+use super::success::SuccessHandlerConfig;
 use crate::secret::{Secret, SecretUrl};
 use serde::Deserialize;
 use std::time::Duration;
@@ -26,8 +27,11 @@ pub struct ScalerConfig {
     pub stats: StatsConfig,
     /// Heroku API client tuning.
     pub heroku: HerokuTuning,
-    /// A URL pinged (GET) after passes without errors, at most once per its interval.
+    /// A URL pinged (GET) after passes without errors, at most once per its interval: one `ping` success
+    /// handler, in the older spelling.
     pub dead_mans_switch: Option<DeadMansSwitchConfig>,
+    /// Told after passes in which no controller had an error (a dead man's switch: `ping`, `cronut`).
+    pub success_handlers: Vec<SuccessHandlerConfig>,
     /// Where pass errors and input health changes (STALE, OUTAGE, recovered) are reported, besides the log.
     pub error_handlers: Vec<ErrorHandlerConfig>,
 }
@@ -43,6 +47,7 @@ impl Default for ScalerConfig {
             stats: StatsConfig::default(),
             heroku: HerokuTuning::default(),
             dead_mans_switch: None,
+            success_handlers: Vec::new(),
             error_handlers: Vec::new(),
         }
     }
@@ -121,6 +126,17 @@ pub struct DeadMansSwitchConfig {
     /// At most one ping per this long (default `1m`).
     #[serde(default = "one_minute", with = "crate::duration")]
     pub interval: Duration,
+}
+
+impl ScalerConfig {
+    /// Every success handler: `dead_mans_switch` (as a `ping`) first, then `success_handlers`.
+    pub fn all_success_handlers(&self) -> Vec<SuccessHandlerConfig> {
+        self.dead_mans_switch
+            .iter()
+            .map(|d| SuccessHandlerConfig::ping(d.url.clone(), d.interval))
+            .chain(self.success_handlers.iter().cloned())
+            .collect()
+    }
 }
 
 fn one_minute() -> Duration {

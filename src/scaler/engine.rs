@@ -1,18 +1,18 @@
 //! The scaler loop: every controller runs in its own task at the scaler's `interval` (slowed down when a
 //! backend asks, e.g. a low Heroku rate limit). A failing or panicking pass of one controller never stops the
-//! others; it is logged and the next pass runs as usual. Shutdown stops every loop at once, even mid-pass. After each pass the stats reporters, the status page,
-//! the dead man's switch and the error handlers hear about it.
+//! others; it is logged and the next pass runs as usual. Shutdown stops every loop at once, even mid-pass.
+//! After each pass the stats reporters, the status page, the success handlers and the error handlers hear
+//! about it.
 
 use super::clock::Clock;
 use super::controller::{Controller, PassReport};
 use super::handlers::Notifier;
 use super::report::StatsReporter;
 use super::status::ScalerStatus;
-use crate::secret::{http_error, SecretUrl};
-use std::collections::HashMap;
+use super::success::{SuccessHandler, Switch};
 use std::future::Future;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::watch;
 
 /// The running scaler.
@@ -22,7 +22,7 @@ pub struct Scaler {
     reporters: Vec<Arc<dyn StatsReporter>>,
     status: Arc<ScalerStatus>,
     interval: Duration,
-    dead_mans_switch: Option<Arc<DeadMansSwitch>>,
+    success: Option<Arc<Switch>>,
     notifier: Option<Arc<Notifier>>,
 }
 
@@ -44,7 +44,7 @@ impl Scaler {
             reporters,
             status: Arc::new(ScalerStatus::new(dry_run, &names)),
             interval,
-            dead_mans_switch: None,
+            success: None,
             notifier: None,
         }
     }
@@ -55,11 +55,16 @@ impl Scaler {
         self
     }
 
-    /// Pings `url` (HTTP GET) at most once per `every`, after passes in which no controller had an error.
-    pub fn with_dead_mans_switch(mut self, url: SecretUrl, every: Duration) -> Self {
+    /// Tells `handlers` after passes in which no controller had an error, each at most once per its interval.
+    pub fn with_success_handlers(mut self, handlers: Vec<Arc<dyn SuccessHandler>>) -> Self {
         let names = self.controllers.iter().map(|c| c.name.clone()).collect();
-        self.dead_mans_switch = Some(Arc::new(DeadMansSwitch::new(url, every, names)));
+        self.success = Some(Arc::new(Switch::new(handlers, names)));
         self
+    }
+
+    /// The success handlers, if any: keep it to read their counters ([`Switch::stats`]).
+    pub fn success_handlers(&self) -> Option<Arc<Switch>> {
+        self.success.clone()
     }
 
     /// The error handlers, if any: keep it to read their counters ([`Notifier::stats`]: sent, failed,
@@ -88,7 +93,7 @@ impl Scaler {
                 &report,
                 &self.reporters,
                 &self.status,
-                self.dead_mans_switch.as_deref(),
+                self.success.as_deref(),
                 self.notifier.as_deref(),
             );
             out.push(report);
@@ -108,7 +113,7 @@ impl Scaler {
                 reporters: reporters.clone(),
                 status: self.status.clone(),
                 interval: self.interval,
-                dead_mans_switch: self.dead_mans_switch.clone(),
+                success: self.success.clone(),
                 notifier: self.notifier.clone(),
             };
             tasks.push(tokio::spawn(lane.run(stop_rx.clone())));
@@ -130,7 +135,7 @@ struct Lane {
     reporters: Arc<Vec<Arc<dyn StatsReporter>>>,
     status: Arc<ScalerStatus>,
     interval: Duration,
-    dead_mans_switch: Option<Arc<DeadMansSwitch>>,
+    success: Option<Arc<Switch>>,
     notifier: Option<Arc<Notifier>>,
 }
 
@@ -162,7 +167,7 @@ impl Lane {
                         &report,
                         &self.reporters,
                         &self.status,
-                        self.dead_mans_switch.as_deref(),
+                        self.success.as_deref(),
                         self.notifier.as_deref(),
                     );
                     if let Some(p) = pace.filter(|p| *p > wait) {
@@ -198,7 +203,7 @@ fn after_pass(
     report: &PassReport,
     reporters: &[Arc<dyn StatsReporter>],
     status: &ScalerStatus,
-    dms: Option<&DeadMansSwitch>,
+    success: Option<&Switch>,
     notifier: Option<&Notifier>,
 ) {
     match &report.error {
@@ -231,8 +236,8 @@ fn after_pass(
         r.report(report);
     }
     status.update(report);
-    if let Some(dms) = dms {
-        dms.after_pass(&report.controller, report.error.is_none());
+    if let Some(s) = success {
+        s.after_pass(&report.controller, report.error.is_none(), report.at);
     }
     if let Some(n) = notifier {
         n.after_pass(report);
@@ -241,47 +246,4 @@ fn after_pass(
 
 fn fmt_opt(v: Option<f64>) -> String {
     v.map_or("-".into(), |v| format!("{v:.2}"))
-}
-
-/// Dynosaur's success handler: a ping after passes without errors, at most once per `every`. Its URL is the
-/// check-in token: logs show it masked.
-pub struct DeadMansSwitch {
-    url: SecretUrl,
-    every: Duration,
-    client: reqwest::Client,
-    state: Mutex<(HashMap<String, bool>, Option<Instant>)>,
-}
-
-impl DeadMansSwitch {
-    fn new(url: SecretUrl, every: Duration, controllers: Vec<String>) -> Self {
-        let ok = controllers.into_iter().map(|c| (c, false)).collect();
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .unwrap_or_default();
-        DeadMansSwitch {
-            url,
-            every,
-            client,
-            state: Mutex::new((ok, None)),
-        }
-    }
-
-    fn after_pass(&self, controller: &str, ok: bool) {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        state.0.insert(controller.to_string(), ok);
-        let due = state.1.map_or(true, |at| at.elapsed() >= self.every);
-        if !due || !state.0.values().all(|ok| *ok) {
-            return;
-        }
-        state.1 = Some(Instant::now());
-        let (client, url) = (self.client.clone(), self.url.clone());
-        tokio::spawn(async move {
-            match client.get(url.expose()).send().await {
-                Ok(r) if r.status().is_success() => tracing::debug!("dead man's switch pinged"),
-                Ok(r) => tracing::warn!("dead man's switch {url}: HTTP {}", r.status()),
-                Err(e) => tracing::warn!("dead man's switch {url}: {}", http_error(&e)),
-            }
-        });
-    }
 }

@@ -21,6 +21,7 @@ pub mod policy;
 pub mod report;
 pub mod schedule;
 pub mod status;
+pub mod success;
 
 pub use build::build;
 pub use engine::Scaler;

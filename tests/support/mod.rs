@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod built;
+pub mod fake_cronut;
 pub mod fake_google;
 pub mod fake_heroku;
 pub mod fake_new_relic;
