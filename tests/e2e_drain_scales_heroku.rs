@@ -7,10 +7,8 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
+use support::binary::Drainscale;
 use support::fake_heroku::FakeHeroku;
 
 const USER: &str = "logplex";
@@ -67,62 +65,6 @@ fn router_body(n: usize) -> String {
     body
 }
 
-struct Drainscale {
-    child: Child,
-    addr: String,
-}
-
-impl Drainscale {
-    fn start(config_path: &std::path::Path) -> Drainscale {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_drainscale"))
-            .arg("run")
-            .arg(config_path)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start drainscale");
-        let stderr = child.stderr.take().expect("stderr");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                eprintln!("[drainscale] {line}");
-                if let Some(rest) = line.split("drain listening addr=").nth(1) {
-                    let addr = rest.split_whitespace().next().unwrap_or("").to_string();
-                    let _ = tx.send(addr);
-                }
-            }
-        });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("drainscale logs its listening address");
-        Drainscale { child, addr }
-    }
-
-    fn terminate(mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        let killed = Command::new("kill").args(["-TERM", &pid]).status();
-        assert!(killed.map(|s| s.success()).unwrap_or(false), "kill -TERM");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "drainscale did not exit after SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Drainscale {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
-}
-
 async fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;
     while !cond() {
@@ -138,7 +80,7 @@ async fn traffic_raises_the_formation_and_it_falls_back_after_the_window() {
     let path = dir.path().join("drainscale.yaml");
     std::fs::write(&path, config(&fake.url)).unwrap();
     let app = Drainscale::start(&path);
-    let url = format!("http://{}/logs", app.addr.replace("0.0.0.0", "127.0.0.1"));
+    let url = app.url("/logs");
     let client = reqwest::Client::new();
 
     // Quiet drain at first: one line, so the drain input is healthy and reads no load.

@@ -1,6 +1,7 @@
 //! Shared helpers for integration tests.
 #![allow(dead_code)]
 
+pub mod binary;
 pub mod built;
 pub mod fake_cronut;
 pub mod fake_google;
