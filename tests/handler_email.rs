@@ -22,8 +22,10 @@ const PASSWORD: &str = "relay-pa55word";
 enum Security {
     /// Plain, offering STARTTLS; AUTH only after it.
     Starttls,
-    /// TLS from the first byte.
+    /// TLS from the first byte; AUTH LOGIN only.
     Implicit,
+    /// No TLS, no AUTH: a relay on this host.
+    Plain,
 }
 
 /// One mail the relay accepted.
@@ -91,6 +93,9 @@ impl FakeRelay {
                             if let Ok(tls) = acceptor.accept(tcp).await {
                                 let _ = session.serve(tls, true, true).await;
                             }
+                        }
+                        Security::Plain => {
+                            let _ = session.serve(tcp, false, true).await;
                         }
                         Security::Starttls => {
                             if let Ok(Some(tcp)) = session.serve(tcp, false, true).await {
@@ -176,12 +181,17 @@ impl Session {
                 if !over_tls && self.security == Security::Starttls {
                     r.push_str("250-STARTTLS\r\n");
                 }
-                if over_tls {
-                    r.push_str("250-AUTH PLAIN LOGIN\r\n");
+                match (over_tls, self.security) {
+                    (true, Security::Implicit) => r.push_str("250-AUTH LOGIN\r\n"),
+                    (true, _) => r.push_str("250-AUTH PLAIN LOGIN\r\n"),
+                    (false, _) => {}
                 }
                 r.push_str("250 8BITMIME\r\n");
                 r
-            } else if upper.starts_with("STARTTLS") && !over_tls {
+            } else if upper.starts_with("STARTTLS")
+                && !over_tls
+                && self.security == Security::Starttls
+            {
                 io.write_all(b"220 2.0.0 Ready to start TLS\r\n").await?;
                 io.flush().await?;
                 return Ok(Some(io.into_inner()));
@@ -229,7 +239,7 @@ impl Session {
                     }
                 }
             } else if upper.starts_with("MAIL FROM:") {
-                if authenticated_as.is_none() {
+                if authenticated_as.is_none() && self.security != Security::Plain {
                     "530 5.7.0 Authentication required\r\n".into()
                 } else {
                     mail_from = Some(angle(&line));
@@ -391,7 +401,7 @@ async fn starttls_and_auth_deliver_the_mail() {
     // STARTTLS came before AUTH, and the session ended with QUIT.
     let commands = relay.commands();
     let at = |c: &str| commands.iter().position(|l| l.starts_with(c)).unwrap();
-    assert!(at("STARTTLS") < at("AUTH"), "{commands:?}");
+    assert!(at("STARTTLS") < at("AUTH PLAIN"), "{commands:?}");
     assert_eq!(commands.last().map(String::as_str), Some("QUIT"));
 }
 
@@ -419,7 +429,47 @@ async fn implicit_tls_delivers_on_the_given_port() {
         header(&mails[0].data, "Subject"),
         "[prod] shop web: input_outage"
     );
-    assert!(!relay.commands().iter().any(|c| c == "STARTTLS"));
+    let commands = relay.commands();
+    assert!(!commands.iter().any(|c| c == "STARTTLS"), "{commands:?}");
+    assert!(commands.iter().any(|c| c == "AUTH LOGIN"), "{commands:?}");
+    assert_eq!(mails[0].authenticated_as.as_deref(), Some(USER));
+}
+
+#[tokio::test]
+async fn a_local_relay_without_tls_gets_the_mail_in_clear() {
+    let relay = FakeRelay::start(Security::Plain, &[]).await;
+    let c = handler(&format!(
+        "{{type: email, host: 127.0.0.1, port: {}, tls: none, from: alerts@shop.example, to: ops@shop.example}}",
+        relay.port
+    ));
+    let h = handlers::from_config(&c).unwrap();
+    h.send(&event("down")).await.unwrap();
+    let mails = relay.mails();
+    assert_eq!(mails.len(), 1);
+    assert!(!mails[0].over_tls);
+    assert_eq!(mails[0].authenticated_as, None);
+}
+
+#[tokio::test]
+async fn starttls_is_required_not_hoped_for() {
+    // A relay that does not offer STARTTLS: nothing is sent in clear, the error says why.
+    let relay = FakeRelay::start(Security::Plain, &[]).await;
+    let c = handler(&format!(
+        "{{type: email, host: 127.0.0.1, port: {}, username: {USER}, password: {PASSWORD}, \
+         from: alerts@shop.example, to: ops@shop.example}}",
+        relay.port
+    ));
+    let h = handlers::from_config(&c).unwrap();
+    let e = h.send(&event("down")).await.unwrap_err().to_string();
+    assert!(e.contains("does not offer STARTTLS"), "{e}");
+    let commands = relay.commands();
+    assert!(
+        !commands
+            .iter()
+            .any(|c| c.starts_with("AUTH") || c.starts_with("MAIL")),
+        "{commands:?}"
+    );
+    assert!(relay.mails().is_empty());
 }
 
 #[tokio::test]
