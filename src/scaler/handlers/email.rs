@@ -146,7 +146,7 @@ impl EmailParams {
     fn is_local(&self) -> bool {
         matches!(
             self.host.trim().to_ascii_lowercase().as_str(),
-            "127.0.0.1" | "localhost" | "::1" | "[::1]"
+            "127.0.0.1" | "localhost"
         )
     }
 
