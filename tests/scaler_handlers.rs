@@ -425,7 +425,10 @@ fn dynosaurs_bugsnag_handler_maps_to_the_bugsnag_handler() {
     );
     let w = loaded.warnings.join("\n");
     assert!(!w.contains("Bugsnag"), "{w}");
-    assert!(w.contains("Ses") && w.contains("not supported"), "{w}");
+    assert!(
+        w.contains("Ses: to, aws_access_key_id, aws_secret_access_key empty; skipped"),
+        "{w}"
+    );
     let plan = drainscale::config::plan::render(&loaded);
     assert!(
         plan.contains("error handler: bugsnag https://notify.bugsnag.com (api key ***, release stage production)"),

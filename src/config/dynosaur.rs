@@ -284,9 +284,23 @@ pub fn parse(
                     h.kind
                 )),
             },
+            "Ses" => match super::dynosaur_ses::email_params(&h.rest) {
+                Ok(p) => error_handlers.push(ErrorHandlerConfig::new(p)),
+                Err(super::dynosaur_ses::Skipped::Empty(keys)) => warnings.push(format!(
+                    "error_handlers {}: {} empty; skipped (errors are still logged)",
+                    h.kind,
+                    keys.join(", ")
+                )),
+                Err(super::dynosaur_ses::Skipped::BadPort(p)) => {
+                    return Err(format!(
+                        "error_handlers {}: port: {p:?} is not a port number (expected 1 to 65535)",
+                        h.kind
+                    ))
+                }
+            },
             _ => warnings.push(format!(
                 "error_handlers {}: not supported; errors are logged to the console (stderr); \
-                 drainscale's layout has `scaler.error_handlers` with webhook and bugsnag",
+                 drainscale's layout has `scaler.error_handlers` with webhook, bugsnag and email",
                 h.kind
             )),
         }

@@ -4,7 +4,7 @@
 //! [`KINDS`]. The delivery keys every handler shares (`repeat_after`, `timeout`, `queue`) are read here.
 
 use super::super::inputs::SpecAny;
-use super::{bugsnag, webhook, ErrorHandler, HandlerError};
+use super::{bugsnag, email, webhook, ErrorHandler, HandlerError};
 use crate::invalid::Invalid;
 use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer};
@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Every error handler type, in the order `check` lists them. One line per type.
-pub const KINDS: &[HandlerKind] = &[webhook::KIND, bugsnag::KIND];
+pub const KINDS: &[HandlerKind] = &[webhook::KIND, bugsnag::KIND, email::KIND];
 
 /// One handler type: its name and how an entry's own keys become its parameters.
 pub struct HandlerKind {

@@ -7,7 +7,7 @@
 
 use super::config::DeliveryConfig;
 use super::repeat::fingerprint;
-use super::{ErrorEvent, ErrorHandler, EventKind};
+use super::{ErrorEvent, ErrorHandler, EventKind, HandlerError};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -26,6 +26,8 @@ pub struct LaneStats {
     pub deduplicated: u64,
     /// Dropped from a full queue (the oldest goes).
     pub dropped: u64,
+    /// Not sent: the handler's own rate limit (e-mail's `max_per_hour`) was reached.
+    pub rate_limited: u64,
 }
 
 /// At most this many distinct events are remembered for deduplication.
@@ -44,6 +46,7 @@ struct Shared {
     failed: AtomicU64,
     deduplicated: AtomicU64,
     dropped: AtomicU64,
+    rate_limited: AtomicU64,
 }
 
 /// One handler with its queue and sending task.
@@ -65,6 +68,7 @@ impl Lane {
                 failed: AtomicU64::new(0),
                 deduplicated: AtomicU64::new(0),
                 dropped: AtomicU64::new(0),
+                rate_limited: AtomicU64::new(0),
             }),
         }
     }
@@ -77,6 +81,7 @@ impl Lane {
             failed: s.failed.load(Ordering::Relaxed),
             deduplicated: s.deduplicated.load(Ordering::Relaxed),
             dropped: s.dropped.load(Ordering::Relaxed),
+            rate_limited: s.rate_limited.load(Ordering::Relaxed),
         }
     }
 
@@ -157,6 +162,10 @@ async fn run(shared: std::sync::Weak<Shared>) {
             Ok(Ok(())) => {
                 s.sent.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(handler = %name, kind = event.kind.as_str(), "error event sent");
+            }
+            Ok(Err(e @ HandlerError::RateLimited { .. })) => {
+                let n = s.rate_limited.fetch_add(1, Ordering::Relaxed) + 1;
+                tracing::info!(handler = %name, kind = event.kind.as_str(), "{e} ({n} rate limited so far)");
             }
             Ok(Err(e)) => {
                 s.failed.fetch_add(1, Ordering::Relaxed);

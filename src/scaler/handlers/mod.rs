@@ -3,12 +3,13 @@
 //! (to STALE, to OUTAGE, back to OK) into [`ErrorEvent`]s and hands them to each handler's delivery lane
 //! ([`dispatch`]), which sends from its own task. Nothing here can block or fail a pass.
 //!
-//! The handlers themselves only know their wire format: [`webhook`] and [`bugsnag`], each one file registered
+//! The handlers themselves only know their wire format: [`webhook`], [`bugsnag`] and [`email`], each one file registered
 //! by one line in [`config::KINDS`].
 
 pub mod bugsnag;
 pub mod config;
 pub mod dispatch;
+pub mod email;
 pub mod repeat;
 pub mod webhook;
 
@@ -85,6 +86,12 @@ pub enum HandlerError {
     Http { handler: String, message: String },
     #[error("{handler}: bad configuration: {message}")]
     Config { handler: String, message: String },
+    /// An SMTP session failed: the stage (connecting, STARTTLS, AUTH, a recipient...) and the relay's answer.
+    #[error("{handler}: {message}")]
+    Smtp { handler: String, message: String },
+    /// Not sent: the handler's own limit (e-mail's `max_per_hour`) is reached. Counted apart from failures.
+    #[error("{handler}: rate limited: {message}")]
+    RateLimited { handler: String, message: String },
 }
 
 /// The future a handler returns.
@@ -134,7 +141,7 @@ impl Notifier {
         Ok(Some(Notifier::new(app, lanes)))
     }
 
-    /// The lanes' counters (sent, failed, deduplicated, dropped), in config order.
+    /// The lanes' counters (sent, failed, deduplicated, dropped, rate limited), in config order.
     pub fn stats(&self) -> Vec<LaneStats> {
         self.lanes.iter().map(Lane::stats).collect()
     }
@@ -232,6 +239,7 @@ impl crate::drain::MetricsPage for Notifier {
                 ("failed", lane.failed),
                 ("deduplicated", lane.deduplicated),
                 ("dropped", lane.dropped),
+                ("rate_limited", lane.rate_limited),
             ] {
                 let _ = writeln!(
                     out,
