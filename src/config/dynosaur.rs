@@ -408,8 +408,6 @@ fn inputs_of(
 
 /// Dynosaur plugins no input type maps yet.
 const NOT_YET: &[&str] = &[
-    "PapertrailInputPlugin",
-    "PapertrailRandomInputPlugin",
     "RediscloudMemoryUsageInputPlugin",
     "RediscloudConnectionUsageInputPlugin",
     "RediscloudRandomInputPlugin",
@@ -447,7 +445,8 @@ fn input(
             warnings.push(format!("{name} ({}): {key} from ${var}", p.kind));
         }
     }
-    let entry = (mapping.translate)(p.rest).map_err(|e| format!("{}: {e}", p.kind))?;
+    let entry =
+        (mapping.translate)(short(&p.kind), p.rest).map_err(|e| format!("{}: {e}", p.kind))?;
     if let Some(reason) = entry.skip {
         return Ok(Mapped::Skipped(reason));
     }
@@ -467,12 +466,28 @@ fn input(
                 p.kind
             ))
         }
-        None => params.default_conversion().ok_or_else(|| {
-            format!(
-                "{}: give a per-dyno figure to turn its value into dynos",
+        None => match entry.conversion {
+            Some(c) => c,
+            None => params.default_conversion().ok_or_else(|| {
+                format!(
+                    "{}: give a per-dyno figure to turn its value into dynos",
+                    p.kind
+                )
+            })?,
+        },
+    };
+    let conversion = match (conversion, entry.threshold) {
+        (Conversion::Capacity { figure, .. }, Some(t)) => Conversion::Capacity {
+            figure,
+            threshold: Some(t),
+        },
+        (_, Some(_)) => {
+            return Err(format!(
+                "{}: max_percentage_threshold is for add-on plan inputs",
                 p.kind
-            )
-        })?,
+            ))
+        }
+        (c, None) => c,
     };
     Ok(Mapped::Input(InputConfig {
         name: name.to_string(),
