@@ -326,6 +326,15 @@ fn controller(
         .unwrap_or(DEFAULT_MAX);
     let name = c.name.clone();
     let inputs = inputs_of(c, env, warnings)?;
+    if let Some(i) = inputs
+        .iter()
+        .find(|i| matches!(i.conversion, Conversion::Capacity { .. }))
+    {
+        return Err(format!(
+            "controller_plugins {name:?} input_plugins {:?}: reads an add-on's usage, compared with its plans:              put it under a PapertrailControllerPlugin or RediscloudControllerPlugin, not a              DynosControllerPlugin",
+            i.name
+        ));
+    }
     let mut config = ControllerConfig::dynos(&name, "web", min, max, inputs);
     config.policy = policy.clone();
     Ok(config)
