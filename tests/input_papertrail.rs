@@ -66,11 +66,7 @@ async fn todays_bytes_are_read_with_the_token_header() {
     assert_eq!(input.retrieve(t.next()).await, Ok(125_829_120.0));
     assert_eq!(input.unit(), "bytes");
     fake.set_used(0.0);
-    assert_eq!(
-        input.retrieve(t.next()).await,
-        Ok(0.0),
-        "no logs yet today"
-    );
+    assert_eq!(input.retrieve(t.next()).await, Ok(0.0), "no logs yet today");
     let reqs = fake.requests();
     assert_eq!(reqs.len(), 2);
     assert_eq!(reqs[0].method, "GET");
@@ -90,10 +86,7 @@ async fn a_wrong_token_is_refused_and_named_without_showing_it() {
         "{m}"
     );
     assert!(!m.contains("wrongTOKEN42"), "{m}");
-    assert_eq!(
-        fake.requests()[0].token.as_deref(),
-        Some("wrongTOKEN42")
-    );
+    assert_eq!(fake.requests()[0].token.as_deref(), Some("wrongTOKEN42"));
 }
 
 #[tokio::test]
@@ -164,10 +157,16 @@ async fn papertrails_own_limit_is_met_with_its_reset_header() {
     let last = results.pop().unwrap();
     if fake.requests().len() == 26 {
         let m = unavailable(last);
-        assert!(m.contains("429") && m.contains("Rate limit exceeded"), "{m}");
+        assert!(
+            m.contains("429") && m.contains("Rate limit exceeded"),
+            "{m}"
+        );
         assert!(results.iter().all(|r| *r == Ok(1.0)));
         // The wait is the reset's seconds (1 to 5): no request inside it.
-        assert!(input.retrieve(t.at(Duration::from_millis(500))).await.is_err());
+        assert!(input
+            .retrieve(t.at(Duration::from_millis(500)))
+            .await
+            .is_err());
         assert_eq!(fake.requests().len(), 26);
     } else {
         // The fake's 5 s window rolled over midway (a very slow machine): every answer was good.
@@ -188,10 +187,19 @@ async fn every_failure_is_unavailable_and_never_zero() {
         (Fault::Status(404), "HTTP 404"),
         (Fault::Stall(Duration::from_secs(2)), "Papertrail"),
         (Fault::Body("<html>Service Unavailable</html>"), "not JSON"),
-        (Fault::Body("<html>Service Unavailable</html>"), "Service Unavailable"),
-        (Fault::Body(r#"{"log_data_transfer_plan_limit":1}"#), "no log_data_transfer_used"),
+        (
+            Fault::Body("<html>Service Unavailable</html>"),
+            "Service Unavailable",
+        ),
+        (
+            Fault::Body(r#"{"log_data_transfer_plan_limit":1}"#),
+            "no log_data_transfer_used",
+        ),
         (Fault::Body(r#"{"log_data_transfer_used":-1}"#), "-1"),
-        (Fault::Body(r#"{"log_data_transfer_used":"lots"}"#), "\"lots\""),
+        (
+            Fault::Body(r#"{"log_data_transfer_used":"lots"}"#),
+            "\"lots\"",
+        ),
         (Fault::Body(r#"{"log_data_transfer_used":null}"#), "null"),
         (Fault::Body(""), "not JSON"),
     ];
@@ -331,7 +339,10 @@ async fn the_plan_follows_the_days_peak_and_starts_again_at_utc_midnight() {
     let r = c.pass(clock.tick()).await;
     assert_eq!(r.error, None, "{r:?}");
     assert_eq!(r.inputs[0].max, Some(30.0 * MB));
-    assert_eq!(heroku.plan("papertrail").as_deref(), Some("papertrail:fixa"));
+    assert_eq!(
+        heroku.plan("papertrail").as_deref(),
+        Some("papertrail:fixa")
+    );
     assert_eq!(
         heroku.plan_writes(),
         [

@@ -138,10 +138,9 @@ impl FakePapertrail {
             )
         };
         match fault {
-            Some(Fault::Status(code)) => limited(json(
-                code,
-                format!(r#"{{"message":"fake status {code}"}}"#),
-            )),
+            Some(Fault::Status(code)) => {
+                limited(json(code, format!(r#"{{"message":"fake status {code}"}}"#)))
+            }
             Some(Fault::RateLimited { retry_after, reset }) => {
                 let mut r = json(429, r#"{"message":"Rate limit exceeded"}"#.into());
                 if let Some(secs) = retry_after {
@@ -185,7 +184,11 @@ fn rate_headers(r: Response<Full<Bytes>>, remaining: i64, reset: u64) -> Respons
     with_header(r, "x-rate-limit-reset", &reset.to_string())
 }
 
-fn with_header(mut r: Response<Full<Bytes>>, name: &'static str, value: &str) -> Response<Full<Bytes>> {
+fn with_header(
+    mut r: Response<Full<Bytes>>,
+    name: &'static str,
+    value: &str,
+) -> Response<Full<Bytes>> {
     r.headers_mut().insert(name, value.parse().unwrap());
     r
 }

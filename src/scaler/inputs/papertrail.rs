@@ -180,7 +180,8 @@ pub fn random_from_dynosaur(mut keys: serde_yaml_ng::Mapping) -> Result<Dynosaur
         }),
         threshold,
         warnings: vec![
-            "a toy: random log volumes (bytes a day), for trying the Papertrail plan controller".into(),
+            "a toy: random log volumes (bytes a day), for trying the Papertrail plan controller"
+                .into(),
         ],
         ..DynosaurEntry::default()
     })
@@ -246,7 +247,10 @@ pub struct PapertrailInput {
 
 impl PapertrailInput {
     /// Validates and builds the HTTP client.
-    pub fn new(params: PapertrailParams, conversion: Conversion) -> Result<PapertrailInput, String> {
+    pub fn new(
+        params: PapertrailParams,
+        conversion: Conversion,
+    ) -> Result<PapertrailInput, String> {
         params.validate()?;
         let client = reqwest::Client::builder()
             .timeout(params.timeout)
@@ -450,7 +454,10 @@ mod tests {
             ("api_url: http://x", "missing field `api_token`"),
             ("api_token: ''", "`api_token` is empty"),
             ("api_token: ' T '", "spaces"),
-            ("api_token: T\napi_url: ftp://x", "`api_url` must be an http"),
+            (
+                "api_token: T\napi_url: ftp://x",
+                "`api_url` must be an http",
+            ),
             ("api_token: T\ntimeout: 0s", "`timeout`"),
             ("api_token: T\napi_key: x", "unknown field `api_key`"),
         ] {
@@ -469,12 +476,12 @@ mod tests {
             ),
             Ok(125_829_120.0)
         );
-        assert_eq!(
-            parse_accounts(br#"{"log_data_transfer_used":0}"#),
-            Ok(0.0)
-        );
+        assert_eq!(parse_accounts(br#"{"log_data_transfer_used":0}"#), Ok(0.0));
         for (bad, says) in [
-            (r#"{"log_data_transfer_plan_limit":1}"#, "no log_data_transfer_used"),
+            (
+                r#"{"log_data_transfer_plan_limit":1}"#,
+                "no log_data_transfer_used",
+            ),
             (r#"{"log_data_transfer_used":-5}"#, "-5"),
             (r#"{"log_data_transfer_used":"12"}"#, "\"12\""),
             (r#"{"log_data_transfer_used":null}"#, "null"),
@@ -492,10 +499,7 @@ mod tests {
     fn the_epoch_is_the_utc_day() {
         let day = |t: &str| utc_day(t.parse().unwrap());
         assert_eq!(day("1970-01-01T00:00:00Z"), 0);
-        assert_eq!(
-            day("2026-12-03T23:59:59Z") + 1,
-            day("2026-12-04T00:00:00Z")
-        );
+        assert_eq!(day("2026-12-03T23:59:59Z") + 1, day("2026-12-04T00:00:00Z"));
         assert_eq!(day("2026-12-03T00:00:00Z"), day("2026-12-03T23:59:59Z"));
         // Midnight in UTC, not in the local zone of the time written.
         assert_eq!(
@@ -517,11 +521,15 @@ mod tests {
         let p: PapertrailParams =
             serde_yaml_ng::from_value(serde_yaml_ng::Value::Mapping(e.params)).unwrap();
         assert_eq!(p, PapertrailParams::new("tok3n"));
-        let e = from_dynosaur(mapping("papertrail_api_key: t\nmax_percentage_threshold: '80.5'\n"))
-            .unwrap();
+        let e = from_dynosaur(mapping(
+            "papertrail_api_key: t\nmax_percentage_threshold: '80.5'\n",
+        ))
+        .unwrap();
         assert_eq!(e.threshold, Some(80.5));
         assert_eq!(
-            from_dynosaur(mapping("papertrail_api_key: t\n")).unwrap().threshold,
+            from_dynosaur(mapping("papertrail_api_key: t\n"))
+                .unwrap()
+                .threshold,
             None
         );
         for (text, says) in [
