@@ -62,6 +62,7 @@ pub const RANDOM_MAX_BYTES: f64 = 1024.0 * 1024.0 * 1024.0;
 #[serde(deny_unknown_fields)]
 pub struct PapertrailParams {
     /// The account's API token (Papertrail: Settings > Profile > API Token). Required; a secret, never printed.
+    #[serde(deserialize_with = "empty_if_null")]
     pub api_token: Secret,
     /// The API's base URL (default `https://papertrailapp.com/api/v1`; for tests and proxies).
     #[serde(default)]
@@ -73,6 +74,12 @@ pub struct PapertrailParams {
 
 fn default_timeout() -> Duration {
     DEFAULT_TIMEOUT
+}
+
+/// A secret written as nothing (an unset variable: `api_token: ${UNSET}`) reads as empty, so `validate` names
+/// the key.
+fn empty_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Secret, D::Error> {
+    Ok(Option::<Secret>::deserialize(d)?.unwrap_or_else(|| Secret::new("")))
 }
 
 impl PapertrailParams {
@@ -350,10 +357,11 @@ impl InputSpec for PapertrailParams {
     }
 
     fn describe(&self) -> String {
-        format!(
-            "Papertrail log volume used today (bytes, resets at UTC midnight), via {}",
-            self.base_url()
-        )
+        let via = match &self.api_url {
+            Some(url) => url.to_string(),
+            None => DEFAULT_API_URL.to_string(),
+        };
+        format!("Papertrail log volume used today (bytes, resets at UTC midnight), via {via}")
     }
 
     fn default_conversion(&self) -> Option<Conversion> {
@@ -453,6 +461,7 @@ mod tests {
         for (text, says) in [
             ("api_url: http://x", "missing field `api_token`"),
             ("api_token: ''", "`api_token` is empty"),
+            ("api_token:", "`api_token` is empty"),
             ("api_token: ' T '", "spaces"),
             (
                 "api_token: T\napi_url: ftp://x",
@@ -466,6 +475,14 @@ mod tests {
         }
         let p = yaml("api_token: SECRET9").unwrap();
         assert!(!p.describe().contains("SECRET9") && !format!("{p:?}").contains("SECRET9"));
+        assert!(
+            p.describe()
+                .ends_with("via https://papertrailapp.com/api/v1"),
+            "{}",
+            p.describe()
+        );
+        let p = yaml("api_token: T\napi_url: 'https://user:hunter2@proxy.example/pt'").unwrap();
+        assert!(!p.describe().contains("hunter2"), "{}", p.describe());
     }
 
     #[test]
