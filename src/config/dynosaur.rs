@@ -331,7 +331,9 @@ fn controller(
         .find(|i| matches!(i.conversion, Conversion::Capacity { .. }))
     {
         return Err(format!(
-            "controller_plugins {name:?} input_plugins {:?}: reads an add-on's usage, compared with its plans:              put it under a PapertrailControllerPlugin or RediscloudControllerPlugin, not a              DynosControllerPlugin",
+            "controller_plugins {name:?} input_plugins {:?}: reads an add-on's usage, compared with its plans: \
+             put it under a PapertrailControllerPlugin or RediscloudControllerPlugin, not a \
+             DynosControllerPlugin",
             i.name
         ));
     }
