@@ -51,6 +51,8 @@ struct State {
     requests: Vec<Recorded>,
     /// The start of the current rate-limit window and the requests in it.
     window: (Instant, u32),
+    /// The rate-limit window's length (Papertrail's: 5 s).
+    limit_window: Duration,
 }
 
 /// The running fake; its API is at `{url}/api/v1`.
@@ -75,6 +77,7 @@ impl FakePapertrail {
                 faults: VecDeque::new(),
                 requests: Vec::new(),
                 window: (Instant::now(), 0),
+                limit_window: LIMIT_WINDOW,
             })),
         };
         super::serve::serve(
@@ -88,6 +91,12 @@ impl FakePapertrail {
     /// The bytes used today the API answers.
     pub fn set_used(&self, bytes: f64) {
         self.state.lock().unwrap().used = bytes;
+    }
+    /// Stretches the rate-limit window, so a test's burst lands in one window however slow the machine.
+    pub fn set_limit_window(&self, window: Duration) {
+        let mut s = self.state.lock().unwrap();
+        s.limit_window = window;
+        s.window = (Instant::now(), 0);
     }
     pub fn fail_next(&self, fault: Fault) {
         self.state.lock().unwrap().faults.push_back(fault);
@@ -165,12 +174,13 @@ impl FakePapertrail {
     fn count(&self) -> (i64, u64) {
         let mut s = self.state.lock().unwrap();
         let now = Instant::now();
-        if now.duration_since(s.window.0) >= LIMIT_WINDOW {
+        if now.duration_since(s.window.0) >= s.limit_window {
             s.window = (now, 0);
         }
         s.window.1 += 1;
         let left = i64::from(LIMIT) - i64::from(s.window.1);
-        let reset = LIMIT_WINDOW
+        let reset = s
+            .limit_window
             .saturating_sub(now.duration_since(s.window.0))
             .as_secs()
             .max(1);
