@@ -142,8 +142,11 @@ fn semantic_errors_are_named() {
         e.contains("app.yaml: line 11: controllers[0].inputs[0].span: 20m is longer than windows.retention 10m"),
         "{e}"
     );
-    let e = err(&MINIMAL.replace("type: drain", "type: papertrail"));
-    assert!(e.contains("unknown input type \"papertrail\""), "{e}");
+    let e = err(&MINIMAL.replace("type: drain", "type: loggly"));
+    assert!(
+        e.contains("unknown input type \"loggly\"") && e.contains("papertrail"),
+        "{e}"
+    );
     assert!(err("# nothing\n").contains("empty"));
 }
 

@@ -375,6 +375,17 @@ fn controller(
         .unwrap_or(DEFAULT_MAX);
     let name = c.name.clone();
     let inputs = inputs_of(c, env, warnings)?;
+    if let Some(i) = inputs
+        .iter()
+        .find(|i| matches!(i.conversion, Conversion::Capacity { .. }))
+    {
+        return Err(format!(
+            "controller_plugins {name:?} input_plugins {:?}: reads an add-on's usage, compared with its plans: \
+             put it under a PapertrailControllerPlugin or RediscloudControllerPlugin, not a \
+             DynosControllerPlugin",
+            i.name
+        ));
+    }
     let mut config = ControllerConfig::dynos(&name, "web", min, max, inputs);
     config.policy = policy.clone();
     Ok(config)
@@ -457,8 +468,6 @@ fn inputs_of(
 
 /// Dynosaur plugins no input type maps yet.
 const NOT_YET: &[&str] = &[
-    "PapertrailInputPlugin",
-    "PapertrailRandomInputPlugin",
     "RediscloudMemoryUsageInputPlugin",
     "RediscloudConnectionUsageInputPlugin",
     "RediscloudRandomInputPlugin",
@@ -496,7 +505,8 @@ fn input(
             warnings.push(format!("{name} ({}): {key} from ${var}", p.kind));
         }
     }
-    let entry = (mapping.translate)(p.rest).map_err(|e| format!("{}: {e}", p.kind))?;
+    let entry =
+        (mapping.translate)(short(&p.kind), p.rest).map_err(|e| format!("{}: {e}", p.kind))?;
     if let Some(reason) = entry.skip {
         return Ok(Mapped::Skipped(reason));
     }
@@ -516,12 +526,28 @@ fn input(
                 p.kind
             ))
         }
-        None => params.default_conversion().ok_or_else(|| {
-            format!(
-                "{}: give a per-dyno figure to turn its value into dynos",
+        None => match entry.conversion {
+            Some(c) => c,
+            None => params.default_conversion().ok_or_else(|| {
+                format!(
+                    "{}: give a per-dyno figure to turn its value into dynos",
+                    p.kind
+                )
+            })?,
+        },
+    };
+    let conversion = match (conversion, entry.threshold) {
+        (Conversion::Capacity { figure, .. }, Some(t)) => Conversion::Capacity {
+            figure,
+            threshold: Some(t),
+        },
+        (_, Some(_)) => {
+            return Err(format!(
+                "{}: max_percentage_threshold is for add-on plan inputs",
                 p.kind
-            )
-        })?,
+            ))
+        }
+        (c, None) => c,
     };
     Ok(Mapped::Input(InputConfig {
         name: name.to_string(),

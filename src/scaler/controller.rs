@@ -74,7 +74,8 @@ impl InputSlot {
         let error = match result {
             Ok(v) if v.is_finite() => {
                 let estimate = self.input.conversion().estimate(v, current);
-                self.window.record(now.mono, v, estimate);
+                let epoch = self.input.window_epoch(now.wall);
+                self.window.record_in(epoch, now.mono, v, estimate);
                 None
             }
             Ok(v) => Some(InputError::BadValue(v.to_string()).to_string()),

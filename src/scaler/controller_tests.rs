@@ -353,3 +353,62 @@ async fn a_target_input_does_not_reapply_an_old_value_to_a_grown_count() {
     }
     assert_eq!(backend.writes.load(Ordering::SeqCst), 1);
 }
+
+/// A scripted input whose source starts again each UTC day, like Papertrail's volume.
+struct Daily(Scripted);
+
+impl Input for Daily {
+    fn retrieve(&self, now: Tick) -> Retrieval<'_> {
+        self.0.retrieve(now)
+    }
+    fn unit(&self) -> &str {
+        "bytes"
+    }
+    fn conversion(&self) -> &Conversion {
+        &self.0.conversion
+    }
+    fn window_epoch(&self, wall: Timestamp) -> Option<i64> {
+        Some(wall.as_second().div_euclid(86_400))
+    }
+}
+
+#[tokio::test]
+async fn a_new_epoch_clears_the_window_and_yesterdays_values_stop_counting() {
+    let clock = ManualClock::starting_at("2026-12-03T23:59:40Z".parse().unwrap());
+    let input = Scripted::new(40.0, 2.0);
+    let daily = InputSlot::new(
+        "daily".into(),
+        "scripted",
+        String::new(),
+        Box::new(Daily(input.clone())),
+        INTERVAL,
+        PERIOD,
+        None,
+        Duration::from_secs(300),
+        clock.tick().mono,
+    );
+    let plain_input = Scripted::new(40.0, 2.0);
+    let backend = Arc::new(Memory::default());
+    let mut c = controller(0, 50, no_cooldown(), vec![daily], backend.clone());
+    let mut p = controller(
+        0,
+        50,
+        no_cooldown(),
+        vec![slot("plain", &plain_input, None, &clock)],
+        Arc::new(Memory::default()),
+    );
+    assert_eq!(c.pass(clock.tick()).await.estimate, Some(20));
+    assert_eq!(p.pass(clock.tick()).await.estimate, Some(20));
+    // 23:59:50, same day: 10 is under the window's max.
+    clock.advance(INTERVAL);
+    input.set(Ok(10.0));
+    plain_input.set(Ok(10.0));
+    assert_eq!(c.pass(clock.tick()).await.estimate, Some(20));
+    assert_eq!(p.pass(clock.tick()).await.estimate, Some(20));
+    // 00:00:00 UTC, still inside the 60 s window: the daily input forgets yesterday, the plain one does not.
+    clock.advance(INTERVAL);
+    let r = c.pass(clock.tick()).await;
+    assert_eq!((r.inputs[0].max, r.estimate), (Some(10.0), Some(5)));
+    assert_eq!(r.actual, Some(5));
+    assert_eq!(p.pass(clock.tick()).await.estimate, Some(20));
+}

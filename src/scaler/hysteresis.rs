@@ -6,6 +6,9 @@
 //! max is taken over those recommendations, as Kubernetes' HPA stabilises recommendations: re-applying an old
 //! value to a count that already grew because of it would scale up without end.
 //!
+//! A source whose value starts again from zero at set times (a daily counter) names its period, its epoch: the
+//! first good value of a new epoch clears the window, so yesterday's peak does not hold today's estimate.
+//!
 //! Unlike Dynosaur, a failed retrieval pushes nothing: the window keeps the last good values, so an outage
 //! never looks like low load. Health is judged in [`super::health`], not here.
 
@@ -21,6 +24,8 @@ pub struct Hysteresis {
     last_attempt: Option<Instant>,
     last_success: Option<Instant>,
     retrievals: u64,
+    /// The epoch of the values in the window (`None`: the source has none).
+    epoch: Option<i64>,
 }
 
 impl Hysteresis {
@@ -39,6 +44,7 @@ impl Hysteresis {
             last_attempt: None,
             last_success: None,
             retrievals: 0,
+            epoch: None,
         }
     }
 
@@ -59,6 +65,18 @@ impl Hysteresis {
             self.values.pop_front();
         }
         self.values.push_back((value, estimate));
+    }
+
+    /// Records a good value of `epoch` (see [`super::input::Input::window_epoch`]): a value of another epoch
+    /// than the window's clears the window first.
+    pub fn record_in(&mut self, epoch: Option<i64>, now: Instant, value: f64, estimate: u32) {
+        if epoch.is_some() && self.epoch.is_some() && epoch != self.epoch {
+            self.values.clear();
+        }
+        if epoch.is_some() {
+            self.epoch = epoch;
+        }
+        self.record(now, value, estimate);
     }
 
     /// Records a failed retrieval: nothing enters the window. The next pass retries (the failure is not cached).
@@ -148,6 +166,26 @@ mod tests {
             assert_eq!(h.max(), Some(want), "after {seen:?}");
             assert_eq!(h.max_estimate(), Some((want / 2.0).ceil() as u32));
         }
+    }
+
+    #[test]
+    fn values_of_an_earlier_epoch_do_not_count() {
+        // A daily counter: 120 at 23:50 of day 7, then 30 after midnight (day 8), with a 24h window.
+        let t0 = Instant::now();
+        let mut h = Hysteresis::new(secs(300), secs(86_400));
+        h.record_in(Some(7), t0, 100.0, 3);
+        h.record_in(Some(7), t0 + secs(300), 120.0, 3);
+        assert_eq!(h.max(), Some(120.0));
+        h.record_in(Some(8), t0 + secs(600), 30.0, 1);
+        assert_eq!(h.max(), Some(30.0));
+        assert_eq!(h.max_estimate(), Some(1));
+        h.record_in(Some(8), t0 + secs(900), 40.0, 1);
+        assert_eq!(h.max(), Some(40.0));
+        // Without an epoch, values stay for the window's length.
+        let mut plain = Hysteresis::new(secs(300), secs(86_400));
+        plain.record_in(None, t0, 120.0, 3);
+        plain.record_in(None, t0 + secs(300), 30.0, 1);
+        assert_eq!(plain.max(), Some(120.0));
     }
 
     #[test]

@@ -33,6 +33,12 @@ pub trait Input: Send + Sync {
     fn unit(&self) -> &str;
     /// How to turn a value into a resource count.
     fn conversion(&self) -> &Conversion;
+    /// The period the source's value belongs to at `wall`, for sources that start again from zero at set
+    /// times (Papertrail's log volume at UTC midnight): when it changes, the hysteresis window forgets the
+    /// values of the period before. `None` (the default): values never expire but by the window's length.
+    fn window_epoch(&self, _wall: jiff::Timestamp) -> Option<i64> {
+        None
+    }
 }
 
 /// How a value becomes a resource count.

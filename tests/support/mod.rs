@@ -7,5 +7,6 @@ pub mod fake_cronut;
 pub mod fake_google;
 pub mod fake_heroku;
 pub mod fake_new_relic;
+pub mod fake_papertrail;
 pub mod panics;
 pub mod serve;

@@ -36,7 +36,7 @@ pub const KIND: InputKind = InputKind {
     parse: |v| parse_with::<GoogleAnalyticsParams>(v, GoogleAnalyticsParams::validate),
     dynosaur: Some(DynosaurInput {
         classes: &["GoogleAnalyticsInputPlugin", "GoogleAnalyticsPlugin"],
-        translate: from_dynosaur,
+        translate: |_, keys| from_dynosaur(keys),
         from_env: &[("property_id", "GA4_PROPERTY_ID")],
     }),
 };

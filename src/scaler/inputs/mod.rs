@@ -10,6 +10,7 @@ pub mod constant;
 pub mod drain;
 pub mod google_analytics;
 pub mod new_relic;
+pub mod papertrail;
 pub mod random;
 pub mod sine;
 
@@ -28,6 +29,7 @@ pub const KINDS: &[InputKind] = &[
     drain::KIND,
     google_analytics::KIND,
     new_relic::KIND,
+    papertrail::KIND,
     sine::KIND,
     random::KIND,
     constant::KIND,
@@ -47,8 +49,9 @@ pub struct InputKind {
 pub struct DynosaurInput {
     /// Class names as written in Dynosaur's `type:` (the last `::` segment), e.g. `SinePlugin`.
     pub classes: &'static [&'static str],
-    /// Dynosaur's keys (without `name`, `type`, `interval`, `hysteresis_period`) to this type's keys.
-    pub translate: fn(serde_yaml_ng::Mapping) -> Result<DynosaurEntry, String>,
+    /// Dynosaur's class (its short name, one of `classes`) and keys (without `name`, `type`, `interval`,
+    /// `hysteresis_period`) to this type's keys.
+    pub translate: fn(&str, serde_yaml_ng::Mapping) -> Result<DynosaurEntry, String>,
     /// Keys Dynosaur's plugin never had that an environment variable may supply, so its file runs as it is:
     /// `(key, VARIABLE)`, used when the entry lacks the key and the variable is set and not empty.
     pub from_env: &'static [(&'static str, &'static str)],
@@ -61,6 +64,10 @@ pub struct DynosaurEntry {
     pub params: serde_yaml_ng::Mapping,
     /// Dynosaur's per-resource figure (e.g. `users_per_dyno`), when it gave one.
     pub per_dyno: Option<f64>,
+    /// The conversion instead of the type's default (e.g. a toy input standing for an add-on's figure).
+    pub conversion: Option<Conversion>,
+    /// Dynosaur's `max_percentage_threshold`, for a `Capacity` conversion.
+    pub threshold: Option<f64>,
     /// What the user should know about the mapping.
     pub warnings: Vec<String>,
     /// Why this entry cannot run as written (it is skipped with this reason, and the controller runs on its

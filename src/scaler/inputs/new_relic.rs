@@ -37,7 +37,7 @@ pub const KIND: InputKind = InputKind {
     parse: |v| parse_with::<NewRelicParams>(v, NewRelicParams::validate),
     dynosaur: Some(DynosaurInput {
         classes: &["NewRelicInputPlugin", "NewRelicPlugin"],
-        translate: from_dynosaur,
+        translate: |_, keys| from_dynosaur(keys),
         from_env: &[],
     }),
 };
@@ -550,7 +550,7 @@ pub fn parse_rest(body: &[u8]) -> Result<f64, InputError> {
 }
 
 /// `Retry-After` as seconds or an HTTP date, from `now`.
-fn retry_after(value: &str, now: Timestamp) -> Option<Duration> {
+pub(crate) fn retry_after(value: &str, now: Timestamp) -> Option<Duration> {
     let value = value.trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));

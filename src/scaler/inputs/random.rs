@@ -1,19 +1,24 @@
-//! The toy `random` input (as in Dynosaur): a value of about 50 plus or minus 9, 2 per dyno by default.
-//! Seeded, so a dry run can be replayed. It reads nothing real.
+//! The toy `random` input (as in Dynosaur): a value of about 50 plus or minus 9, 2 per dyno by default, or
+//! uniform between `min` and `max` when given (Dynosaur's random Papertrail volume). Seeded, so a dry run can be
+//! replayed. It reads nothing real.
 
 use super::super::clock::Tick;
 use super::super::input::{ready, Conversion, Input, Retrieval};
-use super::{no_checks, parse_with, same_keys, DynosaurInput, InputContext, InputKind, InputSpec};
+use super::{parse_with, same_keys, DynosaurInput, InputContext, InputKind, InputSpec};
 use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
 
-/// `type: random`, Dynosaur's `RandomPlugin`.
+/// `type: random`, Dynosaur's `RandomPlugin` and `PapertrailRandomInputPlugin` (a random log volume, mapped in
+/// [`super::papertrail`]).
 pub const KIND: InputKind = InputKind {
     name: "random",
-    parse: |v| parse_with::<RandomParams>(v, no_checks),
+    parse: |v| parse_with::<RandomParams>(v, RandomParams::validate),
     dynosaur: Some(DynosaurInput {
-        classes: &["RandomPlugin"],
-        translate: same_keys,
+        classes: &["RandomPlugin", "PapertrailRandomInputPlugin"],
+        translate: |class, keys| match class {
+            "PapertrailRandomInputPlugin" => super::papertrail::random_from_dynosaur(keys),
+            _ => same_keys(keys),
+        },
         from_env: &[],
     }),
 };
@@ -28,6 +33,31 @@ pub struct RandomParams {
     /// Seed for the generator (default: a random seed).
     #[serde(default)]
     pub seed: Option<u64>,
+    /// Lowest value, with `max` (default: values around 50).
+    #[serde(default)]
+    pub min: Option<f64>,
+    /// Highest value, with `min`.
+    #[serde(default)]
+    pub max: Option<f64>,
+}
+
+impl RandomParams {
+    /// `min` and `max` come together, finite, `min` <= `max`.
+    pub fn validate(&self) -> Result<(), String> {
+        match (self.min, self.max) {
+            (None, None) => Ok(()),
+            (Some(min), Some(max)) if min.is_finite() && max.is_finite() && min <= max => Ok(()),
+            (Some(min), Some(max)) => Err(format!(
+                "`min` and `max` must be numbers with min <= max, got {min} and {max}"
+            )),
+            _ => Err("give `min` and `max` together (a range), or neither".into()),
+        }
+    }
+
+    /// The range values are drawn from, when set.
+    fn range(&self) -> Option<(f64, f64)> {
+        self.min.zip(self.max)
+    }
 }
 
 impl InputSpec for RandomParams {
@@ -36,9 +66,13 @@ impl InputSpec for RandomParams {
     }
 
     fn describe(&self) -> String {
-        match self.seed {
-            Some(seed) => format!("random values around 50 (seed {seed})"),
+        let what = match self.range() {
+            Some((min, max)) => format!("random values from {min} to {max}"),
             None => "random values around 50".into(),
+        };
+        match self.seed {
+            Some(seed) => format!("{what} (seed {seed})"),
+            None => what,
         }
     }
 
@@ -59,6 +93,7 @@ impl InputSpec for RandomParams {
 pub struct RandomInput {
     conversion: Conversion,
     base: f64,
+    range: Option<(f64, f64)>,
     rng: Mutex<fastrand::Rng>,
 }
 
@@ -71,6 +106,7 @@ impl RandomInput {
         RandomInput {
             conversion,
             base,
+            range: params.range(),
             rng: Mutex::new(rng),
         }
     }
@@ -79,7 +115,10 @@ impl RandomInput {
 impl Input for RandomInput {
     fn retrieve(&self, _now: Tick) -> Retrieval<'_> {
         let mut rng = self.rng.lock().unwrap_or_else(|p| p.into_inner());
-        let v = (self.base + f64::from(rng.u32(0..18)) - 9.0).max(0.0);
+        let v = match self.range {
+            Some((min, max)) => min + rng.f64() * (max - min),
+            None => (self.base + f64::from(rng.u32(0..18)) - 9.0).max(0.0),
+        };
         ready(Ok(v))
     }
 
@@ -100,12 +139,32 @@ mod tests {
     #[tokio::test]
     async fn seeded_values_repeat_and_stay_in_range() {
         let clock = ManualClock::default();
-        let a = RandomInput::new(RandomParams { seed: Some(7) }, Conversion::PerDyno(2.0));
-        let b = RandomInput::new(RandomParams { seed: Some(7) }, Conversion::PerDyno(2.0));
+        let seeded = RandomParams {
+            seed: Some(7),
+            ..RandomParams::default()
+        };
+        let a = RandomInput::new(seeded.clone(), Conversion::PerDyno(2.0));
+        let b = RandomInput::new(seeded, Conversion::PerDyno(2.0));
         for _ in 0..50 {
             let va = a.retrieve(clock.tick()).await.unwrap();
             assert_eq!(va, b.retrieve(clock.tick()).await.unwrap());
             assert!((36.0..=63.0).contains(&va), "{va}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_range_bounds_the_values() {
+        let clock = ManualClock::default();
+        let p: RandomParams = serde_yaml_ng::from_str("{seed: 3, min: 1000, max: 2000}").unwrap();
+        assert_eq!(p.validate(), Ok(()));
+        let input = RandomInput::new(p, Conversion::PerDyno(2.0));
+        for _ in 0..50 {
+            let v = input.retrieve(clock.tick()).await.unwrap();
+            assert!((1000.0..=2000.0).contains(&v), "{v}");
+        }
+        for bad in ["{min: 5}", "{max: 5}", "{min: 5, max: 1}"] {
+            let p: RandomParams = serde_yaml_ng::from_str(bad).unwrap();
+            assert!(p.validate().unwrap_err().contains("`min`"), "{bad}");
         }
     }
 }

@@ -13,7 +13,7 @@ pub const KIND: InputKind = InputKind {
     parse: |v| parse_with::<SineParams>(v, no_checks),
     dynosaur: Some(DynosaurInput {
         classes: &["SinePlugin"],
-        translate: same_keys,
+        translate: |_, keys| same_keys(keys),
         from_env: &[],
     }),
 };
