@@ -1,5 +1,6 @@
 //! Dynosaur's config layout, read as it is so a Dynosaur user can switch without rewriting: `scaler`
-//! (`heroku_app_name`, `heroku_api_key`, `dry_run`, `interval`, `relaxation_period`/`blackout`),
+//! (`heroku_app_name`, `heroku_api_key`, `dry_run`, `interval`, `relaxation_period`/`blackout`, and drainscale's
+//! `api_url`),
 //! `controller_plugins` (`min_resource`/`max_resource`, `input_plugins`), `stats_plugins`, `error_handlers`,
 //! `success_handlers`, and the older top-level `plugins` with `scaler.min_web_dynos`/`max_web_dynos`; drainscale's
 //! own `drain`, `windows` and `outlets` sections may sit beside them.
@@ -53,6 +54,9 @@ struct Scaler {
     heroku_app_name: Option<String>,
     #[serde(default)]
     heroku_api_key: Option<Secret>,
+    /// drainscale's: the Heroku API's base URL (proxies, tests).
+    #[serde(default)]
+    api_url: Option<SecretUrl>,
     #[serde(default)]
     dry_run: Option<bool>,
     #[serde(default, with = "crate::duration::option")]
@@ -164,6 +168,54 @@ fn bugsnag(h: &Handler) -> Option<ErrorHandlerConfig> {
     Some(ErrorHandlerConfig::new(params))
 }
 
+/// `Dynosaur::Stats::Librato` (`api_email`, `api_key`, and drainscale's `url` if given) as the Librato-format
+/// outlet, which carries the scaler's stats under Dynosaur's names (and the drain's windows, if any). `None`
+/// when the email or key is empty (unset environment variables); `Some(note)` when mapped. An `outlets.librato`
+/// written beside it in the file wins.
+fn librato(h: &Handler, outlets: &mut OutletConfig) -> Result<Option<String>, String> {
+    let text = |k: &str| match h.rest.get(k) {
+        Some(serde_yaml_ng::Value::String(s)) => s.trim().to_string(),
+        Some(serde_yaml_ng::Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    };
+    if let Some(k) = h
+        .rest
+        .keys()
+        .filter_map(|k| k.as_str())
+        .find(|k| !["api_email", "api_key", "url"].contains(k))
+    {
+        return Err(format!(
+            "stats_plugins {}: unknown key `{k}` (expected api_email, api_key, url)",
+            h.kind
+        ));
+    }
+    let (user, token) = (text("api_email"), text("api_key"));
+    if user.is_empty() || token.is_empty() {
+        return Ok(None);
+    }
+    if outlets.librato.is_some() {
+        return Ok(Some(
+            "outlets.librato in this file is used instead of api_email/api_key".into(),
+        ));
+    }
+    let mut config = crate::outlet::LibratoConfig {
+        user,
+        token: Secret::new(token),
+        ..Default::default()
+    };
+    let url = text("url");
+    if !url.is_empty() {
+        config.url = SecretUrl::new(url);
+    }
+    let note = format!(
+        "the Librato-format outlet to {} as {} (the hosted Librato service is retired: add `url:` to this \
+         entry for a compatible receiver)",
+        config.url, config.user
+    );
+    outlets.librato = Some(config);
+    Ok(Some(note))
+}
+
 /// `Dynosaur::Success::Cronut` (`host`, `public_key` with `|` for newlines, `cronut_token`, `api_token`,
 /// `interval` in seconds) as drainscale's cronut success handler, keys unchanged; `None` when the key or the
 /// API token is empty (unset environment variables).
@@ -246,6 +298,7 @@ pub fn parse(
         return Err("controller_plugins: no controller".into());
     }
 
+    let mut outlets = file.outlets;
     let mut stats = StatsConfig {
         prefix: "dynosaur".into(),
         ..StatsConfig::default()
@@ -259,11 +312,14 @@ pub fn parse(
     for h in &file.stats_plugins {
         match short(&h.kind) {
             "Console" => stats.console = true,
-            "Librato" => warnings.push(format!(
-                "stats_plugins {}: Librato is retired; scaler stats go through the statsd and Librato-format \
-                 outlets configured under `outlets:` (the api_email/api_key here are not used)",
-                h.kind
-            )),
+            "Librato" => match librato(h, &mut outlets)? {
+                Some(w) => warnings.push(format!("stats_plugins {}: {w}", h.kind)),
+                None => warnings.push(format!(
+                    "stats_plugins {}: api_email or api_key is empty; skipped (stats still go to the console \
+                     and the outlets under `outlets:`)",
+                    h.kind
+                )),
+            },
             _ => warnings.push(format!("stats_plugins {}: not supported, skipped", h.kind)),
         }
     }
@@ -323,7 +379,7 @@ pub fn parse(
         }
     }
 
-    let scaler = ScalerConfig {
+    let mut scaler = ScalerConfig {
         app: s.heroku_app_name.clone().unwrap_or_default(),
         api_key: s.heroku_api_key.clone().filter(|k| !k.is_empty()),
         dry_run: s.dry_run.unwrap_or(false),
@@ -333,11 +389,14 @@ pub fn parse(
         success_handlers,
         ..ScalerConfig::default()
     };
+    if let Some(url) = &s.api_url {
+        scaler.api_url = url.clone();
+    }
     Ok((
         Config {
             drain: file.drain,
             windows: file.windows,
-            outlets: file.outlets,
+            outlets,
             scaler,
             controllers,
         },
@@ -466,13 +525,6 @@ fn inputs_of(
     Ok(inputs)
 }
 
-/// Dynosaur plugins no input type maps yet.
-const NOT_YET: &[&str] = &[
-    "RediscloudMemoryUsageInputPlugin",
-    "RediscloudConnectionUsageInputPlugin",
-    "RediscloudRandomInputPlugin",
-];
-
 /// One Dynosaur input plugin as a drainscale input. The mapping of each class is in its input type's
 /// file ([`inputs::InputKind::dynosaur`]).
 /// A Dynosaur input plugin, mapped: an input, or skipped with the reason (the file may still run).
@@ -488,9 +540,6 @@ fn input(
     warnings: &mut Vec<String>,
 ) -> Result<Mapped, String> {
     let Some(kind) = inputs::dynosaur_kind(&p.kind) else {
-        if NOT_YET.contains(&short(&p.kind)) {
-            return Ok(Mapped::Skipped("not supported yet".into()));
-        }
         return Err(format!("unknown input plugin type {:?}", p.kind));
     };
     let Some(mapping) = &kind.dynosaur else {
@@ -549,14 +598,15 @@ fn input(
         }
         (c, None) => c,
     };
+    let interval = p
+        .interval
+        .filter(|d| !d.is_zero())
+        .unwrap_or(DEFAULT_INTERVAL);
     Ok(Mapped::Input(InputConfig {
         name: name.to_string(),
-        interval: p
-            .interval
-            .filter(|d| !d.is_zero())
-            .unwrap_or(DEFAULT_INTERVAL),
+        interval,
         hysteresis_period: p.hysteresis_period.unwrap_or(DEFAULT_HYSTERESIS),
-        outage_after: crate::scaler::health::DEFAULT_OUTAGE_AFTER,
+        outage_after: crate::scaler::health::default_outage_after(interval),
         fallback: None,
         conversion,
         params,

@@ -2,7 +2,7 @@
 //! and inputs. Each input entry's common keys are parsed here; the keys left over belong to its `type` and
 //! are parsed by that type's file through [`super::inputs::InputParams::parse`].
 
-use super::health::DEFAULT_OUTAGE_AFTER;
+use super::health::default_outage_after;
 use super::input::Conversion;
 use super::inputs::InputParams;
 use super::plans::PlanTable;
@@ -458,7 +458,9 @@ impl TryFrom<RawInput> for InputConfig {
             hysteresis_period: raw
                 .hysteresis_period
                 .unwrap_or_else(|| params.default_hysteresis_period()),
-            outage_after: raw.outage_after.unwrap_or(DEFAULT_OUTAGE_AFTER),
+            outage_after: raw
+                .outage_after
+                .unwrap_or_else(|| default_outage_after(interval)),
             fallback: raw.fallback,
             conversion,
             params,

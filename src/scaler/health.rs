@@ -1,11 +1,17 @@
 //! An input's health, as Dynosaur reported it: OK, STALE (the last good value is older than the input's
-//! interval) or OUTAGE (older than `outage_after`, default 300 s). Anything but OK blocks scale-down.
+//! interval) or OUTAGE (older than `outage_after`, default 300 s or three intervals, whichever is longer). Anything but OK blocks scale-down.
 
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
 /// Dynosaur's outage period.
 pub const DEFAULT_OUTAGE_AFTER: Duration = Duration::from_secs(300);
+
+/// An input's `outage_after` when the entry names none: Dynosaur's 300 s, or three intervals for inputs read
+/// less often (a `papertrail` input every 5m), so one failed read is STALE, not OUTAGE.
+pub fn default_outage_after(interval: Duration) -> Duration {
+    DEFAULT_OUTAGE_AFTER.max(interval.saturating_mul(3))
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]

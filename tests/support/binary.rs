@@ -21,9 +21,22 @@ impl Drainscale {
     }
 
     pub fn start(config_path: &std::path::Path) -> Drainscale {
+        Self::start_with_env(config_path, &[], &[])
+    }
+
+    /// `drainscale run CONFIG ARGS...` with only `PATH`, `RUST_LOG=info` and `env` in its environment.
+    pub fn start_with_env(
+        config_path: &std::path::Path,
+        args: &[&str],
+        env: &[(&str, String)],
+    ) -> Drainscale {
         let mut child = Command::new(env!("CARGO_BIN_EXE_drainscale"))
             .arg("run")
             .arg(config_path)
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

@@ -8,5 +8,7 @@ pub mod fake_google;
 pub mod fake_heroku;
 pub mod fake_new_relic;
 pub mod fake_papertrail;
+pub mod fake_smtp;
 pub mod panics;
+pub mod receiver;
 pub mod serve;

@@ -8,19 +8,79 @@
 
 use super::super::clock::Tick;
 use super::super::input::{ready, Conversion, Input, InputError, Retrieval};
-use super::{parse_with, CheckContext, InputContext, InputKind, InputSpec};
+use super::{
+    parse_with, CheckContext, DynosaurEntry, DynosaurInput, InputContext, InputKind, InputSpec,
+};
 use crate::invalid::Invalid;
 use crate::window::{Query, Signal, WindowReader};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// `type: drain` (Dynosaur had no such input: its users map to it by hand, see the README).
+/// `type: drain`. Dynosaur had no such input; its RedisCloud usage plugins (which read New Relic's retired
+/// plugin metrics) map to the add-on's own metrics lines in the drain.
 pub const KIND: InputKind = InputKind {
     name: "drain",
     parse: |v| parse_with::<DrainParams>(v, DrainParams::validate),
-    dynosaur: None,
+    dynosaur: Some(DynosaurInput {
+        classes: &[
+            "RediscloudMemoryUsageInputPlugin",
+            "RediscloudConnectionUsageInputPlugin",
+        ],
+        translate: from_dynosaur,
+        from_env: &[],
+    }),
 };
+
+/// Dynosaur's `RediscloudMemoryUsageInputPlugin` / `RediscloudConnectionUsageInputPlugin`
+/// (`max_percentage_threshold`, `component_id`, `new_relic_api_key`): the drain's `sample#memory-redis` /
+/// `sample#active-connections` (as Heroku's Redis add-ons log them), compared with the plans' `memory` /
+/// `connections`. New Relic's plugin metrics, which Dynosaur read by `component_id`, were retired, so the
+/// New Relic keys are dropped with a warning. An optional `source` (the add-on's attachment name, `REDIS`)
+/// picks one add-on when several log.
+fn from_dynosaur(class: &str, mut keys: serde_yaml_ng::Mapping) -> Result<DynosaurEntry, String> {
+    let threshold = super::dynosaur_threshold(&mut keys)?;
+    let (sample, figure) = match class {
+        "RediscloudConnectionUsageInputPlugin" => ("active-connections", "connections"),
+        _ => ("memory-redis", "memory"),
+    };
+    let mut warnings = Vec::new();
+    let dropped: Vec<String> = ["component_id", "new_relic_api_key"]
+        .into_iter()
+        .filter(|k| keys.remove(*k).is_some())
+        .map(|k| format!("`{k}`"))
+        .collect();
+    warnings.push(format!(
+        "reads `sample#{sample}` from the drain's windows (the add-on's metrics lines; needs a `drain:` section \
+         in this file){}",
+        if dropped.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; {} not used: New Relic's plugin metrics, which Dynosaur read, were retired",
+                dropped.join(" and ")
+            )
+        }
+    ));
+    let source = keys.remove("source");
+    let mut query = serde_yaml_ng::Mapping::new();
+    query.insert("signal".into(), "sample".into());
+    query.insert("name".into(), sample.into());
+    if let Some(source) = source {
+        query.insert("source".into(), source);
+    }
+    keys.insert("query".into(), query.into());
+    Ok(DynosaurEntry {
+        params: keys,
+        conversion: Some(Conversion::Capacity {
+            figure: figure.into(),
+            threshold: None,
+        }),
+        threshold,
+        warnings,
+        ..DynosaurEntry::default()
+    })
+}
 
 /// Default cache interval of a drain input: one window bucket.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);

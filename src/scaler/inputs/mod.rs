@@ -75,6 +75,29 @@ pub struct DynosaurEntry {
     pub skip: Option<String>,
 }
 
+/// A number written as a number or as text (from an environment variable).
+fn number(value: &serde_yaml_ng::Value) -> Option<f64> {
+    match value {
+        serde_yaml_ng::Value::Number(n) => n.as_f64(),
+        serde_yaml_ng::Value::String(s) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    }
+}
+
+/// Dynosaur's `max_percentage_threshold`, when given: a percent in (0, 100].
+pub fn dynosaur_threshold(keys: &mut serde_yaml_ng::Mapping) -> Result<Option<f64>, String> {
+    let Some(raw) = keys.remove("max_percentage_threshold") else {
+        return Ok(None);
+    };
+    match number(&raw) {
+        Some(t) if t > 0.0 && t <= 100.0 => Ok(Some(t)),
+        _ => Err(format!(
+            "max_percentage_threshold: expected a percent above 0 and at most 100, got {}",
+            clip(&serde_yaml_ng::to_string(&raw).unwrap_or_default())
+        )),
+    }
+}
+
 /// Dynosaur's keys as they are, for types whose keys are the same in both layouts.
 pub fn same_keys(params: serde_yaml_ng::Mapping) -> Result<DynosaurEntry, String> {
     Ok(DynosaurEntry {

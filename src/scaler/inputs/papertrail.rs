@@ -122,34 +122,11 @@ impl PapertrailParams {
     }
 }
 
-/// A number written as a number or as text (from an environment variable).
-fn number(value: &serde_yaml_ng::Value) -> Option<f64> {
-    match value {
-        serde_yaml_ng::Value::Number(n) => n.as_f64(),
-        serde_yaml_ng::Value::String(s) => s.trim().parse::<f64>().ok(),
-        _ => None,
-    }
-}
-
-/// Dynosaur's `max_percentage_threshold`, when given: a percent in (0, 100].
-fn threshold(keys: &mut serde_yaml_ng::Mapping) -> Result<Option<f64>, String> {
-    let Some(raw) = keys.remove("max_percentage_threshold") else {
-        return Ok(None);
-    };
-    match number(&raw) {
-        Some(t) if t > 0.0 && t <= 100.0 => Ok(Some(t)),
-        _ => Err(format!(
-            "max_percentage_threshold: expected a percent above 0 and at most 100, got {}",
-            clip(&serde_yaml_ng::to_string(&raw).unwrap_or_default())
-        )),
-    }
-}
-
 /// Dynosaur's `PapertrailInputPlugin`: `papertrail_api_key` is `api_token`, `max_percentage_threshold` the
 /// plan threshold; this type's own keys pass as they are. An empty key (an unset environment variable) is an
 /// error naming `papertrail_api_key`.
 pub fn from_dynosaur(mut keys: serde_yaml_ng::Mapping) -> Result<DynosaurEntry, String> {
-    let threshold = threshold(&mut keys)?;
+    let threshold = super::dynosaur_threshold(&mut keys)?;
     let token = match keys.remove("papertrail_api_key") {
         Some(serde_yaml_ng::Value::String(s)) => s.trim().to_string(),
         Some(serde_yaml_ng::Value::Number(n)) => n.to_string(),
@@ -167,29 +144,6 @@ pub fn from_dynosaur(mut keys: serde_yaml_ng::Mapping) -> Result<DynosaurEntry, 
     Ok(DynosaurEntry {
         params: keys,
         threshold,
-        ..DynosaurEntry::default()
-    })
-}
-
-/// Dynosaur's `PapertrailRandomInputPlugin` (a toy: a random daily volume) as the `random` input: 0 to 1 GB
-/// unless `min`/`max` are given, compared with the plans' `log_volume`, at `max_percentage_threshold` if given.
-pub fn random_from_dynosaur(mut keys: serde_yaml_ng::Mapping) -> Result<DynosaurEntry, String> {
-    let threshold = threshold(&mut keys)?;
-    if !keys.contains_key("min") && !keys.contains_key("max") {
-        keys.insert("min".into(), 0.0.into());
-        keys.insert("max".into(), RANDOM_MAX_BYTES.into());
-    }
-    Ok(DynosaurEntry {
-        params: keys,
-        conversion: Some(Conversion::Capacity {
-            figure: FIGURE.into(),
-            threshold: None,
-        }),
-        threshold,
-        warnings: vec![
-            "a toy: random log volumes (bytes a day), for trying the Papertrail plan controller"
-                .into(),
-        ],
         ..DynosaurEntry::default()
     })
 }
@@ -567,9 +521,15 @@ mod tests {
         }
     }
 
+    /// Dynosaur's `PapertrailRandomInputPlugin` through the `random` type's mapping.
+    fn random_toy(keys: serde_yaml_ng::Mapping) -> Result<DynosaurEntry, String> {
+        let mapping = super::super::random::KIND.dynosaur.as_ref().unwrap();
+        (mapping.translate)("PapertrailRandomInputPlugin", keys)
+    }
+
     #[test]
     fn dynosaurs_random_papertrail_plugin_is_a_random_volume() {
-        let e = random_from_dynosaur(mapping("max_percentage_threshold: 90\n")).unwrap();
+        let e = random_toy(mapping("max_percentage_threshold: 90\n")).unwrap();
         assert_eq!(e.threshold, Some(90.0));
         assert_eq!(
             e.conversion,
@@ -582,11 +542,11 @@ mod tests {
             serde_yaml_ng::from_value(serde_yaml_ng::Value::Mapping(e.params)).unwrap();
         assert_eq!((p.min, p.max), (Some(0.0), Some(RANDOM_MAX_BYTES)));
         assert_eq!(p.validate(), Ok(()));
-        let e = random_from_dynosaur(mapping("seed: 4\nmin: 10\nmax: 20\n")).unwrap();
+        let e = random_toy(mapping("seed: 4\nmin: 10\nmax: 20\n")).unwrap();
         let p: super::super::random::RandomParams =
             serde_yaml_ng::from_value(serde_yaml_ng::Value::Mapping(e.params)).unwrap();
         assert_eq!((p.seed, p.min, p.max), (Some(4), Some(10.0), Some(20.0)));
-        assert!(random_from_dynosaur(mapping("max_percentage_threshold: 0\n")).is_err());
+        assert!(random_toy(mapping("max_percentage_threshold: 0\n")).is_err());
         // Registered with the random type.
         assert_eq!(
             super::super::dynosaur_kind("Dynosaur::Inputs::PapertrailRandomInputPlugin")

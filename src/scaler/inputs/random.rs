@@ -14,14 +14,58 @@ pub const KIND: InputKind = InputKind {
     name: "random",
     parse: |v| parse_with::<RandomParams>(v, RandomParams::validate),
     dynosaur: Some(DynosaurInput {
-        classes: &["RandomPlugin", "PapertrailRandomInputPlugin"],
+        classes: &[
+            "RandomPlugin",
+            "PapertrailRandomInputPlugin",
+            "RediscloudRandomInputPlugin",
+        ],
         translate: |class, keys| match class {
-            "PapertrailRandomInputPlugin" => super::papertrail::random_from_dynosaur(keys),
+            "PapertrailRandomInputPlugin" => toy_from_dynosaur(
+                keys,
+                "log_volume",
+                super::papertrail::RANDOM_MAX_BYTES,
+                "random log volumes (bytes a day), for trying the Papertrail plan controller",
+            ),
+            "RediscloudRandomInputPlugin" => toy_from_dynosaur(
+                keys,
+                "memory",
+                1000.0 * MB,
+                "random memory use (bytes), for trying the RedisCloud plan controller",
+            ),
             _ => same_keys(keys),
         },
         from_env: &[],
     }),
 };
+
+/// Dynosaur's random add-on toys as `random` between 0 and `max` bytes unless `min`/`max` are given,
+/// compared with the plans' `figure`, at `max_percentage_threshold` if given: `PapertrailRandomInputPlugin`
+/// (0 to 1 GB a day, choklad to liatorp) and `RediscloudRandomInputPlugin` (0 to 1000 MB of memory). The
+/// toys' own ranges are not documented.
+fn toy_from_dynosaur(
+    mut keys: serde_yaml_ng::Mapping,
+    figure: &str,
+    max: f64,
+    what: &str,
+) -> Result<super::DynosaurEntry, String> {
+    let threshold = super::dynosaur_threshold(&mut keys)?;
+    if !keys.contains_key("min") && !keys.contains_key("max") {
+        keys.insert("min".into(), 0.0.into());
+        keys.insert("max".into(), max.into());
+    }
+    Ok(super::DynosaurEntry {
+        params: keys,
+        conversion: Some(Conversion::Capacity {
+            figure: figure.into(),
+            threshold: None,
+        }),
+        threshold,
+        warnings: vec![format!("a toy: {what}")],
+        ..super::DynosaurEntry::default()
+    })
+}
+
+const MB: f64 = 1024.0 * 1024.0;
 
 /// Dynosaur's random plugin: `ceil(value / 2)`.
 pub const DEFAULT_PER_DYNO: f64 = 2.0;
