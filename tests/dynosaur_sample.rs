@@ -62,11 +62,17 @@ const SECRETS: &[&str] = &[
 ];
 
 fn drainscale(args: &[&str]) -> (bool, String) {
+    drainscale_with(args, &[])
+}
+
+/// The same, with more variables.
+fn drainscale_with(args: &[&str], more: &[(&str, &str)]) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_drainscale"))
         .args(args)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .envs(env())
+        .envs(more.iter().copied())
         .output()
         .unwrap();
     let text =
@@ -251,4 +257,60 @@ async fn the_sample_runs_in_dry_run_against_every_service_it_names() {
     assert!(heroku.writes().is_empty() && heroku.plan_writes().is_empty());
     assert!(heroku.count("GET") > 0);
     assert!(app.terminate().success());
+}
+
+/// The sample's commented blocks, uncommented: the New Relic input of the GA controller, and the RedisCloud
+/// controller (whose first line, as published, is indented so that `type:` continues `name: redis` and the
+/// file does not parse, in Ruby either: it is written here as its author meant it).
+fn uncommented() -> String {
+    let mut out = String::new();
+    for line in SAMPLE.lines() {
+        let line = match line.strip_prefix('#') {
+            Some("    - name: redis") => "    -\n        name: redis",
+            Some(rest) if !rest.trim().is_empty() => rest,
+            Some(_) => continue,
+            None => line,
+        };
+        out.push_str(line);
+        out.push('\n');
+    }
+    out + "\ndrain:\n    listen: \"127.0.0.1:0\"\n    auth: {insecure: true}\n"
+}
+
+#[test]
+fn the_commented_new_relic_and_rediscloud_blocks_map_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.yml");
+    std::fs::write(&path, uncommented()).unwrap();
+    let path = path.display().to_string();
+    let (ok, out) = drainscale_with(
+        &["check", "--dry-run", &path],
+        &[("NEW_RELIC_API_KEY", "NRAK-new-relic-secret")],
+    );
+    assert!(ok, "check failed:\n{out}");
+    assert!(!out.contains("new-relic-secret"), "{out}");
+    for mapped in [
+        // NewRelicPlugin (appid, rpm_per_dyno) as a REST v2 new_relic input.
+        "new_relic",
+        "application 1234567",
+        // RediscloudControllerPlugin with its two usage inputs, read from the drain.
+        "controller redis",
+        "rediscloud:100",
+        "rediscloud:5000",
+        "drain sample#memory-redis",
+        "drain sample#active-connections",
+    ] {
+        assert!(out.contains(mapped), "`{mapped}` not in:\n{out}");
+    }
+    assert!(out.contains("New Relic's plugin metrics"), "{out}");
+    for unmapped in ["skipped", "not supported", "unknown"] {
+        assert!(!out.contains(unmapped), "`{unmapped}` in:\n{out}");
+    }
+    // Without NEW_RELIC_API_KEY the New Relic input is skipped with the reason (the GA input still runs).
+    let (ok, out) = drainscale(&["check", "--dry-run", &path]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("NEW_RELIC_API_KEY is not set") && out.contains("`key` is missing or empty"),
+        "{out}"
+    );
 }

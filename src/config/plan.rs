@@ -63,7 +63,7 @@ pub fn render(loaded: &Loaded) -> String {
             sinks.push(format!("statsd {}", st.address));
         }
         if let Some(l) = &c.outlets.librato {
-            sinks.push(format!("Librato-format {} as {}.<app>...", l.url, l.prefix));
+            sinks.push(format!("Librato-format {} as {}", l.url, l.user));
         }
     }
     let _ = writeln!(
