@@ -253,6 +253,39 @@ async fn the_sample_runs_in_dry_run_against_every_service_it_names() {
         "{shown}"
     );
 
+    // /metrics: both handler families, valid to Prometheus' own checker.
+    let page = reqwest::get(app.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    support::promtool::check_metrics(&page);
+    assert!(
+        page.contains(
+            "drainscale_success_handler_check_ins_total{handler=\"cronut http://127.0.0.1:"
+        ) && page.contains("drainscale_error_handler_events_total{handler=\"email 127.0.0.1:"),
+        "{page}"
+    );
+    let sent = |family: &str, handler: &str| -> f64 {
+        page.lines()
+            .find(|l| {
+                l.starts_with(&format!("{family}{{handler=\"{handler}"))
+                    && l.contains("result=\"sent\"}")
+            })
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(-1.0)
+    };
+    assert!(
+        sent("drainscale_success_handler_check_ins_total", "cronut") >= 1.0,
+        "{page}"
+    );
+    assert!(
+        sent("drainscale_error_handler_events_total", "email") >= 1.0,
+        "{page}"
+    );
+
     // A dry run: Heroku was read, never written.
     assert!(heroku.writes().is_empty() && heroku.plan_writes().is_empty());
     assert!(heroku.count("GET") > 0);

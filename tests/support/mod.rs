@@ -10,5 +10,6 @@ pub mod fake_new_relic;
 pub mod fake_papertrail;
 pub mod fake_smtp;
 pub mod panics;
+pub mod promtool;
 pub mod receiver;
 pub mod serve;
