@@ -6,7 +6,7 @@
 //! `errorClass` is the event kind (`drainscale::pass_error`, `drainscale::input_outage`...), so Bugsnag groups by
 //! kind; the context is `<app>/<controller>[/<input>]`. Recoveries are sent with severity `info`.
 
-use super::config::{parse_as, HandlerKind, HandlerSpec};
+use super::spec::{parse_as, HandlerKind, HandlerSpec};
 use super::webhook::{check, check_http};
 use super::{ErrorEvent, ErrorHandler, EventKind, HandlerError, Sending};
 use crate::invalid::Invalid;

@@ -1,82 +1,18 @@
 //! `scaler.error_handlers` entries, and the registry of handler types: every type is one file in this folder
-//! (its `type:` name, its parameters as a serde struct with `deny_unknown_fields`, their checks, description
-//! and constructor, through [`HandlerSpec`] and a [`HandlerKind`] constant), registered by one line in
-//! [`KINDS`]. The delivery keys every handler shares (`repeat_after`, `timeout`, `queue`) are read here.
+//! (its `type:` name, its parameters, their checks, description and constructor, through the [`HandlerSpec`]
+//! and [`HandlerKind`] of `spec.rs`), registered by one line in [`KINDS`]. The delivery keys every handler
+//! shares (`repeat_after`, `timeout`, `queue`) are read here.
 
-use super::super::inputs::SpecAny;
-use super::{bugsnag, email, webhook, ErrorHandler, HandlerError};
+use super::{bugsnag, email, webhook};
 use crate::invalid::Invalid;
-use serde::de::{DeserializeOwned, Error as _};
+use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
-use std::fmt;
-use std::sync::Arc;
 use std::time::Duration;
+
+pub use super::spec::{parse_as, HandlerKind, HandlerParams, HandlerSpec};
 
 /// Every error handler type, in the order `check` lists them. One line per type.
 pub const KINDS: &[HandlerKind] = &[webhook::KIND, bugsnag::KIND, email::KIND];
-
-/// One handler type: its name and how an entry's own keys become its parameters.
-pub struct HandlerKind {
-    /// The `type:` name.
-    pub name: &'static str,
-    /// Parses the keys the delivery keys leave over.
-    pub parse: fn(serde_yaml_ng::Value) -> Result<HandlerParams, String>,
-}
-
-/// A handler type's parameters: what each type's file implements.
-pub trait HandlerSpec: SpecAny + fmt::Debug + Send + Sync {
-    /// The `type:` name.
-    fn kind(&self) -> &'static str;
-    /// Readable form for `check` (URLs masked, no secret).
-    fn describe(&self) -> String;
-    /// Checks serde cannot make (keys relative to the entry).
-    fn validate(&self) -> Result<(), Invalid>;
-    /// Builds the handler, sending with this per-request timeout.
-    fn build(&self, timeout: Duration) -> Result<Arc<dyn ErrorHandler>, HandlerError>;
-}
-
-/// One entry's parameters, of whatever type.
-#[derive(Clone)]
-pub struct HandlerParams(Arc<dyn HandlerSpec>);
-
-impl HandlerParams {
-    pub fn new(spec: impl HandlerSpec + 'static) -> Self {
-        HandlerParams(Arc::new(spec))
-    }
-
-    /// The parameters as their own type, when they are of it.
-    pub fn get<T: std::any::Any>(&self) -> Option<&T> {
-        self.0.as_any().downcast_ref::<T>()
-    }
-}
-
-impl std::ops::Deref for HandlerParams {
-    type Target = dyn HandlerSpec;
-    fn deref(&self) -> &dyn HandlerSpec {
-        &*self.0
-    }
-}
-
-impl fmt::Debug for HandlerParams {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl PartialEq for HandlerParams {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.same(other.0.as_any())
-    }
-}
-
-/// The usual `parse` of a kind: deserialize the type's struct.
-pub fn parse_as<T>(value: serde_yaml_ng::Value) -> Result<HandlerParams, String>
-where
-    T: DeserializeOwned + HandlerSpec + 'static,
-{
-    let spec: T = serde_yaml_ng::from_value(value).map_err(|e| e.to_string())?;
-    Ok(HandlerParams::new(spec))
-}
 
 /// One entry of `scaler.error_handlers`: its type's parameters and how it delivers.
 #[derive(Debug, Clone, PartialEq)]

@@ -3,7 +3,7 @@
 //! hour (the rest are counted as rate limited, not sent). Amazon SES's SMTP endpoint is one such relay
 //! (Dynosaur's SES handler maps to it).
 
-use super::config::{parse_as, HandlerKind, HandlerSpec};
+use super::spec::{parse_as, HandlerKind, HandlerSpec};
 use super::{ErrorEvent, ErrorHandler, HandlerError, Sending};
 use crate::invalid::Invalid;
 use crate::secret::Secret;

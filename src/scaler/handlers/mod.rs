@@ -11,6 +11,7 @@ pub mod config;
 pub mod dispatch;
 pub mod email;
 pub mod repeat;
+pub mod spec;
 pub mod webhook;
 
 use super::controller::PassReport;

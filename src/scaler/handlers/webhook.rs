@@ -2,7 +2,7 @@
 //! message, health?, at}`) and the configured extra headers. Any 2xx is success. The URL and the header values
 //! are secrets: logs and errors show the URL masked and never a header value.
 
-use super::config::{parse_as, HandlerKind, HandlerSpec};
+use super::spec::{parse_as, HandlerKind, HandlerSpec};
 use super::{ErrorEvent, ErrorHandler, HandlerError, Sending};
 use crate::invalid::Invalid;
 use crate::secret::{http_error, Secret, SecretUrl};
