@@ -13,13 +13,16 @@
 //! not take), the first is sent and the rest counted (`name_collisions`). Nothing here aggregates.
 
 use super::config::LibratoConfig;
+use super::contract::{Outlet, OutletError, StatGauge};
 use super::names;
 use super::queue::DropOldest;
-use super::run::{OutletError, StatGauge};
+use super::totals::{LibratoTotals, OutletTotals};
 use crate::retry::{retry_after, Attempt, Backoff, GaveUp, Landed};
 use crate::window::{FlushedValue, Snapshot};
 use serde::Serialize;
 use std::collections::HashSet;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -305,6 +308,34 @@ async fn post_with_retries(
             );
             stats.batches_failed.fetch_add(1, Ordering::Relaxed);
         }
+    }
+}
+
+impl Outlet for LibratoOutlet {
+    fn send_snapshot(&self, snapshot: &Snapshot) {
+        LibratoOutlet::send_snapshot(self, snapshot)
+    }
+    fn send_gauges(&self, gauges: &[StatGauge], now_secs: i64) {
+        LibratoOutlet::send_gauges(self, gauges, now_secs)
+    }
+    fn shutdown(&self, deadline: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(async move {
+            LibratoOutlet::shutdown(self, deadline).await;
+        })
+    }
+    fn totals(&self) -> OutletTotals {
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let s = self.stats();
+        OutletTotals::Librato(LibratoTotals {
+            batches_sent: load(&s.batches_sent),
+            gauges_sent: load(&s.gauges_sent),
+            retries: load(&s.retries),
+            batches_failed: load(&s.batches_failed),
+            batches_rejected: load(&s.batches_rejected),
+            queue_dropped: self.queue_dropped(),
+            late_skipped: load(&s.late_skipped),
+            name_collisions: load(&s.name_collisions),
+        })
     }
 }
 

@@ -15,10 +15,10 @@
 //! counters. It does not read the windows' sketches, and it does not decide reserved names (the flush does:
 //! [`crate::window::flush::app_series_name`]).
 
+use super::contract::OutletStatsSource;
 use super::names;
-use super::run::OutletStatsSource;
 use crate::drain::MetricsPage;
-use crate::window::{FlushedSeries, FlushedValue, MeasureStats, Snapshot, Store};
+use crate::window::{FlushedSeries, FlushedValue, MeasureStats, Snapshot, WindowStore};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::{Arc, Mutex};
@@ -250,7 +250,7 @@ struct State {
 /// The windows' Prometheus text. Share it as `Arc<PrometheusPage>`; [`crate::outlet::Outlets`] updates it.
 pub struct PrometheusPage {
     prefix: String,
-    store: Arc<Store>,
+    store: Arc<dyn WindowStore>,
     outlets: Option<Arc<OutletStatsSource>>,
     /// Family name starts the page (or the drain's page around it) renders itself: never given to a series.
     own: Vec<String>,
@@ -267,7 +267,7 @@ pub const MAX_WAITING: usize = 4;
 impl PrometheusPage {
     pub fn new(
         prefix: &str,
-        store: Arc<Store>,
+        store: Arc<dyn WindowStore>,
         outlets: Option<Arc<OutletStatsSource>>,
     ) -> PrometheusPage {
         let prefix = names::prometheus(prefix);
@@ -880,7 +880,7 @@ impl MetricsPage for PrometheusPage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::window::{FlushedBucket, WindowConfig};
+    use crate::window::{FlushedBucket, Store, WindowConfig};
     use std::time::Duration;
 
     const T0: i64 = 1_700_000_000_000_000;

@@ -1,118 +1,40 @@
-//! The flush task that ties the store to the outlets, and the handle the binary keeps.
+//! The flush task that ties the windows to the outlets, and the handle the binary keeps; the only place that
+//! names the outlet kinds (to start the configured ones).
 //!
-//! Every `flush_interval` it takes the store's closed buckets and hands them to the Prometheus page, statsd and
-//! Librato, none of which can block it (statsd is a bounded line queue drained by a paced sender thread, its
-//! lines formatted on a blocking-pool thread; Librato a bounded drop-oldest queue with its own sender task). On shutdown it flushes EVERY bucket, open ones
-//! included, then lets both outlets deliver, at once, within `shutdown_timeout`. It does not aggregate or encode
-//! anything itself.
+//! Every `flush_interval` it takes the windows' closed buckets ([`WindowStore::flush`]) and hands them to the
+//! Prometheus page and to every [`Outlet`], none of which can block it (statsd is a bounded line queue drained
+//! by a paced sender thread, its lines formatted on a blocking-pool thread; Librato a bounded drop-oldest
+//! queue with its own sender task). On shutdown it flushes EVERY bucket, open ones included, then lets every
+//! outlet deliver, at once, within `shutdown_timeout`. It does not aggregate or encode anything itself.
 
 use super::config::OutletConfig;
+use super::contract::{Outlet, OutletError, OutletStatsSource, StatGauge};
 use super::librato::LibratoOutlet;
 use super::prometheus::PrometheusPage;
-use super::statsd::{StatsdOutlet, StatsdStats};
+use super::statsd::StatsdOutlet;
+use super::totals::OutletStats;
 use crate::window::store::now_micros;
-use crate::window::{Snapshot, Store};
-use std::sync::atomic::{AtomicU64, Ordering};
+use crate::window::{Snapshot, WindowStore};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-
-/// Why an outlet could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum OutletError {
-    #[error("statsd outlet to {address}: {reason}")]
-    Statsd { address: String, reason: String },
-    #[error("librato outlet to {url}: {reason}")]
-    Librato { url: String, reason: String },
-}
-
-/// One gauge from outside the windows (the scaler's stats), optionally with a source. Its name is sent as given:
-/// the scaler's stat names carry their own prefix (`dynosaur.<app>.<controller>...`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct StatGauge {
-    pub name: String,
-    pub source: Option<String>,
-    pub value: f64,
-}
-
-impl StatGauge {
-    pub fn new(name: impl Into<String>, value: f64) -> StatGauge {
-        StatGauge {
-            name: name.into(),
-            source: None,
-            value,
-        }
-    }
-}
-
-/// The Librato outlet's totals.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct LibratoTotals {
-    pub batches_sent: u64,
-    pub gauges_sent: u64,
-    pub retries: u64,
-    pub batches_failed: u64,
-    pub batches_rejected: u64,
-    pub queue_dropped: u64,
-    pub late_skipped: u64,
-    pub name_collisions: u64,
-}
-
-/// Every outlet's totals.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct OutletStats {
-    /// Flushes run (ticks plus the final one).
-    pub flushes: u64,
-    pub statsd: Option<StatsdStats>,
-    pub librato: Option<LibratoTotals>,
-}
-
-/// Where the Prometheus page and the handle read the outlets' totals.
-pub struct OutletStatsSource {
-    flushes: AtomicU64,
-    statsd: Option<Arc<StatsdOutlet>>,
-    librato: Option<Arc<LibratoOutlet>>,
-}
-
-impl OutletStatsSource {
-    pub fn snapshot(&self) -> OutletStats {
-        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        OutletStats {
-            flushes: load(&self.flushes),
-            statsd: self.statsd.as_ref().map(|s| s.stats()),
-            librato: self.librato.as_ref().map(|l| {
-                let s = l.stats();
-                LibratoTotals {
-                    batches_sent: load(&s.batches_sent),
-                    gauges_sent: load(&s.gauges_sent),
-                    retries: load(&s.retries),
-                    batches_failed: load(&s.batches_failed),
-                    batches_rejected: load(&s.batches_rejected),
-                    queue_dropped: l.queue_dropped(),
-                    late_skipped: load(&s.late_skipped),
-                    name_collisions: load(&s.name_collisions),
-                }
-            }),
-        }
-    }
-}
 
 /// Sends gauges from outside the windows (the scaler's stats) to statsd and Librato. Cheap to clone; never
 /// blocks.
 #[derive(Clone)]
 pub struct StatsSender {
-    statsd: Option<Arc<StatsdOutlet>>,
-    librato: Option<Arc<LibratoOutlet>>,
+    source: Arc<OutletStatsSource>,
 }
 
 impl StatsSender {
     pub fn gauges(&self, gauges: &[StatGauge]) {
-        if let Some(s) = &self.statsd {
-            s.send_gauges(gauges);
-        }
-        if let Some(l) = &self.librato {
-            l.send_gauges(gauges, now_micros().div_euclid(1_000_000));
+        let now_secs = now_micros().div_euclid(1_000_000);
+        for outlet in self.source.outlets() {
+            outlet.send_gauges(gauges, now_secs);
         }
     }
 }
@@ -121,7 +43,7 @@ impl StatsSender {
 pub struct Outlets;
 
 struct FlushLoop {
-    store: Arc<Store>,
+    store: Arc<dyn WindowStore>,
     page: Option<Arc<PrometheusPage>>,
     source: Arc<OutletStatsSource>,
     interval: Duration,
@@ -130,7 +52,10 @@ struct FlushLoop {
 
 impl Outlets {
     /// Starts the configured outlets and the flush task (call inside a tokio runtime).
-    pub fn start(cfg: &OutletConfig, store: Arc<Store>) -> Result<OutletsHandle, OutletError> {
+    pub fn start(
+        cfg: &OutletConfig,
+        store: Arc<dyn WindowStore>,
+    ) -> Result<OutletsHandle, OutletError> {
         let statsd = cfg
             .statsd
             .as_ref()
@@ -143,11 +68,14 @@ impl Outlets {
             .map(LibratoOutlet::start)
             .transpose()?
             .map(Arc::new);
-        let source = Arc::new(OutletStatsSource {
-            flushes: AtomicU64::new(0),
-            statsd,
-            librato,
-        });
+        let mut outlets: Vec<Arc<dyn Outlet>> = Vec::new();
+        if let Some(s) = &statsd {
+            outlets.push(s.clone());
+        }
+        if let Some(l) = librato {
+            outlets.push(l);
+        }
+        let source = Arc::new(OutletStatsSource::new(outlets));
         let page = cfg.prometheus.enabled.then(|| {
             Arc::new(PrometheusPage::new(
                 &cfg.prometheus.prefix,
@@ -169,6 +97,7 @@ impl Outlets {
             task,
             page,
             source,
+            statsd,
         })
     }
 }
@@ -188,33 +117,32 @@ impl FlushLoop {
         }
         let snapshot = self.store.flush_all(now_micros());
         self.deliver(snapshot).await;
-        let librato = async {
-            if let Some(librato) = &self.source.librato {
-                librato.shutdown(self.shutdown_timeout).await;
-            }
-        };
-        let statsd = async {
-            if let Some(statsd) = &self.source.statsd {
-                statsd.shutdown(self.shutdown_timeout).await;
-            }
-        };
-        tokio::join!(librato, statsd);
+        let deliveries = self
+            .source
+            .outlets()
+            .iter()
+            .map(|o| o.shutdown(self.shutdown_timeout));
+        futures_join_all(deliveries).await;
     }
 
     /// Hands a snapshot to every outlet (nothing here waits on a network).
     async fn deliver(&self, snapshot: Snapshot) {
-        self.source.flushes.fetch_add(1, Ordering::Relaxed);
+        self.source.flushed();
         if let Some(page) = &self.page {
             page.update(&snapshot);
         }
-        if let Some(librato) = &self.source.librato {
-            librato.send_snapshot(&snapshot);
-        }
-        if let Some(statsd) = self.source.statsd.clone() {
-            // Formatting a large flush's lines is CPU work: it runs off the async workers.
-            let formatted = tokio::task::spawn_blocking(move || statsd.send_snapshot(&snapshot));
-            if let Err(e) = formatted.await {
-                tracing::warn!(error = %e, "statsd lines of a flush not formatted");
+        let snapshot = Arc::new(snapshot);
+        for outlet in self.source.outlets() {
+            if outlet.heavy() {
+                // Formatting a large flush's lines is CPU work: it runs off the async workers.
+                let (outlet, snapshot) = (outlet.clone(), snapshot.clone());
+                let formatted =
+                    tokio::task::spawn_blocking(move || outlet.send_snapshot(&snapshot));
+                if let Err(e) = formatted.await {
+                    tracing::warn!(error = %e, "the lines of a flush were not formatted");
+                }
+            } else {
+                outlet.send_snapshot(&snapshot);
             }
         }
     }
@@ -226,6 +154,8 @@ pub struct OutletsHandle {
     task: JoinHandle<()>,
     page: Option<Arc<PrometheusPage>>,
     source: Arc<OutletStatsSource>,
+    /// Kept by kind for [`OutletsHandle::install_global_statsd`].
+    statsd: Option<Arc<StatsdOutlet>>,
 }
 
 impl OutletsHandle {
@@ -237,8 +167,7 @@ impl OutletsHandle {
     /// A cloneable sender for the scaler's gauges.
     pub fn stats_sender(&self) -> StatsSender {
         StatsSender {
-            statsd: self.source.statsd.clone(),
-            librato: self.source.librato.clone(),
+            source: self.source.clone(),
         }
     }
 
@@ -255,7 +184,7 @@ impl OutletsHandle {
     /// elsewhere (the scaler's `MetricsGauges` reporter) reach it. `Ok(false)` when statsd is not configured;
     /// an error when a global recorder is already installed. The windows never need it.
     pub fn install_global_statsd(&self) -> Result<bool, OutletError> {
-        let Some(statsd) = &self.source.statsd else {
+        let Some(statsd) = &self.statsd else {
             return Ok(false);
         };
         let recorder = statsd.global_recorder()?;
@@ -276,4 +205,30 @@ impl OutletsHandle {
         }
         self.source.snapshot()
     }
+}
+
+/// Runs every future to its end, concurrently (each outlet's delivery gets the whole deadline).
+async fn futures_join_all<'a>(
+    futures: impl Iterator<Item = Pin<Box<dyn Future<Output = ()> + Send + 'a>>>,
+) {
+    let mut pending: Vec<Option<Pin<Box<dyn Future<Output = ()> + Send + 'a>>>> =
+        futures.map(Some).collect();
+    std::future::poll_fn(|cx| {
+        let mut done = true;
+        for slot in pending.iter_mut() {
+            if let Some(f) = slot {
+                if f.as_mut().poll(cx).is_ready() {
+                    *slot = None;
+                } else {
+                    done = false;
+                }
+            }
+        }
+        if done {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await
 }

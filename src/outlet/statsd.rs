@@ -15,14 +15,18 @@
 //! they carry, without the prefix. What a receiver drops cannot be seen from here: pacing is the remedy.
 
 use super::config::{StatsdConfig, TagStyle};
+use super::contract::{Outlet, OutletError, StatGauge};
 use super::names;
-use super::run::{OutletError, StatGauge};
 use super::statsd_queue::LineQueue;
 use super::statsd_sender::{Pace, PacedSender};
+use super::totals::OutletTotals;
+pub use super::totals::StatsdStats;
 use crate::window::{FlushedValue, Snapshot};
 use cadence::MetricSink;
 use metrics_exporter_statsd::{StatsdBuilder, StatsdRecorder};
+use std::future::Future;
 use std::net::ToSocketAddrs;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,44 +55,6 @@ pub struct StatsdOutlet {
     tags: TagStyle,
     prefix: String,
     address: String,
-}
-
-/// Running totals of the statsd outlet, in lines. Once the outlet is shut down,
-/// `queued == sent + send_failed + unsent`; before, the difference is `pending`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct StatsdStats {
-    /// Lines accepted by the queue.
-    pub queued: u64,
-    /// Lines refused by the queue: it held `queue_size` lines or `queue_bytes` bytes (or the outlet had shut down).
-    pub dropped: u64,
-    /// Values statsd cannot carry (negative count sums, non-finite gauges), never formatted.
-    pub skipped: u64,
-    /// Lines in datagrams the socket accepted.
-    pub sent: u64,
-    /// Lines in datagrams the socket refused (e.g. connection refused, no buffer space).
-    pub send_failed: u64,
-    /// Lines still queued, or waiting for their send budget, when shutdown's deadline passed.
-    pub unsent: u64,
-    /// Lines queued or in flight now.
-    pub pending: u64,
-    /// Bytes of line text queued now.
-    pub pending_bytes: u64,
-    /// Datagrams the socket accepted.
-    pub datagrams: u64,
-}
-
-impl StatsdStats {
-    /// Every line counter, by its `result` label.
-    pub fn by_result(&self) -> [(&'static str, u64); 6] {
-        [
-            ("queued", self.queued),
-            ("dropped", self.dropped),
-            ("skipped", self.skipped),
-            ("sent", self.sent),
-            ("send_failed", self.send_failed),
-            ("unsent", self.unsent),
-        ]
-    }
 }
 
 impl StatsdOutlet {
@@ -246,5 +212,23 @@ impl StatsdOutlet {
     /// lines still queued are counted `unsent`, later lines `dropped`.
     pub async fn shutdown(&self, max_wait: Duration) {
         self.sender.shutdown(max_wait).await;
+    }
+}
+
+impl Outlet for StatsdOutlet {
+    fn send_snapshot(&self, snapshot: &Snapshot) {
+        StatsdOutlet::send_snapshot(self, snapshot)
+    }
+    fn heavy(&self) -> bool {
+        true
+    }
+    fn send_gauges(&self, gauges: &[StatGauge], _now_secs: i64) {
+        StatsdOutlet::send_gauges(self, gauges)
+    }
+    fn shutdown(&self, deadline: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(StatsdOutlet::shutdown(self, deadline))
+    }
+    fn totals(&self) -> OutletTotals {
+        OutletTotals::Statsd(self.stats())
     }
 }

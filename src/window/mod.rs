@@ -115,6 +115,19 @@ impl IngestCounts {
     }
 }
 
+/// What the outlets need of the windows: closed buckets to export, the windows' settings and running
+/// figures for the Prometheus page. The in-memory [`Store`] is one; a shared store plugs in the same way.
+pub trait WindowStore: Send + Sync {
+    /// The windows' settings.
+    fn config(&self) -> &WindowConfig;
+    /// Running totals and sizes.
+    fn stats(&self) -> StoreStats;
+    /// Closed buckets not yet handed out, as of `now` (Unix micros).
+    fn flush(&self, now: i64) -> Snapshot;
+    /// Every bucket, open ones too (at shutdown).
+    fn flush_all(&self, now: i64) -> Snapshot;
+}
+
 /// Where the drain puts parsed events. One call per body, so a store can take its lock once.
 pub trait EventSink: Send + Sync {
     /// `now` is the receiver's wall clock in Unix micros.

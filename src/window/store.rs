@@ -363,3 +363,18 @@ impl EventSink for Store {
         self.ingest_at(events, now)
     }
 }
+
+impl super::WindowStore for Store {
+    fn config(&self) -> &WindowConfig {
+        Store::config(self)
+    }
+    fn stats(&self) -> StoreStats {
+        Store::stats(self)
+    }
+    fn flush(&self, now: i64) -> Snapshot {
+        Store::flush(self, now)
+    }
+    fn flush_all(&self, now: i64) -> Snapshot {
+        Store::flush_all(self, now)
+    }
+}
