@@ -4,16 +4,12 @@
 //!
 //! Turns one logfmt pair into one event kind. It does not aggregate (the windows do) and does not judge units.
 
-use super::event::{EventKind, Metric, Text, Unique};
+use super::event::{EventKind, Metric, Unique};
 use super::find::find2;
-use super::logfmt::{pairs, Pair, Pairs};
+use super::logfmt::Pair;
 use super::number::number_with_unit;
 use super::queue_time;
-use memchr::memmem;
-use std::sync::LazyLock;
-
-static SOURCE_KEY: LazyLock<memmem::Finder<'static>> =
-    LazyLock::new(|| memmem::Finder::new(b"source="));
+pub use super::source::{source, source_and_pairs};
 
 /// What one pair turned out to be.
 /// Small on purpose (no router-sized [`EventKind`]): it is returned once per pair on the hot path.
@@ -144,49 +140,11 @@ pub fn may_have_metrics(line: &str) -> bool {
     find2(bytes, 0, b'#', b'#') < bytes.len()
 }
 
-/// The line's source (as [`source`]) and its pairs; when the line starts with `source=` (Heroku's runtime and
-/// add-on lines, and most apps) the pairs come positioned after it, so one scan serves both. The skipped pair is
-/// never a metric.
-#[inline]
-pub fn source_and_pairs(line: &str) -> (Option<&str>, Pairs<'_>) {
-    let mut all = pairs(line);
-    if line.starts_with("source=") {
-        // Put first: no search needed.
-        let value = all.next().and_then(|p| p.value).map(|v| v.raw);
-        return (value.filter(|v| !v.is_empty()), all);
-    }
-    (source_anywhere(line), all)
-}
-
-/// The value of the line's `source=` key (a whole key: `xsource=` does not count), unquoted as written.
-pub fn source(line: &str) -> Option<&str> {
-    source_and_pairs(line).0
-}
-
-/// [`source`] for a line that does not start with it: searched for.
-fn source_anywhere(line: &str) -> Option<&str> {
-    let bytes = line.as_bytes();
-    let finder = &*SOURCE_KEY;
-    let mut from = 0;
-    while let Some(off) = finder.find(&bytes[from..]) {
-        let at = from + off;
-        from = at + 1;
-        if at > 0 && bytes[at - 1] != b' ' {
-            continue;
-        }
-        let v = at + "source=".len();
-        let value: Text<'_> = match pairs(&line[at..]).next().and_then(|p| p.value) {
-            Some(t) => t,
-            None => Text::plain(&line[v..v]),
-        };
-        return (!value.raw.is_empty()).then_some(value.raw);
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::logplex::event::Text;
+    use crate::logplex::logfmt::pairs;
 
     fn all(line: &str) -> Vec<Found<'_>> {
         let src = source(line);

@@ -42,7 +42,7 @@ pub fn in_line(line: &str) -> Option<Metric<'_>> {
                 name: NAME,
                 value: ms,
                 unit: "ms",
-                source: super::l2met::source(line),
+                source: super::source::source(line),
             });
         }
     }
@@ -82,7 +82,7 @@ mod tests {
 
     /// Both paths, which must agree: pair by pair (lines with l2met metrics) and the plain-line search.
     fn all(line: &str) -> Vec<Metric<'_>> {
-        let source = crate::logplex::l2met::source(line);
+        let source = crate::logplex::source::source(line);
         let by_pairs: Vec<_> = pairs(line).filter_map(|p| metric(p, source)).collect();
         assert_eq!(in_line(line), by_pairs.first().copied(), "{line}");
         by_pairs

@@ -6,26 +6,11 @@
 //! too, for newline-delimited input. The message is returned as raw bytes: UTF-8 and meaning are decided later.
 
 use super::event::Micros;
+pub use super::header::Header;
 use super::scan::{has_byte, not_print, scan};
 use super::syslog_nom::{ascii, is_print, parse_heroku_logs_line};
 use super::timestamp::{parse_rfc3339, MinuteCache};
 use super::BadReason;
-
-/// The fields of a syslog header; strings are slices of the frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Header<'a> {
-    /// facility * 8 + severity; 0 for `heroku logs` lines, which carry none.
-    pub pri: u8,
-    pub timestamp: Micros,
-    /// `host` on Heroku's drains; empty for `heroku logs` lines.
-    pub hostname: &'a str,
-    pub app: &'a str,
-    pub procid: &'a str,
-    /// `-` on Heroku's drains; empty for `heroku logs` lines.
-    pub msgid: &'a str,
-    /// Everything after the header (and the nil SD, when present).
-    pub message: &'a [u8],
-}
 
 /// Parses a frame's header: a syslog frame when it starts with `<`, a `heroku logs` line otherwise.
 #[inline]

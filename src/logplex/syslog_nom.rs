@@ -4,7 +4,7 @@
 //! `syslog::parse_frame` reads Heroku's syslog headers with a hand-written loop that the property tests hold
 //! to exactly this grammar's answers (the benchmark measures both). Messages are not interpreted here.
 
-use super::syslog::Header;
+use super::header::Header;
 use super::timestamp::parse_rfc3339;
 use super::BadReason;
 use nom::bytes::complete::{take_while1, take_while_m_n};
