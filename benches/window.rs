@@ -24,7 +24,7 @@ fn best_of<T>(rounds: usize, mut f: impl FnMut() -> T) -> Duration {
 
 /// The router line of event `i`: a spread of statuses, times and dynos.
 fn router_line(i: u64) -> String {
-    let status = if i % 50 == 0 { 503 } else { 200 };
+    let status = if i.is_multiple_of(50) { 503 } else { 200 };
     format!(
         "at=info dyno=web.{} connect={}ms service={}ms status={status}",
         i % 4 + 1,

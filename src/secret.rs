@@ -315,7 +315,7 @@ fn valid_host_port(s: &str) -> bool {
         && host
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
-    host_ok && port.map_or(true, port_ok)
+    host_ok && port.is_none_or(port_ok)
 }
 
 /// A `reqwest` error in words, without the URL it carries (which may hold a credential): its kind and the

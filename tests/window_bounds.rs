@@ -177,7 +177,7 @@ fn router_keys_are_bounded_by_range_count_and_length_but_lines_always_count() {
     let snap = s.flush_all(T0 + SEC);
     for (_, series) in snap.series() {
         assert!(series.name.len() < 64, "{}", series.name);
-        assert!(series.source.as_ref().map_or(true, |src| src.len() <= 64));
+        assert!(series.source.as_ref().is_none_or(|src| src.len() <= 64));
     }
 }
 

@@ -95,7 +95,7 @@ pub fn line_of_path(text: &str, path: &str) -> Option<usize> {
                 let col = after_dashes(first).0;
                 let hit = (lo..hi).find(|&i| {
                     let (c, t) = after_dashes(&lines[i]);
-                    c == col && parent.map_or(true, |p| c > p) && is_key(t, key)
+                    c == col && parent.is_none_or(|p| c > p) && is_key(t, key)
                 });
                 let Some(i) = hit else { return found };
                 found = Some(lines[i].number);

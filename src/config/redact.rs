@@ -76,7 +76,7 @@ fn next_value(s: &str) -> Option<(usize, Value)> {
     let mut best: Option<(usize, Value)> = None;
     let mut consider = |at: Option<usize>, v: Value| {
         if let Some(at) = at {
-            if best.as_ref().map_or(true, |(b, _)| at < *b) {
+            if best.as_ref().is_none_or(|(b, _)| at < *b) {
                 best = Some((at, v));
             }
         }

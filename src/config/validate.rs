@@ -202,7 +202,7 @@ pub fn validate(c: &Config, text: &str) -> Result<Vec<String>, Invalid> {
     if needs_heroku {
         let app = &c.scaler.app;
         if c.scaler.dry_run {
-            if c.scaler.api_key.as_ref().map_or(true, |k| k.is_empty()) {
+            if c.scaler.api_key.as_ref().is_none_or(|k| k.is_empty()) {
                 warnings.push(
                     "dry run without scaler.api_key: each controller assumes it starts at its min"
                         .into(),
@@ -215,7 +215,7 @@ pub fn validate(c: &Config, text: &str) -> Result<Vec<String>, Invalid> {
                     "the Heroku app name is required to scale with the Heroku API",
                 ));
             }
-            if c.scaler.api_key.as_ref().map_or(true, |k| k.is_empty()) {
+            if c.scaler.api_key.as_ref().is_none_or(|k| k.is_empty()) {
                 return Err(Invalid::at(
                     "scaler.api_key",
                     "a Heroku API token is required unless scaler.dry_run is true",

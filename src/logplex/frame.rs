@@ -650,7 +650,7 @@ mod tests {
         for text in &texts {
             for pad in [0usize, 1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 200] {
                 let mut frame = text.clone();
-                frame.extend(std::iter::repeat(b'y').take(pad));
+                frame.extend(std::iter::repeat_n(b'y', pad));
                 frame.push(b'\n');
                 bodies.push([counted(&frame), counted(A)].concat());
                 bodies.push(counted(&frame));

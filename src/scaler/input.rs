@@ -94,7 +94,7 @@ impl Conversion {
                 ..
             } => {
                 let fits =
-                    |limit: &Option<f64>| limit.map_or(true, |l| l * threshold / 100.0 > value);
+                    |limit: &Option<f64>| limit.is_none_or(|l| l * threshold / 100.0 > value);
                 let index = limits
                     .iter()
                     .position(fits)

@@ -359,7 +359,7 @@ mod properties {
             if d.target < current {
                 prop_assert!(d.target >= d.desired);
                 prop_assert!(current - d.target <= step_down.unwrap_or(u32::MAX));
-                prop_assert!(since.map_or(true, |s| s >= 300));
+                prop_assert!(since.is_none_or(|s| s >= 300));
             }
         }
     }

@@ -68,7 +68,7 @@ pub fn is_reserved_in(name: &str, extra: &[Box<[u8]>]) -> bool {
             .iter()
             .map(|r| r.as_bytes())
             .chain(extra.iter().map(|e| &e[..]))
-            .any(|r| folded.starts_with(r) && folded.get(r.len()).map_or(true, |b| *b == b'_'))
+            .any(|r| folded.starts_with(r) && folded.get(r.len()).is_none_or(|b| *b == b'_'))
     };
     starts_reserved(fold(name.chars(), &mut buf))
         || starts_reserved(fold(

@@ -254,9 +254,7 @@ impl FakeHeroku {
         };
         let mut st = self.state.lock().unwrap();
         let fault = match st.faults.front() {
-            Some((m, _)) if m.map_or(true, |m| m == method) => {
-                st.faults.pop_front().map(|(_, f)| f)
-            }
+            Some((m, _)) if m.is_none_or(|m| m == method) => st.faults.pop_front().map(|(_, f)| f),
             _ => None,
         };
         let mut stall = None;

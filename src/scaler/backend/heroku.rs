@@ -407,7 +407,7 @@ impl Heroku {
         let matches = |v: &Value| match serde_json::from_value::<Formation>(v.clone()) {
             Ok(f) => {
                 f.quantity == quantity
-                    && size.map_or(true, |want| {
+                    && size.is_none_or(|want| {
                         f.size.is_some_and(|have| have.eq_ignore_ascii_case(want))
                     })
             }

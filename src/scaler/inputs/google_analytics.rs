@@ -497,7 +497,7 @@ impl QuotaPacer {
             if interval <= pace {
                 continue;
             }
-            if slowest.map_or(true, |s| interval > s.interval) {
+            if slowest.is_none_or(|s| interval > s.interval) {
                 slowest = Some(Slowdown {
                     interval,
                     period,

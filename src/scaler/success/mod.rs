@@ -98,7 +98,7 @@ impl Switch {
             {
                 let mut s = slot.state.lock().unwrap_or_else(|p| p.into_inner());
                 let every = slot.handler.interval();
-                let due = s.last_sent.map_or(true, |t| now.duration_since(t) >= every);
+                let due = s.last_sent.is_none_or(|t| now.duration_since(t) >= every);
                 let backed_off = s
                     .last_failed
                     .is_some_and(|t| now.duration_since(t) < RETRY_AFTER_FAILURE.min(every));
