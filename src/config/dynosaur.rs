@@ -9,14 +9,13 @@
 //! Plugins that drainscale does not have yet are named in an error (or a warning when the controller keeps
 //! other inputs).
 
+use super::dynosaur_handlers;
 use super::{Config, ControllerConfig, ErrorHandlerConfig, InputConfig, ScalerConfig, StatsConfig};
 use crate::drain::DrainConfig;
 use crate::outlet::OutletConfig;
-use crate::scaler::handlers::bugsnag::BugsnagParams;
 use crate::scaler::input::Conversion;
 use crate::scaler::inputs;
 use crate::scaler::policy::Policy;
-use crate::scaler::success::SuccessHandlerConfig;
 use crate::secret::{Secret, SecretUrl};
 use crate::window::WindowConfig;
 use serde::Deserialize;
@@ -140,102 +139,17 @@ const DEFAULT_MAX: u32 = 100;
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
 const DEFAULT_HYSTERESIS: Duration = Duration::from_secs(300);
 
+/// A handler or stats entry as the mapping functions read it.
+fn entry(h: &Handler) -> dynosaur_handlers::Entry<'_> {
+    dynosaur_handlers::Entry {
+        kind: &h.kind,
+        rest: &h.rest,
+    }
+}
+
 /// `Dynosaur::Inputs::SinePlugin` -> `SinePlugin`.
 fn short(kind: &str) -> &str {
     kind.rsplit("::").next().unwrap_or(kind)
-}
-
-/// `Dynosaur::ErrorHandler::Bugsnag` (`api_key`, `release_stage` defaulting to `production` as in Dynosaur, and
-/// drainscale's `endpoint` if given) as drainscale's bugsnag handler; `None` when the key is empty (an unset
-/// environment variable).
-fn bugsnag(h: &Handler) -> Option<ErrorHandlerConfig> {
-    let text = |k: &str| match h.rest.get(k) {
-        Some(serde_yaml_ng::Value::String(s)) => Some(s.trim().to_string()),
-        Some(serde_yaml_ng::Value::Number(n)) => Some(n.to_string()),
-        _ => None,
-    };
-    let api_key = text("api_key").filter(|k| !k.is_empty())?;
-    let mut params = BugsnagParams::new(Secret::new(api_key));
-    if let Some(e) = text("endpoint").filter(|e| !e.is_empty()) {
-        params.endpoint = SecretUrl::new(e);
-    }
-    // Dynosaur's handler set `release_stage` to "production" unless told otherwise.
-    params.release_stage = Some(
-        text("release_stage")
-            .filter(|r| !r.is_empty())
-            .unwrap_or_else(|| "production".into()),
-    );
-    Some(ErrorHandlerConfig::new(params))
-}
-
-/// `Dynosaur::Stats::Librato` (`api_email`, `api_key`, and drainscale's `url` if given) as the Librato-format
-/// outlet, which carries the scaler's stats under Dynosaur's names (and the drain's windows, if any). `None`
-/// when the email or key is empty (unset environment variables); `Some(note)` when mapped. An `outlets.librato`
-/// written beside it in the file wins.
-fn librato(h: &Handler, outlets: &mut OutletConfig) -> Result<Option<String>, String> {
-    let text = |k: &str| match h.rest.get(k) {
-        Some(serde_yaml_ng::Value::String(s)) => s.trim().to_string(),
-        Some(serde_yaml_ng::Value::Number(n)) => n.to_string(),
-        _ => String::new(),
-    };
-    if let Some(k) = h
-        .rest
-        .keys()
-        .filter_map(|k| k.as_str())
-        .find(|k| !["api_email", "api_key", "url"].contains(k))
-    {
-        return Err(format!(
-            "stats_plugins {}: unknown key `{k}` (expected api_email, api_key, url)",
-            h.kind
-        ));
-    }
-    let (user, token) = (text("api_email"), text("api_key"));
-    if user.is_empty() || token.is_empty() {
-        return Ok(None);
-    }
-    if outlets.librato.is_some() {
-        return Ok(Some(
-            "outlets.librato in this file is used instead of api_email/api_key".into(),
-        ));
-    }
-    let mut config = crate::outlet::LibratoConfig {
-        user,
-        token: Secret::new(token),
-        ..Default::default()
-    };
-    let url = text("url");
-    if !url.is_empty() {
-        config.url = SecretUrl::new(url);
-    }
-    let note = format!(
-        "the Librato-format outlet to {} as {} (the hosted Librato service is retired: add `url:` to this \
-         entry for a compatible receiver)",
-        config.url, config.user
-    );
-    outlets.librato = Some(config);
-    Ok(Some(note))
-}
-
-/// `Dynosaur::Success::Cronut` (`host`, `public_key` with `|` for newlines, `cronut_token`, `api_token`,
-/// `interval` in seconds) as drainscale's cronut success handler, keys unchanged; `None` when the key or the
-/// API token is empty (unset environment variables).
-fn cronut(h: &Handler) -> Result<Option<SuccessHandlerConfig>, String> {
-    let empty = |k: &str| match h.rest.get(k) {
-        None | Some(serde_yaml_ng::Value::Null) => true,
-        Some(serde_yaml_ng::Value::String(s)) => s.trim().is_empty(),
-        Some(_) => false,
-    };
-    if empty("public_key") || empty("api_token") {
-        return Ok(None);
-    }
-    let mut keys = h.rest.clone();
-    keys.insert("type".into(), "cronut".into());
-    let config: SuccessHandlerConfig = serde_yaml_ng::from_value(keys.into())
-        .map_err(|e| format!("success_handlers {}: {e}", h.kind))?;
-    config
-        .validate()
-        .map_err(|e| format!("success_handlers {}: {e}", h.kind))?;
-    Ok(Some(config))
 }
 
 /// Parses Dynosaur's layout into a [`Config`]; warnings name what is mapped loosely or left out.
@@ -312,7 +226,7 @@ pub fn parse(
     for h in &file.stats_plugins {
         match short(&h.kind) {
             "Console" => stats.console = true,
-            "Librato" => match librato(h, &mut outlets)? {
+            "Librato" => match dynosaur_handlers::librato(&entry(h), &mut outlets)? {
                 Some(w) => warnings.push(format!("stats_plugins {}: {w}", h.kind)),
                 None => warnings.push(format!(
                     "stats_plugins {}: api_email or api_key is empty; skipped (stats still go to the console \
@@ -333,7 +247,7 @@ pub fn parse(
     for h in &file.error_handlers {
         match short(&h.kind) {
             "Console" => {}
-            "Bugsnag" => match bugsnag(h) {
+            "Bugsnag" => match dynosaur_handlers::bugsnag(&entry(h)) {
                 Some(b) => error_handlers.push(b),
                 None => warnings.push(format!(
                     "error_handlers {}: api_key is empty; skipped (errors are still logged)",
@@ -364,7 +278,7 @@ pub fn parse(
     let mut success_handlers = Vec::new();
     for h in &file.success_handlers {
         match short(&h.kind) {
-            "Cronut" => match cronut(h)? {
+            "Cronut" => match dynosaur_handlers::cronut(&entry(h))? {
                 Some(c) => success_handlers.push(c),
                 None => warnings.push(format!(
                     "success_handlers {}: public_key or api_token is empty; skipped (no check-ins are sent)",

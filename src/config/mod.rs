@@ -4,6 +4,7 @@
 //! `drainscale check`. Nothing here starts anything: the binary's wiring builds components from a `Config`.
 
 pub mod dynosaur;
+mod dynosaur_handlers;
 pub mod dynosaur_ses;
 pub mod interpolate;
 pub mod load;
