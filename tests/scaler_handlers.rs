@@ -326,6 +326,44 @@ async fn stalled_and_failing_receivers_never_stop_passes() {
 }
 
 #[tokio::test]
+async fn an_outage_whose_answers_carry_fresh_request_ids_is_one_event() {
+    // Every formation read fails with a 503 whose message ends with a new request id, as Heroku's do.
+    let fake = FakeHeroku::start("shop", "tok", &[("web", 1)]).await;
+    for _ in 0..6 {
+        fake.fail_next(
+            Some("GET"),
+            fake_heroku::Fault::StatusWithRequestId {
+                status: 503,
+                id: "unavailable",
+                message: "The service is unavailable, please try again.",
+            },
+        );
+    }
+    let rx = Receiver::start(Mode::Ok).await;
+    let text = format!(
+        "scaler:\n  app: shop\n  api_key: tok\n  api_url: {}\n  stats: {{console: false, outlets: false}}\n  heroku: {{cache_ttl: 0s, max_attempts: 1}}\n  error_handlers:\n    - {{type: webhook, url: '{}', repeat_after: 10m}}\ncontrollers:\n  - name: web\n    min: 1\n    max: 5\n    inputs:\n      - {{name: wave, type: sine}}\n",
+        fake.url, rx.url
+    );
+    let loaded = load_str(&text, "t.yaml", &|_| None).unwrap();
+    let mut scaler = built::scaler(&loaded, None);
+    let handlers = scaler.error_handlers().unwrap();
+    let mut messages = Vec::new();
+    for _ in 0..6 {
+        let reports = scaler.pass_once().await;
+        messages.push(reports[0].error.clone().expect("the read failed"));
+    }
+    // The messages differ (each names its request id) ...
+    messages.dedup();
+    assert_eq!(messages.len(), 6, "{messages:?}");
+    assert!(messages[0].contains("Request ID: "), "{}", messages[0]);
+    // ... and the receiver hears the outage once; the rest are counted as repeats.
+    rx.wait_until("the first event", |r| !r.is_empty()).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(rx.received().len(), 1);
+    assert_eq!(handlers.stats()[0].deduplicated, 5);
+}
+
+#[tokio::test]
 async fn a_panicking_pass_is_reported() {
     use drainscale::scaler::backend::file::FormationFile;
     use drainscale::scaler::controller::{Controller, InputSlot};

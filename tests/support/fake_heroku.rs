@@ -23,6 +23,13 @@ pub enum Fault {
         id: &'static str,
         message: &'static str,
     },
+    /// This status with Heroku's error JSON whose message ends with a fresh `Request ID: <uuid>` each time, as
+    /// Heroku's 5xx answers read.
+    StatusWithRequestId {
+        status: u16,
+        id: &'static str,
+        message: &'static str,
+    },
     /// 429 `rate_limit` with `Retry-After: secs`.
     RateLimited { retry_after: u64 },
     /// Apply a PATCH, then answer 503 (the write landed but the client cannot know).
@@ -60,6 +67,8 @@ struct State {
     plan_writes: Vec<(String, String)>,
     /// Sizes of process types (default `standard-1X`).
     sizes: HashMap<String, String>,
+    /// Request ids handed out by [`Fault::StatusWithRequestId`].
+    request_ids: u64,
 }
 
 /// The running fake.
@@ -264,6 +273,21 @@ impl FakeHeroku {
                 id,
                 message,
             }) => return error(*status, id, message),
+            Some(Fault::StatusWithRequestId {
+                status,
+                id,
+                message,
+            }) => {
+                st.request_ids += 1;
+                let n = st.request_ids;
+                let message = format!(
+                    "{message} Request ID: {:08x}-{:04x}-4e5f-8a6b-{:012x}",
+                    n.wrapping_mul(2_654_435_761) as u32,
+                    n % 0xffff,
+                    n.wrapping_mul(0x9e37_79b9_7f4a)
+                );
+                return error(*status, id, &message);
+            }
             Some(Fault::RateLimited { retry_after }) => {
                 let (s, j, _, _) = error(429, "rate_limit", "Your account reached the API rate limit. Please wait a few minutes before making new requests");
                 return (s, j, vec![("Retry-After", retry_after.to_string())], None);
