@@ -2,10 +2,15 @@
 //!
 //! Reports lines/s for the full drain (auth, Frame-Id dedup, parse, window store) and, in the same run and the
 //! same way, for a minimal hyper server that only reads the body and counts newlines; then the ratio. Then the
-//! peak RSS (VmHWM) of a drain in a child process after it took 10,000 distinct metric names.
+//! peak RSS (VmHWM) of a drain in a child process after it took 10,000 distinct metric names. Last, the one-core
+//! figure: a drain in a child process pinned to CPU 0 (`taskset`), this process (the client) pinned to CPU 1,
+//! ~100-frame bodies with fresh Frame-Ids over 8 keep-alive connections, against the same server answering a
+//! Frame-Id it already took (the floor: auth, body, dedup, no parse), in the same run; bodies per second of each,
+//! their ratio, and lines per server CPU-second (the child's own CPU time, from `/proc`).
 //!
 //! `cargo bench --bench drain_load [-- --seconds 3 --connections 4 --rounds 2]`; `-- --in-process --rounds 2` runs
-//! only the in-process parse and parse + window store figures (for a profiler).
+//! only the in-process parse and parse + window store figures (for a profiler); `-- --one-core` only the
+//! one-core figure (it needs two CPUs and `taskset`).
 
 use bytes::Bytes;
 use drainscale::drain::{BasicUser, DrainConfig, Pages, Server};
@@ -25,6 +30,11 @@ use tokio::net::{TcpListener, TcpStream};
 const USER: &str = "bench";
 const PASSWORD: &str = "bench-password";
 const CHILD_ENV: &str = "DRAIN_LOAD_CHILD";
+/// The child's worker threads (`1` for the one-core figure, as tokio would pick on a one-core machine).
+const CHILD_WORKERS_ENV: &str = "DRAIN_LOAD_CHILD_WORKERS";
+/// Keep-alive connections and frames per body of the one-core figure.
+const ONE_CORE_CONNECTIONS: usize = 8;
+const ONE_CORE_BODY_BYTES: usize = 24_000;
 /// Buckets each distinct name is fed into for the RSS figure: 570 s of the default 600 s retention at 10 s.
 const RSS_BUCKETS: i64 = 57;
 /// The first figure: six buckets, e.g. a metric reported once a minute over the last six minutes.
@@ -59,6 +69,10 @@ fn main() {
         return child_drain();
     }
     let o = opts();
+    if std::env::args().any(|a| a == "--one-core") {
+        one_core(&o);
+        return;
+    }
     if std::env::args().any(|a| a == "--in-process") {
         // Only the in-process figures (e.g. under `valgrind --tool=callgrind`).
         in_process(&corpus(32, 100_000, 1), o.rounds);
@@ -138,6 +152,141 @@ fn main() {
         }
         Err(e) => println!("peak RSS: not measured: {e}"),
     }
+    // Last: it pins this process to one CPU for the rest of its life.
+    one_core(&o);
+}
+
+/// The one-core figure (see the module comment). Prints why when it cannot be measured here.
+fn one_core(o: &Opts) {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cpus < 2 {
+        println!("one core: not measured: it needs two CPUs, this process may use {cpus}");
+        return;
+    }
+    let bodies = corpus(32, ONE_CORE_BODY_BYTES, 7);
+    let frames = bodies.iter().map(|b| b.lines).sum::<usize>() / bodies.len();
+    let (mut child, addr, pid) = match spawn_child(Some("0"), 1) {
+        Ok(c) => c,
+        Err(e) => {
+            println!("one core: not measured: {e}");
+            return;
+        }
+    };
+    let me = std::process::id().to_string();
+    let pinned = std::process::Command::new("taskset")
+        .args(["-a", "-cp", "1", &me])
+        .stdout(std::process::Stdio::null())
+        .status();
+    if !pinned.is_ok_and(|s| s.success()) {
+        println!("one core: not measured: `taskset -a -cp 1` on the client failed");
+        return;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    println!(
+        "one core: drain pinned to CPU 0, client to CPU 1; {ONE_CORE_CONNECTIONS} keep-alive connections, bodies of \
+         {frames} frames (~{} KB), {}s per run, best of {}",
+        ONE_CORE_BODY_BYTES / 1000,
+        o.seconds,
+        o.rounds
+    );
+    let (mut fresh_best, mut dup_best, mut cpu_best) = (0f64, 0f64, 0f64);
+    rt.block_on(async {
+        for round in 0..o.rounds {
+            let cpu = process_cpu_seconds(pid);
+            let (fresh, fresh_lines) = post_for(addr, &bodies, o.seconds, false).await;
+            let server_cpu = (process_cpu_seconds(pid) - cpu).max(0.01);
+            let (dup, _) = post_for(addr, &bodies, o.seconds, true).await;
+            let per_cpu = fresh_lines / server_cpu;
+            println!(
+                "  round {}: drain {fresh:>8.0} bodies/s ({:>10.0} lines/s, {per_cpu:>10.0} lines per server \
+                 CPU-second)   duplicate floor {dup:>8.0} bodies/s",
+                round + 1,
+                fresh_lines / o.seconds
+            );
+            fresh_best = fresh_best.max(fresh);
+            dup_best = dup_best.max(dup);
+            cpu_best = cpu_best.max(per_cpu);
+        }
+    });
+    println!(
+        "one core: drain {fresh_best:.0} bodies/s, duplicate floor {dup_best:.0} bodies/s, ratio {:.2} (bar: >= 0.5); \
+         {cpu_best:.0} lines per server CPU-second (bar: >= 3.5 M)",
+        fresh_best / dup_best.max(1.0)
+    );
+    drop(child.stdin.take());
+    let _ = child.wait();
+}
+
+/// POSTs bodies round-robin over [`ONE_CORE_CONNECTIONS`] connections for `seconds`, each with a fresh
+/// Frame-Id, or (`duplicate`) each connection's one Frame-Id, taken once before the clock starts. Returns
+/// (bodies per second, lines posted).
+async fn post_for(addr: SocketAddr, bodies: &[Body], seconds: f64, duplicate: bool) -> (f64, f64) {
+    let bodies: Arc<Vec<(Bytes, usize)>> =
+        Arc::new(bodies.iter().map(|b| (b.data.clone(), b.lines)).collect());
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs_f64(seconds);
+    let mut clients = Vec::new();
+    for c in 0..ONE_CORE_CONNECTIONS {
+        let bodies = bodies.clone();
+        clients.push(tokio::spawn(async move {
+            let stream = TcpStream::connect(addr).await.unwrap();
+            let _ = stream.set_nodelay(true);
+            let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                .await
+                .unwrap();
+            tokio::spawn(conn);
+            let auth = auth_header();
+            let taken = format!("{:032X}", FRAME_ID.fetch_add(1, Relaxed));
+            let (mut posted, mut lines, mut i) = (0u64, 0u64, c);
+            let mut first = true;
+            while first || Instant::now() < deadline {
+                let (data, n) = &bodies[if duplicate { c } else { i } % bodies.len()];
+                i += 1;
+                let id = if duplicate {
+                    taken.clone()
+                } else {
+                    format!("{:032X}", FRAME_ID.fetch_add(1, Relaxed))
+                };
+                let req = Request::post("/logs")
+                    .header("host", addr.to_string())
+                    .header("authorization", &auth)
+                    .header("content-type", "application/logplex-1")
+                    .header("logplex-msg-count", n.to_string())
+                    .header("logplex-frame-id", id)
+                    .body(Full::new(data.clone()))
+                    .unwrap();
+                let resp = send.send_request(req).await.unwrap();
+                assert_eq!(resp.status(), StatusCode::OK);
+                resp.into_body().collect().await.unwrap();
+                if first && duplicate {
+                    // The Frame-Id is taken now; what follows are duplicates.
+                    first = false;
+                    continue;
+                }
+                first = false;
+                posted += 1;
+                lines += *n as u64;
+            }
+            (posted, lines)
+        }));
+    }
+    let (mut posted, mut lines) = (0, 0);
+    for c in clients {
+        let (p, l) = c.await.unwrap();
+        posted += p;
+        lines += l;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    (posted as f64 / elapsed, lines as f64)
+}
+
+/// User + system CPU seconds of process `pid` (all its threads), from `/proc/<pid>/stat`; 0 if unreadable.
+fn process_cpu_seconds(pid: u32) -> f64 {
+    cpu_seconds_of(&format!("/proc/{pid}/stat"))
 }
 
 /// Where the time goes without HTTP: parsing alone, then parsing into a window store, on one thread.
@@ -349,7 +498,11 @@ async fn load(addr: SocketAddr, bodies: &[Body], o: &Opts) -> (f64, f64) {
 
 /// User + system CPU time of this process so far (from /proc/self/stat, clock ticks of 10 ms); 0 if unreadable.
 fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    cpu_seconds_of("/proc/self/stat")
+}
+
+fn cpu_seconds_of(path: &str) -> f64 {
+    let stat = std::fs::read_to_string(path).unwrap_or_default();
     let after_comm = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
     let fields: Vec<&str> = after_comm.split_whitespace().collect();
     // After the comm: state is field 3 of the man page, utime 14 and stime 15.
@@ -369,21 +522,7 @@ fn cpu_seconds() -> f64 {
 type RssFigures = (u64, Vec<(i64, u64)>, u64);
 
 fn peak_rss_with_distinct_names(names: usize) -> Result<RssFigures, String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let mut child = std::process::Command::new(exe)
-        .env(CHILD_ENV, "1")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("spawning the child drain: {e}"))?;
-    let pid = child.id();
-    let mut out = std::io::BufReader::new(child.stdout.take().ok_or("no child stdout")?);
-    let mut first = String::new();
-    out.read_line(&mut first).map_err(|e| e.to_string())?;
-    let addr: SocketAddr = first
-        .trim()
-        .parse()
-        .map_err(|e| format!("child said {first:?}: {e}"))?;
+    let (mut child, addr, pid) = spawn_child(None, 2)?;
     let idle = vm_hwm(pid)?;
 
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -455,6 +594,40 @@ fn peak_rss_with_distinct_names(names: usize) -> Result<RssFigures, String> {
     Ok((idle, peaks, over_cap))
 }
 
+/// Starts this bench again as a child drain (on CPU `cpu` when given, through `taskset`) with `workers` tokio
+/// worker threads; returns it with its address and pid.
+fn spawn_child(
+    cpu: Option<&str>,
+    workers: usize,
+) -> Result<(std::process::Child, SocketAddr, u32), String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut command = match cpu {
+        Some(cpu) => {
+            let mut c = std::process::Command::new("taskset");
+            c.args(["-c", cpu]).arg(exe);
+            c
+        }
+        None => std::process::Command::new(exe),
+    };
+    let mut child = command
+        .env(CHILD_ENV, "1")
+        .env(CHILD_WORKERS_ENV, workers.to_string())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("spawning the child drain: {e}"))?;
+    // `taskset` executes the program in its own process: the pid is the drain's.
+    let pid = child.id();
+    let mut out = std::io::BufReader::new(child.stdout.take().ok_or("no child stdout")?);
+    let mut first = String::new();
+    out.read_line(&mut first).map_err(|e| e.to_string())?;
+    let addr: SocketAddr = first
+        .trim()
+        .parse()
+        .map_err(|e| format!("child said {first:?}: {e}"))?;
+    Ok((child, addr, pid))
+}
+
 fn vm_hwm(pid: u32) -> Result<u64, String> {
     let status =
         std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(|e| e.to_string())?;
@@ -467,8 +640,12 @@ fn vm_hwm(pid: u32) -> Result<u64, String> {
 
 /// The child: a drain with a window store, serving until stdin closes. Prints its address first.
 fn child_drain() {
+    let workers = std::env::var(CHILD_WORKERS_ENV)
+        .ok()
+        .and_then(|w| w.parse().ok())
+        .unwrap_or(2);
     let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(workers)
         .enable_all()
         .build()
         .unwrap();
