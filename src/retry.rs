@@ -108,6 +108,18 @@ pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     Some(Duration::from_secs(secs))
 }
 
+/// `Retry-After` as seconds or an HTTP date, from `now`.
+pub fn retry_after_value(value: &str, now: jiff::Timestamp) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    static PARSER: jiff::fmt::rfc2822::DateTimeParser = jiff::fmt::rfc2822::DateTimeParser::new();
+    let at = PARSER.parse_timestamp(value).ok()?;
+    let wait = at.duration_since(now);
+    Some(Duration::try_from(wait).unwrap_or(Duration::ZERO))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,6 +130,21 @@ mod tests {
         max: Duration::from_millis(2),
         attempts: 3,
     };
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        let now: jiff::Timestamp = "2015-10-21T07:27:00Z".parse().unwrap();
+        assert_eq!(retry_after_value("30", now), Some(Duration::from_secs(30)));
+        assert_eq!(
+            retry_after_value("Wed, 21 Oct 2015 07:28:00 GMT", now),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(
+            retry_after_value("Wed, 21 Oct 2015 07:26:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(retry_after_value("soon", now), None);
+    }
 
     #[test]
     fn delays_double_with_jitter_cap_and_honour_retry_after() {

@@ -549,18 +549,6 @@ pub fn parse_rest(body: &[u8]) -> Result<f64, InputError> {
     checked("New Relic REST v2's requests_per_minute", value)
 }
 
-/// `Retry-After` as seconds or an HTTP date, from `now`.
-pub(crate) fn retry_after(value: &str, now: Timestamp) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    static PARSER: jiff::fmt::rfc2822::DateTimeParser = jiff::fmt::rfc2822::DateTimeParser::new();
-    let at = PARSER.parse_timestamp(value).ok()?;
-    let wait = at.duration_since(now);
-    Some(Duration::try_from(wait).unwrap_or(Duration::ZERO))
-}
-
 /// A time for the REST query: RFC 3339 in UTC, whole seconds (`2026-12-02T18:40:00Z`: no `+` to encode).
 fn iso(t: Timestamp) -> String {
     Timestamp::from_second(t.as_second())
@@ -681,7 +669,7 @@ impl NewRelicInput {
             .headers()
             .get("Retry-After")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| retry_after(v, now.wall));
+            .and_then(|v| crate::retry::retry_after_value(v, now.wall));
         let bytes = response.bytes().await.map_err(|e| {
             unavailable(format!(
                 "{}: reading the answer: {}",
@@ -1110,21 +1098,6 @@ mod tests {
             "{w}"
         );
         assert!(w.contains("under a minute"), "{w}");
-    }
-
-    #[test]
-    fn retry_after_reads_seconds_and_dates() {
-        let now: Timestamp = "2015-10-21T07:27:00Z".parse().unwrap();
-        assert_eq!(retry_after("30", now), Some(Duration::from_secs(30)));
-        assert_eq!(
-            retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now),
-            Some(Duration::from_secs(60))
-        );
-        assert_eq!(
-            retry_after("Wed, 21 Oct 2015 07:26:00 GMT", now),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(retry_after("soon", now), None);
     }
 
     fn mapping(text: &str) -> serde_yaml_ng::Mapping {

@@ -12,7 +12,6 @@
 
 use super::super::clock::Tick;
 use super::super::input::{Conversion, Input, InputError, Retrieval};
-use super::new_relic::retry_after;
 use super::{clip, parse_with, CheckContext, DynosaurEntry, DynosaurInput, InputContext};
 use super::{InputKind, InputSpec};
 use crate::invalid::Invalid;
@@ -263,7 +262,7 @@ impl PapertrailInput {
                 .map(str::to_string)
         };
         let wait = header("Retry-After")
-            .and_then(|v| retry_after(&v, now.wall))
+            .and_then(|v| crate::retry::retry_after_value(&v, now.wall))
             .or_else(|| {
                 header("X-Rate-Limit-Reset")
                     .and_then(|v| v.trim().parse::<u64>().ok())
