@@ -197,15 +197,20 @@ fn one_core(o: &Opts) {
     rt.block_on(async {
         for round in 0..o.rounds {
             let cpu = process_cpu_seconds(pid);
-            let (fresh, fresh_lines) = post_for(addr, &bodies, o.seconds, false).await;
+            let drained = post_for(addr, &bodies, o.seconds, ONE_CORE_CONNECTIONS, false).await;
             let server_cpu = (process_cpu_seconds(pid) - cpu).max(0.01);
-            let (dup, _) = post_for(addr, &bodies, o.seconds, true).await;
+            let floor = post_for(addr, &bodies, o.seconds, ONE_CORE_CONNECTIONS, true).await;
+            let (fresh, dup) = (
+                drained.bodies / drained.seconds,
+                floor.bodies / floor.seconds,
+            );
+            let fresh_lines = drained.lines;
             let per_cpu = fresh_lines / server_cpu;
             println!(
                 "  round {}: drain {fresh:>8.0} bodies/s ({:>10.0} lines/s, {per_cpu:>10.0} lines per server \
                  CPU-second)   duplicate floor {dup:>8.0} bodies/s",
                 round + 1,
-                fresh_lines / o.seconds
+                fresh_lines / drained.seconds
             );
             fresh_best = fresh_best.max(fresh);
             dup_best = dup_best.max(dup);
@@ -221,16 +226,28 @@ fn one_core(o: &Opts) {
     let _ = child.wait();
 }
 
-/// POSTs bodies round-robin over [`ONE_CORE_CONNECTIONS`] connections for `seconds`, each with a fresh
-/// Frame-Id, or (`duplicate`) each connection's one Frame-Id, taken once before the clock starts. Returns
-/// (bodies per second, lines posted).
-async fn post_for(addr: SocketAddr, bodies: &[Body], seconds: f64, duplicate: bool) -> (f64, f64) {
+/// What [`post_for`] posted (the duplicate mode's first, taking post of each connection left out).
+struct Posted {
+    bodies: f64,
+    lines: f64,
+    seconds: f64,
+}
+
+/// POSTs bodies round-robin over `connections` keep-alive connections for `seconds`, each with a fresh
+/// Frame-Id, or (`duplicate`) each connection's one Frame-Id, taken by its first post.
+async fn post_for(
+    addr: SocketAddr,
+    bodies: &[Body],
+    seconds: f64,
+    connections: usize,
+    duplicate: bool,
+) -> Posted {
     let bodies: Arc<Vec<(Bytes, usize)>> =
         Arc::new(bodies.iter().map(|b| (b.data.clone(), b.lines)).collect());
     let started = Instant::now();
     let deadline = started + Duration::from_secs_f64(seconds);
     let mut clients = Vec::new();
-    for c in 0..ONE_CORE_CONNECTIONS {
+    for c in 0..connections {
         let bodies = bodies.clone();
         clients.push(tokio::spawn(async move {
             let stream = TcpStream::connect(addr).await.unwrap();
@@ -280,8 +297,11 @@ async fn post_for(addr: SocketAddr, bodies: &[Body], seconds: f64, duplicate: bo
         posted += p;
         lines += l;
     }
-    let elapsed = started.elapsed().as_secs_f64();
-    (posted as f64 / elapsed, lines as f64)
+    Posted {
+        bodies: posted as f64,
+        lines: lines as f64,
+        seconds: started.elapsed().as_secs_f64(),
+    }
 }
 
 /// User + system CPU seconds of process `pid` (all its threads), from `/proc/<pid>/stat`; 0 if unreadable.
@@ -442,58 +462,13 @@ fn auth_header() -> String {
 
 static FRAME_ID: AtomicU64 = AtomicU64::new(0);
 
-/// Posts bodies round-robin over `connections` keep-alive connections for `seconds`; returns lines/s.
-/// Returns (lines per wall-clock second, lines per CPU-second of this process, client included).
+/// Posts bodies round-robin over `o.connections` keep-alive connections for `o.seconds`, each with a fresh
+/// Frame-Id. Returns (lines per wall-clock second, lines per CPU-second of this process, client included).
 async fn load(addr: SocketAddr, bodies: &[Body], o: &Opts) -> (f64, f64) {
-    let bodies: Arc<Vec<(Bytes, usize)>> =
-        Arc::new(bodies.iter().map(|b| (b.data.clone(), b.lines)).collect());
-    let deadline = Instant::now() + Duration::from_secs_f64(o.seconds);
-    let started = Instant::now();
     let cpu_started = cpu_seconds();
-    let mut clients = Vec::new();
-    for c in 0..o.connections {
-        let bodies = bodies.clone();
-        clients.push(tokio::spawn(async move {
-            let stream = TcpStream::connect(addr).await.unwrap();
-            let _ = stream.set_nodelay(true);
-            let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-                .await
-                .unwrap();
-            tokio::spawn(conn);
-            let auth = auth_header();
-            let mut lines = 0u64;
-            let mut i = c;
-            while Instant::now() < deadline {
-                let (data, n) = &bodies[i % bodies.len()];
-                i += 1;
-                let req = Request::post("/logs")
-                    .header("host", addr.to_string())
-                    .header("authorization", &auth)
-                    .header("content-type", "application/logplex-1")
-                    .header("logplex-msg-count", n.to_string())
-                    .header(
-                        "logplex-frame-id",
-                        format!("{:032X}", FRAME_ID.fetch_add(1, Relaxed)),
-                    )
-                    .body(Full::new(data.clone()))
-                    .unwrap();
-                let resp = send.send_request(req).await.unwrap();
-                assert_eq!(resp.status(), StatusCode::OK);
-                resp.into_body().collect().await.unwrap();
-                lines += *n as u64;
-            }
-            lines
-        }));
-    }
-    let mut total = 0;
-    for c in clients {
-        total += c.await.unwrap();
-    }
+    let posted = post_for(addr, bodies, o.seconds, o.connections, false).await;
     let cpu = (cpu_seconds() - cpu_started).max(0.01);
-    (
-        total as f64 / started.elapsed().as_secs_f64(),
-        total as f64 / cpu,
-    )
+    (posted.lines / posted.seconds, posted.lines / cpu)
 }
 
 /// User + system CPU time of this process so far (from /proc/self/stat, clock ticks of 10 ms); 0 if unreadable.

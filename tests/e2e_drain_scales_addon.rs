@@ -73,6 +73,38 @@ fn redis_body(memory: u64, connections: u32) -> String {
         + &line("HEROKU_REDIS_ORANGE", "redis-shaped-777", 400 * MB, 300)
 }
 
+/// POSTs bodies of these (memory, connections) figures, one every 200 ms with fresh Frame-Ids, until the
+/// add-on is on `plan` (30 s at most).
+async fn post_until(
+    client: &reqwest::Client,
+    app: &Drainscale,
+    fake: &FakeHeroku,
+    frame: &mut u32,
+    (memory, connections): (u64, u32),
+    plan: &str,
+) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while fake.plan("redis-cubed-12345").as_deref() != Some(plan) {
+        assert!(
+            Instant::now() < deadline,
+            "no move to {plan}: {:?}",
+            fake.plan_writes()
+        );
+        let answer = client
+            .post(app.url("/logs"))
+            .basic_auth(USER, Some(PASSWORD))
+            .header("Content-Type", "application/logplex-1")
+            .header("Logplex-Frame-Id", format!("redis-{frame}"))
+            .body(redis_body(memory, connections))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200);
+        *frame += 1;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn heroku_key_value_store_lines_move_the_plan() {
     let fake = FakeHeroku::start("shop", "tok-123", &[("web", 1)]).await;
@@ -82,30 +114,19 @@ async fn heroku_key_value_store_lines_move_the_plan() {
     std::fs::write(&path, config(&fake.url)).unwrap();
     let app = Drainscale::start(&path);
     let client = reqwest::Client::new();
+    let mut frame = 0u32;
 
     // 70 MB used, 10 connections: memory asks for premium-1 (90 MB usable at 90%), connections for premium-0.
     // The other add-on's 400 MB / 300 connections would ask for premium-3 if they counted.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut frame = 0u32;
-    while fake.plan("redis-cubed-12345").as_deref() != Some("heroku-redis:premium-1") {
-        assert!(
-            Instant::now() < deadline,
-            "the plan never moved: {:?}",
-            fake.plan_writes()
-        );
-        let answer = client
-            .post(app.url("/logs"))
-            .basic_auth(USER, Some(PASSWORD))
-            .header("Content-Type", "application/logplex-1")
-            .header("Logplex-Frame-Id", format!("redis-{frame}"))
-            .body(redis_body(70 * MB, 10))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(answer.status(), 200);
-        frame += 1;
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    post_until(
+        &client,
+        &app,
+        &fake,
+        &mut frame,
+        (70 * MB, 10),
+        "heroku-redis:premium-1",
+    )
+    .await;
     assert_eq!(
         fake.plan_writes(),
         [(
@@ -115,25 +136,15 @@ async fn heroku_key_value_store_lines_move_the_plan() {
     );
 
     // Connections climb to 150: 80 * 0.9 = 72 is too few, 200 * 0.9 = 180 fits -> premium-2.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while fake.plan("redis-cubed-12345").as_deref() != Some("heroku-redis:premium-2") {
-        assert!(
-            Instant::now() < deadline,
-            "no move to premium-2: {:?}",
-            fake.plan_writes()
-        );
-        let answer = client
-            .post(app.url("/logs"))
-            .basic_auth(USER, Some(PASSWORD))
-            .header("Logplex-Frame-Id", format!("redis-{frame}"))
-            .body(redis_body(70 * MB, 150))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(answer.status(), 200);
-        frame += 1;
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    post_until(
+        &client,
+        &app,
+        &fake,
+        &mut frame,
+        (70 * MB, 150),
+        "heroku-redis:premium-2",
+    )
+    .await;
     let writes = fake.plan_writes();
     assert!(
         writes.iter().all(|(_, p)| p != "heroku-redis:premium-3"),

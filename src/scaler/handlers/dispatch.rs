@@ -207,16 +207,21 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_fresh_request_id_does_not_make_a_repeat_new() {
-        let lane = Lane::new(
+    /// A lane that sends nowhere, remembering repeats for 10 minutes, queueing 8 (no runtime: nothing is sent).
+    fn quiet_lane() -> Lane {
+        Lane::new(
             Arc::new(Nowhere),
             DeliveryConfig {
                 repeat_after: Duration::from_secs(600),
                 timeout: Duration::from_secs(1),
                 queue: 8,
             },
-        );
+        )
+    }
+
+    #[test]
+    fn a_fresh_request_id_does_not_make_a_repeat_new() {
+        let lane = quiet_lane();
         lane.push(event(
             "HTTP 503: Request ID: 7f2c1e9a-4b3d-4e5f-8a6b-1c2d3e4f5a6b".into(),
         ));
@@ -237,14 +242,7 @@ mod tests {
     #[test]
     fn dedupe_memory_is_bounded_and_the_queue_drops_the_oldest() {
         // No runtime here: nothing is sent, so the queue fills.
-        let lane = Lane::new(
-            Arc::new(Nowhere),
-            DeliveryConfig {
-                repeat_after: Duration::from_secs(600),
-                timeout: Duration::from_secs(1),
-                queue: 8,
-            },
-        );
+        let lane = quiet_lane();
         let n = MAX_REMEMBERED + 10;
         for i in 0..n {
             lane.push(event(format!("error {i}")));
