@@ -170,4 +170,22 @@ fn bad_cronut_entries_are_config_errors_naming_the_key() {
         "{plan}"
     );
     assert!(!plan.contains("ABC") && !plan.contains("BEGIN"), "{plan}");
+    // A host with a credential in it is shown masked, by `check` and in the handler's name.
+    let loaded = load_str(
+        &entry(&good, "https://cronut:pw-s3cret@c.example/jobs/"),
+        "t.yaml",
+        &|_| None,
+    )
+    .unwrap();
+    let plan = drainscale::config::plan::render(&loaded);
+    assert!(
+        plan.contains("success handler: cronut POST https://***@c.example/***/ping/"),
+        "{plan}"
+    );
+    assert!(
+        !plan.contains("pw-s3cret") && !plan.contains("jobs"),
+        "{plan}"
+    );
+    let handler = loaded.config.scaler.success_handlers[0].build().unwrap();
+    assert_eq!(handler.name(), "cronut https://***@c.example/***");
 }

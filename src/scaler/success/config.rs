@@ -39,8 +39,9 @@ pub struct PingConfig {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CronutConfig {
-    /// The Cronut app's base URL (`https://your-cronut.herokuapp.com`); check-ins go to `{host}/ping/`.
-    pub host: String,
+    /// The Cronut app's base URL (`https://your-cronut.herokuapp.com`); check-ins go to `{host}/ping/`. Shown
+    /// masked, as every URL that may hold a credential.
+    pub host: SecretUrl,
     /// The job's RSA public key, PEM, with newlines or `|` for newlines (Dynosaur's form).
     pub public_key: Secret,
     /// The job's token, encrypted into each check-in.
@@ -53,6 +54,13 @@ pub struct CronutConfig {
     /// Per-request timeout (default `10s`).
     #[serde(default = "ten_seconds", with = "crate::duration")]
     pub timeout: Duration,
+}
+
+impl CronutConfig {
+    /// `host` without surrounding spaces or trailing `/`s, to join `/ping/` to.
+    pub fn base(&self) -> SecretUrl {
+        SecretUrl::new(self.host.expose().trim()).trim_end_slashes()
+    }
 }
 
 fn one_minute() -> Duration {
@@ -94,11 +102,11 @@ impl SuccessHandlerConfig {
                 positive("timeout", p.timeout)
             }
             SuccessHandlerConfig::Cronut(c) => {
-                let host = c.host.trim();
-                if !(host.starts_with("http://") || host.starts_with("https://")) {
+                let host = c.base();
+                if !host.is_http() {
                     return Err(Invalid::at(
                         "host",
-                        format!("{host:?} must start with http:// or https://"),
+                        format!("{host} must start with http:// or https://"),
                     ));
                 }
                 cronut::public_key(c.public_key.expose())
@@ -128,7 +136,7 @@ impl SuccessHandlerConfig {
             SuccessHandlerConfig::Cronut(c) => format!(
                 "cronut POST {}/ping/ (public_id encrypted with the job's key, X-CRONUT-API-TOKEN ***) at most \
                  every {}",
-                c.host.trim().trim_end_matches('/'),
+                c.base(),
                 crate::duration::format(c.interval)
             ),
         }
@@ -141,7 +149,7 @@ impl SuccessHandlerConfig {
                 Arc::new(Ping::new(p.url.clone(), p.interval, p.timeout)?)
             }
             SuccessHandlerConfig::Cronut(c) => Arc::new(Cronut::new(
-                c.host.trim(),
+                c.base(),
                 cronut::public_key(c.public_key.expose())?,
                 c.cronut_token.clone(),
                 c.api_token.clone(),

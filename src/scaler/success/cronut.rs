@@ -8,7 +8,7 @@
 
 use super::{error, SuccessHandler};
 use crate::scaler::handlers::Sending;
-use crate::secret::{http_error, Secret};
+use crate::secret::{http_error, Secret, SecretUrl};
 use base64::Engine;
 use jiff::Timestamp;
 use rsa::pkcs1::DecodeRsaPublicKey;
@@ -49,7 +49,8 @@ pub fn public_id(key: &RsaPublicKey, unix: i64, cronut_token: &str) -> Result<St
 }
 
 pub struct Cronut {
-    host: String,
+    /// The base URL, without trailing `/` (shown masked).
+    host: SecretUrl,
     key: RsaPublicKey,
     cronut_token: Secret,
     api_token: Secret,
@@ -59,7 +60,7 @@ pub struct Cronut {
 
 impl Cronut {
     pub fn new(
-        host: &str,
+        host: SecretUrl,
         key: RsaPublicKey,
         cronut_token: Secret,
         api_token: Secret,
@@ -71,7 +72,7 @@ impl Cronut {
             .build()
             .map_err(|e| http_error(&e))?;
         Ok(Cronut {
-            host: host.trim_end_matches('/').to_string(),
+            host: host.trim_end_slashes(),
             key,
             cronut_token,
             api_token,
@@ -96,7 +97,7 @@ impl SuccessHandler for Cronut {
                 .map_err(|e| error(self.name(), e))?;
             let response = self
                 .client
-                .post(format!("{}/ping/", self.host))
+                .post(self.host.join("/ping/").expose())
                 .header("X-CRONUT-API-TOKEN", self.api_token.expose())
                 .form(&[("public_id", id)])
                 .send()
