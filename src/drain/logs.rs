@@ -2,12 +2,13 @@
 //! credentials and encoding first (4xx: can never succeed), then the body, held against the receive byte budget
 //! as it arrives (413 too large, 400 malformed framing, 503 on a timeout, a broken connection or a full
 //! budget), then a parse slot (503: retry later), the Frame-Id (a duplicate is a 200 that ingests nothing),
-//! decoding against the decode byte budget (503 when full), parsing into the sink, and only then is the Frame-Id
-//! remembered. Bad frames never change the 200.
+//! decoding against the decode byte budget (503 when full), parsing into the sink (on this worker for a logplex
+//! batch, on the parse pool for a large or gzipped body or when the sink is busy: see `ingest.rs`), and only
+//! then is the Frame-Id remembered. Bad frames never change the 200.
 
 use super::body::{self, BodyError};
 use super::dedup::Begin;
-use super::ingest::parse_and_ingest;
+use super::ingest::{parse_and_ingest, try_inline, Ingested, INLINE_MAX_BYTES};
 use super::reply::{plain, Reply, ReplyExt};
 use super::shared::Shared;
 use super::stats::Rejected;
@@ -73,26 +74,41 @@ pub async fn take(shared: &Shared, req: Request<Incoming>, peer: SocketAddr) -> 
     };
 
     let wire_len = raw.len();
-    let decoding = &shared.decoding;
-    let decode = || body::decode(raw, encoding, cfg.max_decompressed_bytes, decoding);
-    // Gunzipping is CPU work; an identity body is at most one copy.
-    let decoded = if encoding == body::Encoding::Gzip {
-        off_the_reactor(decode)
+    let now = now_micros();
+    // A logplex batch is parsed right here; a large or gzipped body, or one the sink could not take without
+    // waiting, goes to the parse pool.
+    let work = if encoding == body::Encoding::Identity && wire_len <= INLINE_MAX_BYTES {
+        match body::decode(raw, encoding, cfg.max_decompressed_bytes, &shared.decoding) {
+            Ok(decoded) => Work::Decoded(decoded),
+            Err(e) => return reject(shared, e, peer),
+        }
     } else {
-        decode()
+        Work::Received(raw)
     };
-    let decoded = match decoded {
-        Ok(b) => b,
-        Err(e) => return reject(shared, e, peer),
+    let inline = match &work {
+        Work::Decoded(decoded) => {
+            try_inline(shared.sink.as_ref(), decoded, now).map(|got| (got, decoded.len()))
+        }
+        Work::Received(_) => None,
     };
-
-    let got = off_the_reactor(|| parse_and_ingest(shared.sink.as_ref(), &decoded, now_micros()));
+    let (got, body_len) = match inline {
+        Some(done) => done,
+        None => match on_the_pool(shared, work, encoding, now).await {
+            Ok(done) => done,
+            Err(Pooled::Body(e)) => return reject(shared, e, peer),
+            Err(Pooled::Lost(why)) => {
+                tracing::error!(%peer, "parsing a body failed: {why}");
+                return plain(StatusCode::SERVICE_UNAVAILABLE, "parse failed, retry\n")
+                    .retry_after();
+            }
+        },
+    };
     let parsed = &got.parse;
 
     let stats = &shared.stats;
     stats.bodies.fetch_add(1, Relaxed);
     stats.wire_bytes.fetch_add(wire_len as u64, Relaxed);
-    stats.body_bytes.fetch_add(decoded.len() as u64, Relaxed);
+    stats.body_bytes.fetch_add(body_len as u64, Relaxed);
     stats.add_parse(parsed, got.parse_time);
     stats.add_ingest(&got.counts, got.ingest_time);
     if msg_count.is_some_and(|n| n != parsed.frames) {
@@ -142,15 +158,49 @@ fn reject(shared: &Shared, err: BodyError, peer: SocketAddr) -> Reply {
     }
 }
 
-/// Runs CPU work (parsing, a sink that may take a lock) without starving the tasks queued on this worker: on a
-/// multi-threaded runtime they move to another thread meanwhile (`block_in_place`); elsewhere it runs inline.
-fn off_the_reactor<T>(work: impl FnOnce() -> T) -> T {
-    let multi = tokio::runtime::Handle::try_current()
-        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-    if multi {
-        tokio::task::block_in_place(work)
-    } else {
-        work()
+/// A body on its way to the pool: as received, or already decoded (its sink was busy).
+enum Work {
+    Received(body::Received),
+    Decoded(body::Decoded),
+}
+
+/// Why the pool gave no events.
+enum Pooled {
+    Body(BodyError),
+    /// The pool's thread panicked or was cancelled (never expected; logged, and the body may be retried).
+    Lost(String),
+}
+
+/// Decodes (when needed), parses and ingests a body on a blocking thread, at most one per core at a time; the
+/// worker awaits it like any I/O. Returns what it gave and the decoded length.
+async fn on_the_pool(
+    shared: &Shared,
+    work: Work,
+    encoding: body::Encoding,
+    now: i64,
+) -> Result<(Ingested, usize), Pooled> {
+    let permit = shared
+        .parse_pool
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|e| Pooled::Lost(e.to_string()))?;
+    let sink = shared.sink.clone();
+    let budget = shared.decoding.clone();
+    let limit = shared.cfg.max_decompressed_bytes;
+    let job = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        let decoded = match work {
+            Work::Decoded(d) => d,
+            Work::Received(raw) => body::decode(raw, encoding, limit, &budget)?,
+        };
+        let got = parse_and_ingest(sink.as_ref(), &decoded, now);
+        Ok((got, decoded.len()))
+    });
+    match job.await {
+        Ok(Ok(done)) => Ok(done),
+        Ok(Err(e)) => Err(Pooled::Body(e)),
+        Err(e) => Err(Pooled::Lost(e.to_string())),
     }
 }
 

@@ -11,7 +11,7 @@ pub mod body;
 mod budget;
 mod config;
 pub mod dedup;
-mod ingest;
+pub mod ingest;
 mod logs;
 mod logsafe;
 mod peers;

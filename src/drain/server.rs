@@ -78,6 +78,9 @@ impl Server {
         let shared = Arc::new(Shared {
             frame_ids: FrameIds::new(cfg.dedup.capacity, cfg.dedup.ttl),
             in_flight: Arc::new(Semaphore::new(cfg.max_in_flight)),
+            parse_pool: Arc::new(Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            )),
             receiving: Budget::new(cfg.max_receiving_bytes),
             decoding: Budget::new(cfg.max_decoding_bytes),
             peers: PeerLimits::new(cfg.max_connections_per_peer),

@@ -38,6 +38,9 @@ pub struct Shared {
     pub frame_ids: FrameIds,
     /// Bodies being decoded and parsed (`max_in_flight`).
     pub in_flight: Arc<Semaphore>,
+    /// The parse pool: blocking threads, one per core, for bodies too large (or gzipped, or whose sink was
+    /// busy) to parse on their worker.
+    pub parse_pool: Arc<Semaphore>,
     /// Wire bytes of bodies being received (`max_receiving_bytes`).
     pub receiving: Arc<Budget>,
     /// Bytes of bodies being decoded and parsed (`max_decoding_bytes`).

@@ -23,10 +23,31 @@ fn gamma() -> f64 {
 /// `1 / ln γ`, so that an index costs one `ln` and one multiply. A test checks it against `γ`.
 const INV_LN_GAMMA: f64 = 49.998_333_288_886_78;
 
+/// Whole magnitudes below this have their index looked up: Heroku's router writes `connect=` and `service=` as
+/// whole milliseconds, and many app measures are too, so most values skip the `ln`.
+const WHOLE_INDEXED: usize = 4096;
+
+/// [`index_of_computed`] of 0, 1, 2, ... [`WHOLE_INDEXED`] - 1 (entry 0 is never read).
+static WHOLE_INDEXES: std::sync::LazyLock<Box<[i32]>> = std::sync::LazyLock::new(|| {
+    (0..WHOLE_INDEXED)
+        .map(|v| index_of_computed(v as f64))
+        .collect()
+});
+
+/// `ceil(ln(magnitude) / ln γ)`, from a table for whole magnitudes (the same numbers: the table is computed).
+#[inline]
+fn index_of(magnitude: f64) -> i32 {
+    let whole = magnitude as usize;
+    if whole.wrapping_sub(1) < WHOLE_INDEXED - 1 && whole as f64 == magnitude {
+        return WHOLE_INDEXES[whole];
+    }
+    index_of_computed(magnitude)
+}
+
 /// `ceil(ln(magnitude) / ln γ)`. The ceiling is done with integer casts: `f64::ceil` is a libm call on
 /// baseline x86-64 (no SSE4.1).
 #[inline]
-fn index_of(magnitude: f64) -> i32 {
+fn index_of_computed(magnitude: f64) -> i32 {
     let t = magnitude.ln() * INV_LN_GAMMA;
     let truncated = t as i32;
     truncated + i32::from(f64::from(truncated) < t)
@@ -628,6 +649,12 @@ mod tests {
             v *= 1.003_7;
         }
         assert_eq!(index_of(1.0), 0);
+        for v in (1..WHOLE_INDEXED + 10)
+            .map(|v| v as f64)
+            .chain([0.5, 1.5, 4095.5, 1e9])
+        {
+            assert_eq!(index_of(v), index_of_computed(v), "{v}");
+        }
         assert_eq!(index_of(gamma() * gamma() * 1.000_001), 3);
         // At the top of f64's range a bin's value overflows and is clamped to the max seen.
         let mut s = DdSketch::new();

@@ -128,10 +128,17 @@ pub trait WindowStore: Send + Sync {
     fn flush_all(&self, now: i64) -> Snapshot;
 }
 
-/// Where the drain puts parsed events. One call per body, so a store can take its lock once.
+/// Where the drain puts parsed events. One call per body: a reader of the sink sees all of a body or none.
 pub trait EventSink: Send + Sync {
-    /// `now` is the receiver's wall clock in Unix micros.
+    /// Ingests a body's events; it may wait (e.g. for a lock), so the drain calls it off its workers. `now` is
+    /// the receiver's wall clock in Unix micros.
     fn ingest(&self, events: &mut dyn Iterator<Item = Event<'_>>, now: i64) -> IngestCounts;
+
+    /// Ingests a parsed body if that needs no waiting; `None`, having taken nothing, when it would wait. The
+    /// drain calls it on its worker and hands the body to its parse pool on `None`. The default never tries.
+    fn try_ingest(&self, _events: &[Event<'_>], _now: i64) -> Option<IngestCounts> {
+        None
+    }
 }
 
 /// The `windows:` config section.

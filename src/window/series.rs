@@ -41,8 +41,61 @@ impl MetricKind {
     }
 }
 
-/// A series key, shared between the buckets that hold it.
-pub type SeriesKey = Arc<str>;
+/// A series key, shared between the buckets that hold it. One pointer wide (the text sits behind a second
+/// one): every bucket's map holds one per series, and with a single value per series a narrower key is about a
+/// tenth less memory. Hashes and compares as its text, so maps keyed by it are searched with a `&str`.
+#[derive(Clone)]
+pub struct SeriesKey(Arc<Box<str>>);
+
+impl SeriesKey {
+    pub fn new(text: &str) -> SeriesKey {
+        SeriesKey(Arc::new(text.into()))
+    }
+
+    /// How many holders share this key (the registry is one).
+    pub fn holders(&self) -> usize {
+        Arc::strong_count(&self.0)
+    }
+
+    /// Heap bytes the key costs besides the slot holding it: the shared block (two counts and the text's
+    /// pointer and length) and the text.
+    pub fn heap_bytes(&self) -> usize {
+        2 * std::mem::size_of::<usize>() + std::mem::size_of::<Box<str>>() + self.len()
+    }
+}
+
+impl std::ops::Deref for SeriesKey {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for SeriesKey {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::hash::Hash for SeriesKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (**self).hash(state)
+    }
+}
+
+impl PartialEq for SeriesKey {
+    fn eq(&self, other: &SeriesKey) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for SeriesKey {}
+
+impl std::fmt::Debug for SeriesKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&**self, f)
+    }
+}
 
 /// Writes the key for (kind, name, source) into `buf` (cleared first). NUL bytes in the name or source, which
 /// would break the layout, become `_`.
@@ -57,9 +110,10 @@ pub fn write_key(buf: &mut String, kind: MetricKind, name: &str, source: Option<
     }
 }
 
+/// Names and sources are short: a plain loop finds a NUL in them sooner than a call to `memchr` returns.
 #[inline]
 fn push_clean(buf: &mut String, text: &str) {
-    if memchr::memchr(0, text.as_bytes()).is_some() {
+    if text.bytes().any(|b| b == 0) {
         buf.extend(text.chars().map(|c| if c == '\0' { '_' } else { c }));
     } else {
         buf.push_str(text);

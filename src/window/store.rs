@@ -1,6 +1,8 @@
 //! The in-memory window store: ingest ([`EventSink`]) and flushes for the outlets; queries are in `read.rs`.
 //!
-//! One `Mutex` guards every bucket; each body takes it once. Buckets are keyed by
+//! One `Mutex` guards every bucket; each body takes it once, for all its events (a reader never sees part of a
+//! body), and the drain's worker only ever tries it ([`Store::try_ingest_at`]): a body that finds it held goes
+//! to the drain's parse pool, which waits for it, so a long flush or query never stalls a connection. Buckets are keyed by
 //! `floor(event timestamp / resolution)`; an event older than the retention is dropped and counted, one from
 //! further in the future than `max_skew` is clamped to the receiver's clock and counted. Late events merge into
 //! their bucket as long as it is retained. It is not an exporter: [`Store::flush`] hands closed buckets over as a
@@ -13,7 +15,7 @@ use super::series::{write_key, MetricKind, SeriesAgg, SeriesKey};
 use super::{EventSink, IngestCounts, WindowConfig};
 use crate::logplex::{Event, EventKind};
 use std::collections::{BTreeMap, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, TryLockError};
 
 /// Running totals since the store was created, for the drain's `/metrics`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -55,8 +57,8 @@ pub(super) struct Inner {
 }
 
 /// Heap bytes a registry key costs: the shared text with its reference counts, and the set's slot.
-fn key_bytes(key: &str) -> usize {
-    key.len() + 2 * std::mem::size_of::<usize>() + std::mem::size_of::<SeriesKey>() + 1
+fn key_bytes(key: &SeriesKey) -> usize {
+    key.heap_bytes() + std::mem::size_of::<SeriesKey>() + 1
 }
 
 /// Rolling windows in memory. Share it as `Arc<Store>`.
@@ -165,7 +167,7 @@ impl Store {
             .is_some_and(|(start, _)| *start < oldest)
         {
             inner.buckets = inner.buckets.split_off(&oldest);
-            inner.registry.retain(|k| Arc::strong_count(k) > 1);
+            inner.registry.retain(|k| k.holders() > 1);
             recount(inner);
         }
     }
@@ -207,16 +209,37 @@ impl Store {
                 .buckets
                 .push(take_pending(*start, bucket, keep, reserved));
         }
-        registry.retain(|k| Arc::strong_count(k) > 1);
+        registry.retain(|k| k.holders() > 1);
         recount(&mut inner);
         snapshot
     }
 
-    /// Ingests events as received at `now` (Unix micros).
+    /// Ingests events as received at `now` (Unix micros), under one hold of the lock: a reader sees all of
+    /// them or none.
     pub fn ingest_at(&self, events: &mut dyn Iterator<Item = Event<'_>>, now: i64) -> IngestCounts {
-        let mut counts = IngestCounts::default();
         let mut inner = self.lock();
-        self.expire(&mut inner, now);
+        self.ingest_locked(&mut inner, events, now)
+    }
+
+    /// [`Store::ingest_at`] for a parsed body, unless another thread holds the lock (a flush, a query, another
+    /// body): then `None`, and nothing was taken. The drain calls it on its worker, so a body never waits there.
+    pub fn try_ingest_at(&self, events: &[Event<'_>], now: i64) -> Option<IngestCounts> {
+        let mut inner = match self.inner.try_lock() {
+            Ok(inner) => inner,
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(TryLockError::WouldBlock) => return None,
+        };
+        Some(self.ingest_locked(&mut inner, events.iter().copied(), now))
+    }
+
+    fn ingest_locked<'e>(
+        &self,
+        inner: &mut Inner,
+        events: impl Iterator<Item = Event<'e>>,
+        now: i64,
+    ) -> IngestCounts {
+        let mut counts = IngestCounts::default();
+        self.expire(inner, now);
         let oldest = self.bucket_start(now).saturating_sub(self.retention);
         let max_series = self.cfg.max_series;
         let (max_name, max_source) = (self.cfg.max_name_bytes, self.cfg.max_source_bytes);
@@ -230,7 +253,7 @@ impl Store {
             bytes,
             keep,
             ..
-        } = &mut *inner;
+        } = inner;
         // The bucket of the previous event: a body's events mostly share one, so the map is searched only when
         // the bucket changes.
         let mut current: Option<(i64, &mut Bucket)> = None;
@@ -301,7 +324,7 @@ impl Store {
                             continue;
                         }
                         None => {
-                            let key: SeriesKey = Arc::from(key_buf.as_str());
+                            let key = SeriesKey::new(key_buf);
                             *bytes += key_bytes(&key);
                             registry.insert(key.clone());
                             key
@@ -354,13 +377,16 @@ fn recount(inner: &mut Inner) {
         .values()
         .map(|b| b.pending.heap_bytes() + b.retained.heap_bytes())
         .sum();
-    let keys: usize = inner.registry.iter().map(|k| key_bytes(k)).sum();
+    let keys: usize = inner.registry.iter().map(key_bytes).sum();
     inner.bytes = buckets + keys;
 }
 
 impl EventSink for Store {
     fn ingest(&self, events: &mut dyn Iterator<Item = Event<'_>>, now: i64) -> IngestCounts {
         self.ingest_at(events, now)
+    }
+    fn try_ingest(&self, events: &[Event<'_>], now: i64) -> Option<IngestCounts> {
+        self.try_ingest_at(events, now)
     }
 }
 

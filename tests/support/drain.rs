@@ -238,6 +238,8 @@ impl Conn {
             .header("host", self.addr.to_string())
             .body(Full::new(body.into()))
             .unwrap();
+        // Keep-alive: the previous exchange may still be winding down in the connection task.
+        self.send.ready().await.unwrap();
         let resp = self.send.send_request(req).await.unwrap();
         let status = resp.status();
         let headers = resp.headers().clone();
