@@ -9,6 +9,18 @@ use std::process::Command;
 
 const RUST_BUILDPACK: &str = "https://github.com/emk/heroku-buildpack-rust";
 
+/// Runs `cmd`; its stdout, after asserting it succeeded.
+fn succeeds(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{printed}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    printed
+}
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -242,19 +254,13 @@ fn the_config_it_names_loads_with_the_deployed_environment() {
         Path::new(&root().join(config)).is_file(),
         "{config} is in the repository"
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_drainscale"))
-        .args(["check", config])
-        .current_dir(root())
-        .env_clear()
-        .env("PORT", "5000")
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .output()
-        .unwrap();
-    let printed = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{printed}{}",
-        String::from_utf8_lossy(&out.stderr)
+    let printed = succeeds(
+        Command::new(env!("CARGO_BIN_EXE_drainscale"))
+            .args(["check", config])
+            .current_dir(root())
+            .env_clear()
+            .env("PORT", "5000")
+            .envs(env.iter().map(|(k, v)| (k, v))),
     );
     assert!(printed.contains("DRY RUN"), "{printed}");
     assert!(
@@ -275,20 +281,14 @@ fn the_config_it_names_loads_with_the_deployed_environment() {
 fn postdeploy_prints_the_drains_add_line_without_the_password() {
     let m = manifest();
     let script = string("scripts.postdeploy", &m["scripts"]["postdeploy"]);
-    let out = Command::new("bash")
-        .args(["-c", script])
-        .current_dir(root())
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HEROKU_APP_NAME", "shop-drain")
-        .envs(deployed_env(&m))
-        .output()
-        .unwrap();
-    let printed = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{printed}{}",
-        String::from_utf8_lossy(&out.stderr)
+    let printed = succeeds(
+        Command::new("bash")
+            .args(["-c", script])
+            .current_dir(root())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HEROKU_APP_NAME", "shop-drain")
+            .envs(deployed_env(&m)),
     );
     assert!(
         printed.contains(
