@@ -256,6 +256,51 @@ fn duration_words(seconds: f64) -> String {
 mod tests {
     use super::*;
 
+    use crate::scaler::history::Point;
+    use jiff::Timestamp;
+
+    fn track(values: &[Option<f64>]) -> Track {
+        let points = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| Point {
+                at: Timestamp::from_second(1_000_000 + 5 * i as i64).unwrap(),
+                values: vec![*v],
+                estimate: Some(2),
+                dynos: Some(i as u32 % 3 + 1),
+            })
+            .collect();
+        Track {
+            inputs: vec![("rpm<1>".into(), "per minute".into())],
+            points,
+        }
+    }
+
+    #[test]
+    fn a_figure_draws_dynos_estimate_and_each_input_with_gaps() {
+        let svg = figure(&track(&[
+            Some(10.0),
+            Some(20.0),
+            None,
+            Some(30.0),
+            Some(40.0),
+        ]));
+        assert_eq!(svg.matches("data-series=\"dynos\"").count(), 1);
+        assert_eq!(svg.matches("data-series=\"estimate\"").count(), 1);
+        // The missing value splits the input's line in two; its name is escaped.
+        assert_eq!(svg.matches("data-series=\"rpm&lt;1&gt;\"").count(), 2);
+        assert!(svg.contains(">rpm&lt;1&gt; (per minute)</text>"));
+        // 20 s of passes: the axis covers the one-minute floor, ending at now.
+        assert!(svg.contains(">-1m</text>") && svg.contains(">now</text>"));
+        assert!(!svg.contains("NaN"));
+    }
+
+    #[test]
+    fn no_history_no_chart() {
+        let svg = figure(&Track::default());
+        assert!(!svg.contains("<svg") && svg.contains("No passes yet"));
+    }
+
     #[test]
     fn ceilings_are_round() {
         assert_eq!(nice_ceiling(0.0), 1.0);
