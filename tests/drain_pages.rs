@@ -44,7 +44,7 @@ async fn healthz_is_open_and_pages_without_a_scaler_are_404() {
     let drain = start(config());
     let a = once(drain.addr, Request::get("/healthz"), "").await;
     assert_eq!((a.status, a.body.as_str()), (StatusCode::OK, "ok\n"));
-    for path in ["/status", "/ping"] {
+    for path in ["/", "/status", "/ping"] {
         let a = once(drain.addr, get(path), "").await;
         assert_eq!(a.status, StatusCode::NOT_FOUND);
         assert!(a.body.contains("scaler is not running"), "{}", a.body);
@@ -82,7 +82,12 @@ async fn status_ping_and_metrics_pages() {
     assert_eq!(sample(&m, "drainscale_window_requests"), 42.0);
     assert!(m.contains("# TYPE drainscale_drain_frames_total counter"));
 
-    for path in ["/status", "/ping", "/metrics"] {
+    // This status has no HTML page: `/` is 404, behind the same credentials.
+    assert_eq!(
+        once(drain.addr, get("/"), "").await.status,
+        StatusCode::NOT_FOUND
+    );
+    for path in ["/", "/status", "/ping", "/metrics"] {
         assert_eq!(
             once(drain.addr, Request::get(path), "").await.status,
             StatusCode::UNAUTHORIZED,

@@ -1,7 +1,7 @@
 //! The drain: an HTTP server that logplex POSTs to. It authenticates, decompresses, deduplicates by
 //! Frame-Id, parses with [`crate::logplex`] and hands events to an [`crate::window::EventSink`].
 //!
-//! It knows nothing of the scaler: `/status`, `/ping` and the windows' Prometheus text are served through the
+//! It knows nothing of the scaler: `/`, `/status`, `/ping` and the windows' Prometheus text are served through the
 //! small page traits below, which the binary's wiring implements.
 //!
 //! Wiring: [`Server::bind`] (config, sink, [`Pages`]) then [`Server::run_until`] with e.g. [`shutdown_signal`].
@@ -33,6 +33,10 @@ pub trait StatusPage: Send + Sync {
     fn status(&self) -> serde_json::Value;
     /// `Ok(())` when every input is healthy, else the names of those that are not.
     fn ping(&self) -> Result<(), Vec<String>>;
+    /// The HTML status page served on `/` (`None`: this status has no page, and `/` is 404).
+    fn html(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Extra Prometheus text (the aggregated windows) appended to the drain's own metrics on `/metrics`.

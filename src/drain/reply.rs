@@ -1,9 +1,9 @@
-//! The responses the drain sends: [`Reply`], and the small helpers every route shares (`text/plain`, JSON,
+//! The responses the drain sends: [`Reply`], and the small helpers every route shares (`text/plain`, HTML, JSON,
 //! 405, `Retry-After`, `Connection: close`).
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::header::{HeaderValue, ALLOW, CONNECTION, CONTENT_TYPE, RETRY_AFTER};
+use hyper::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONNECTION, CONTENT_TYPE, RETRY_AFTER};
 use hyper::{Response, StatusCode};
 
 /// Every response the drain sends.
@@ -16,6 +16,19 @@ pub fn json(status: StatusCode, value: &serde_json::Value) -> Reply {
     *r.status_mut() = status;
     r.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
+
+/// A `text/html` page, never cached (it describes the present).
+pub fn html(status: StatusCode, page: String) -> Reply {
+    let mut r = Response::new(Full::new(Bytes::from(page)));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    r.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }
 

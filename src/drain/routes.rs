@@ -1,8 +1,8 @@
-//! Request dispatch: the logs path, `/healthz`, `/metrics`, `/status`, `/ping`. What happens to a body is in
+//! Request dispatch: the logs path, `/healthz`, `/metrics`, `/` (the HTML status page), `/status`, `/ping`. What happens to a body is in
 //! `logs.rs`, the responses' shapes in `reply.rs`; connections are `server.rs`'s business.
 
 use super::logs;
-use super::reply::{json, not_allowed, plain, Reply, ReplyExt};
+use super::reply::{html, json, not_allowed, plain, Reply, ReplyExt};
 use super::shared::Shared;
 use super::stats::DrainStats;
 use super::MetricsPage;
@@ -37,7 +37,7 @@ async fn route(shared: &Shared, req: Request<Incoming>, peer: SocketAddr) -> Rep
         return logs::take(shared, req, peer).await;
     }
     let page = match path {
-        "/healthz" | "/metrics" | "/status" | "/ping" => path,
+        "/" | "/healthz" | "/metrics" | "/status" | "/ping" => path,
         _ => {
             return plain(
                 StatusCode::NOT_FOUND,
@@ -56,6 +56,13 @@ async fn route(shared: &Shared, req: Request<Incoming>, peer: SocketAddr) -> Rep
     }
     match page {
         "/metrics" => metrics(shared).await,
+        "/" => match shared.pages.status.as_ref().and_then(|s| s.html()) {
+            Some(page) => html(StatusCode::OK, page),
+            None => plain(
+                StatusCode::NOT_FOUND,
+                "no status page: the scaler is not running in this process\n",
+            ),
+        },
         "/status" => match &shared.pages.status {
             Some(s) => json(StatusCode::OK, &s.status()),
             None => plain(

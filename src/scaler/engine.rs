@@ -42,7 +42,7 @@ impl Scaler {
             controllers,
             clock,
             reporters,
-            status: Arc::new(ScalerStatus::new(dry_run, &names)),
+            status: Arc::new(ScalerStatus::new(dry_run, &names).with_interval(interval)),
             interval,
             success: None,
             notifier: None,

@@ -130,7 +130,7 @@ impl StatsReporter for OutletGauges {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::scaler::controller::InputReport;
     use crate::scaler::health::Health;

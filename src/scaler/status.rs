@@ -1,7 +1,9 @@
-//! The scaler's status page: what `/status` and `/ping` show (served by the drain through
+//! The scaler's status page: what `/`, `/status` and `/ping` show (served by the drain through
 //! [`crate::drain::StatusPage`]). The engine updates it after every pass; readers never wait on a pass.
+//! `/` is rendered from the `/status` document and each controller's last hour ([`Track`]).
 
 use super::controller::{Change, PassReport};
+use super::history::Track;
 use crate::drain::StatusPage;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -13,6 +15,8 @@ pub struct ScalerStatus {
     controllers: RwLock<BTreeMap<String, Value>>,
     unhealthy: RwLock<BTreeMap<String, Vec<String>>>,
     last_changes: RwLock<BTreeMap<String, Change>>,
+    history: RwLock<BTreeMap<String, Track>>,
+    refresh_seconds: u64,
 }
 
 impl ScalerStatus {
@@ -32,7 +36,15 @@ impl ScalerStatus {
             controllers: RwLock::new(docs),
             unhealthy: RwLock::new(unhealthy),
             last_changes: RwLock::new(BTreeMap::new()),
+            history: RwLock::new(BTreeMap::new()),
+            refresh_seconds: super::page::refresh_seconds(std::time::Duration::ZERO),
         }
+    }
+
+    /// The page on `/` reloads at the scaler's `interval` (kept between 5 s and 60 s).
+    pub fn with_interval(mut self, interval: std::time::Duration) -> Self {
+        self.refresh_seconds = super::page::refresh_seconds(interval);
+        self
     }
 
     /// Records a pass that could not finish (it panicked): the controller's entry shows the error.
@@ -58,6 +70,12 @@ impl ScalerStatus {
             .unwrap_or_else(|p| p.into_inner())
             .get(&pass.controller)
             .cloned();
+        self.history
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(pass.controller.clone())
+            .or_default()
+            .record(pass);
         let doc = document(pass, last_change.as_ref());
         let bad: Vec<String> = pass
             .inputs
@@ -147,5 +165,15 @@ impl StatusPage for ScalerStatus {
         } else {
             Err(bad)
         }
+    }
+
+    fn html(&self) -> Option<String> {
+        let status = self.status();
+        let history = self
+            .history
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        Some(super::page::page(&status, &history, self.refresh_seconds))
     }
 }

@@ -12,4 +12,6 @@ pub mod fake_smtp;
 pub mod panics;
 pub mod promtool;
 pub mod receiver;
+pub mod router;
 pub mod serve;
+pub mod status_page;
