@@ -12,4 +12,5 @@ pub mod fake_smtp;
 pub mod panics;
 pub mod promtool;
 pub mod receiver;
+pub mod redis;
 pub mod serve;
