@@ -40,6 +40,9 @@ enum Command {
         /// Show the plan as `run --dry-run` would run it.
         #[arg(long)]
         dry_run: bool,
+        /// Also connect to the `store:` (Redis) and say whether it answers; exit 1 when it does not.
+        #[arg(long)]
+        connect: bool,
     },
 }
 
@@ -49,7 +52,11 @@ fn main() -> ExitCode {
     let result = match args.command {
         Command::Parse { files, strict } => cli::parse::run(&files, strict),
         Command::Run { config, dry_run } => cli::run::run(&config, dry_run),
-        Command::Check { config, dry_run } => cli::check::run(&config, dry_run),
+        Command::Check {
+            config,
+            dry_run,
+            connect,
+        } => cli::check::run(&config, dry_run, connect),
     };
     match result {
         Ok(code) => code,

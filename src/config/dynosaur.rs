@@ -313,6 +313,7 @@ pub fn parse(
             outlets,
             scaler,
             controllers,
+            ..Config::default()
         },
         warnings,
     ))

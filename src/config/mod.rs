@@ -44,4 +44,11 @@ pub struct Config {
     /// The scaled resources.
     #[serde(default)]
     pub controllers: Vec<ControllerConfig>,
+    /// Where the windows live: absent for this process' memory, `redis://...` or `rediss://...` for windows
+    /// shared by several instances.
+    #[serde(default)]
+    pub store: Option<crate::secret::SecretUrl>,
+    /// How instances share the windows (read only with a Redis `store:`).
+    #[serde(default)]
+    pub shared: crate::shared::SharedConfig,
 }

@@ -37,6 +37,7 @@ pub fn render(loaded: &Loaded) -> String {
         }
     }
     let _ = writeln!(out, "windows: {}", json(&c.windows));
+    let _ = writeln!(out, "{}", store_line(c));
     let _ = writeln!(out, "outlets: {}", json(&c.outlets));
     let s = &c.scaler;
     let key = match &s.api_key {
@@ -169,6 +170,18 @@ fn describe_handler(h: &ErrorHandlerConfig) -> String {
 }
 
 /// A section as JSON: its secrets serialize as their masks.
+/// `store: memory` or the Redis URL (masked) with the `shared:` settings in force.
+pub fn store_line(c: &super::Config) -> String {
+    match &c.store {
+        None => "store: memory (this process only)".to_string(),
+        Some(url) => format!(
+            "store: {url} (shared windows, keys under {}), shared: {}",
+            crate::shared::Keys::new(c.shared.tag(&c.scaler.app)).prefix(),
+            json(&c.shared)
+        ),
+    }
+}
+
 fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|e| format!("(cannot render: {e})"))
 }

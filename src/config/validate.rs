@@ -18,6 +18,10 @@ pub fn validate(c: &Config, text: &str) -> Result<Vec<String>, Invalid> {
         |path: &str| line_of_path(text, path).map_or(String::new(), |l| format!(" (line {l})"));
     c.windows.validate().map_err(|e| e.under("windows"))?;
     c.outlets.validate().map_err(|e| e.under("outlets"))?;
+    if let Some(store) = &c.store {
+        crate::shared::config::validate_store(store).map_err(|e| e.under("store"))?;
+        c.shared.validate().map_err(|e| e.under("shared"))?;
+    }
     if let Some(d) = &c.drain {
         // The drain's own checks (auth or an explicit `insecure`, path, limits), so `check` reports them.
         d.validate().map_err(|e| e.under("drain"))?;

@@ -4,6 +4,11 @@
 //! 503 and the sender tries again later, by which time the first attempt has either landed or failed).
 //!
 //! It stores a keyed 64-bit hash of each id, not the id: about 40 bytes per remembered id.
+//!
+//! Several instances behind one load balancer can share what they took ([`RemoteFrameIds`], set with
+//! [`FrameIds::share`]): an id fresh here is then also checked there, so a retry that lands on another instance
+//! counts once. The local map stays the first filter; when the shared memory cannot answer, the id counts as
+//! fresh (the body is never refused for it).
 
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
@@ -33,6 +38,33 @@ struct Inner {
     order: VecDeque<(u64, Instant)>,
 }
 
+/// What the shared memory of Frame-Ids says of an id fresh here.
+pub enum RemoteBegin {
+    /// Taken by no instance: marked in progress there.
+    Fresh,
+    /// Another instance took it.
+    Duplicate,
+    /// Another instance is ingesting it now.
+    InProgress,
+    /// No answer: count it here.
+    Unavailable,
+}
+
+/// What [`RemoteFrameIds::begin`] gives: a future of its answer.
+pub type RemoteAnswer<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = RemoteBegin> + Send + 'a>>;
+
+/// Frame-Ids shared by several drain instances (Redis, for the shared windows).
+pub trait RemoteFrameIds: Send + Sync {
+    /// Looks `id` up and, when no instance took it, marks it in progress. Awaited on the drain's worker, so it
+    /// must not block.
+    fn begin<'a>(&'a self, id: &'a [u8]) -> RemoteAnswer<'a>;
+    /// The body of `id` was taken: remember it for the TTL.
+    fn commit(&self, id: &[u8]);
+    /// The attempt failed: forget the in-progress mark.
+    fn abandon(&self, id: &[u8]);
+}
+
 /// The set of recent Frame-Ids.
 #[derive(Clone)]
 pub struct FrameIds {
@@ -40,6 +72,7 @@ pub struct FrameIds {
     hasher: RandomState,
     capacity: usize,
     ttl: Duration,
+    remote: Option<Arc<dyn RemoteFrameIds>>,
 }
 
 impl FrameIds {
@@ -52,7 +85,13 @@ impl FrameIds {
             hasher: RandomState::new(),
             capacity,
             ttl,
+            remote: None,
         }
+    }
+
+    /// Also checks every fresh id in `remote`, shared with other instances.
+    pub fn share(&mut self, remote: Arc<dyn RemoteFrameIds>) {
+        self.remote = Some(remote);
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -60,9 +99,34 @@ impl FrameIds {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Looks an id up and, when it is new, marks it in progress.
+    /// Looks an id up in this instance's memory and, when it is new, marks it in progress.
     pub fn begin(&self, id: &[u8]) -> Begin {
         self.begin_at(id, Instant::now())
+    }
+
+    /// [`FrameIds::begin`], then, for an id fresh here, the memory shared with other instances (when set).
+    pub async fn begin_shared(&self, id: &[u8]) -> Begin {
+        let local = self.begin(id);
+        let Some(remote) = &self.remote else {
+            return local;
+        };
+        let mut attempt = match local {
+            Begin::Fresh(attempt) => attempt,
+            other => return other,
+        };
+        match remote.begin(id).await {
+            RemoteBegin::Fresh => {
+                attempt.remote = Some(id.to_vec());
+                Begin::Fresh(attempt)
+            }
+            RemoteBegin::Unavailable => Begin::Fresh(attempt),
+            RemoteBegin::Duplicate => {
+                // Taken elsewhere: remembered here too, so the next retry does not ask again.
+                attempt.commit();
+                Begin::Duplicate
+            }
+            RemoteBegin::InProgress => Begin::InProgress,
+        }
     }
 
     fn begin_at(&self, id: &[u8], now: Instant) -> Begin {
@@ -78,6 +142,7 @@ impl FrameIds {
                     ids: self.clone(),
                     key,
                     committed: false,
+                    remote: None,
                 })
             }
         }
@@ -133,12 +198,17 @@ pub struct Attempt {
     ids: FrameIds,
     key: u64,
     committed: bool,
+    /// The id, when the shared memory marked it in progress for this attempt.
+    remote: Option<Vec<u8>>,
 }
 
 impl Attempt {
     pub fn commit(mut self) {
         self.committed = true;
         self.ids.commit(self.key, Instant::now());
+        if let (Some(id), Some(remote)) = (self.remote.take(), &self.ids.remote) {
+            remote.commit(&id);
+        }
     }
 }
 
@@ -146,6 +216,9 @@ impl Drop for Attempt {
     fn drop(&mut self) {
         if !self.committed {
             self.ids.abandon(self.key);
+            if let (Some(id), Some(remote)) = (self.remote.take(), &self.ids.remote) {
+                remote.abandon(&id);
+            }
         }
     }
 }
@@ -187,6 +260,36 @@ mod tests {
         assert!(matches!(ids.begin(b"4"), Begin::Duplicate));
         assert!(matches!(ids.begin(b"2"), Begin::Duplicate));
         fresh(ids.begin(b"1"));
+    }
+
+    /// A shared memory that has taken "T" and is ingesting "P".
+    struct Elsewhere;
+    impl RemoteFrameIds for Elsewhere {
+        fn begin<'a>(&'a self, id: &'a [u8]) -> RemoteAnswer<'a> {
+            let answer = match id {
+                b"T" => RemoteBegin::Duplicate,
+                b"P" => RemoteBegin::InProgress,
+                b"D" => RemoteBegin::Unavailable,
+                _ => RemoteBegin::Fresh,
+            };
+            Box::pin(std::future::ready(answer))
+        }
+        fn commit(&self, _: &[u8]) {}
+        fn abandon(&self, _: &[u8]) {}
+    }
+
+    #[tokio::test]
+    async fn shared_ids_taken_elsewhere_are_duplicates_here() {
+        let mut ids = FrameIds::new(10, Duration::from_secs(60));
+        ids.share(Arc::new(Elsewhere));
+        assert!(matches!(ids.begin_shared(b"T").await, Begin::Duplicate));
+        assert!(matches!(ids.begin_shared(b"P").await, Begin::InProgress));
+        // Not remembered here: the next retry asks again.
+        assert!(matches!(ids.begin_shared(b"P").await, Begin::InProgress));
+        fresh(ids.begin_shared(b"D").await).commit();
+        assert!(matches!(ids.begin_shared(b"D").await, Begin::Duplicate));
+        fresh(ids.begin_shared(b"N").await).commit();
+        assert_eq!(ids.len(), 3);
     }
 
     #[test]

@@ -55,7 +55,11 @@ pub async fn take(shared: &Shared, req: Request<Incoming>, peer: SocketAddr) -> 
         return plain(StatusCode::SERVICE_UNAVAILABLE, "drain busy, retry\n").retry_after();
     };
 
-    let attempt = match frame_id.as_deref().map(|id| shared.frame_ids.begin(id)) {
+    let begun = match frame_id.as_deref() {
+        Some(id) => Some(shared.frame_ids.begin_shared(id).await),
+        None => None,
+    };
+    let attempt = match begun {
         None => None,
         Some(Begin::Fresh(attempt)) => Some(attempt),
         Some(Begin::Duplicate) => {

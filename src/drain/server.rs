@@ -101,6 +101,13 @@ impl Server {
         })
     }
 
+    /// Checks fresh Frame-Ids in `remote` too (instances sharing their windows). Call before serving.
+    pub fn share_frame_ids(&mut self, remote: Arc<dyn super::dedup::RemoteFrameIds>) {
+        if let Some(shared) = Arc::get_mut(&mut self.shared) {
+            shared.frame_ids.share(remote);
+        }
+    }
+
     /// The bound address (with the real port when the config said port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr

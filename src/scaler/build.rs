@@ -39,6 +39,18 @@ pub fn build(
     windows: Option<Arc<dyn WindowReader>>,
     clock: Arc<dyn Clock>,
 ) -> Result<Scaler, BuildError> {
+    build_wrapping(s, controllers_config, windows, clock, &|b| b)
+}
+
+/// [`build`], with every controller's backend passed through `wrap` (the shared windows put writes behind the
+/// scaler leader's fence).
+pub fn build_wrapping(
+    s: &ScalerConfig,
+    controllers_config: &[ControllerConfig],
+    windows: Option<Arc<dyn WindowReader>>,
+    clock: Arc<dyn Clock>,
+    wrap: &dyn Fn(Arc<dyn Backend>) -> Arc<dyn Backend>,
+) -> Result<Scaler, BuildError> {
     let ctx = InputContext { windows };
     let start = clock.tick();
     let key = s.api_key.as_ref().map_or("", |k| k.expose());
@@ -95,6 +107,7 @@ pub fn build(
                 ))
             }
         };
+        let backend = wrap(backend);
         let schedules = c
             .schedules
             .iter()

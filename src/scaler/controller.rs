@@ -386,7 +386,10 @@ impl Controller {
                     }
                 }
                 Err(e) => {
-                    report.error_repeated = matches!(e, BackendError::Refused { .. });
+                    report.error_repeated = matches!(
+                        e,
+                        BackendError::Refused { .. } | BackendError::Fenced { .. }
+                    );
                     error = Some(format!(
                         "setting {} to {}: {e}",
                         self.process,

@@ -312,6 +312,15 @@ impl Sides {
     }
 }
 
+/// Where one bin of a sketch sits, for keeping a sketch outside the process (the shared windows store each bin
+/// as a counter): an index on the positive or the negative side, or the zero bin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum BinIndex {
+    Positive(i32),
+    Negative(i32),
+    Zero,
+}
+
 /// A distribution: exact count/sum/min/max plus DDSketch bins for quantiles.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DdSketch {
@@ -403,6 +412,74 @@ impl DdSketch {
         self.sum += other.sum;
         self.min = self.min.min(other.min);
         self.max = self.max.max(other.max);
+    }
+
+    /// Visits every non-empty bin with its count. A sketch of one value reports that value's bin, so counts
+    /// added up elsewhere rebuild the bins of the merged sketch.
+    pub fn visit_bins(&self, mut visit: impl FnMut(BinIndex, u64)) {
+        if self.count == 0 {
+            return;
+        }
+        let single;
+        let sides = match &self.bins {
+            Some(sides) => &**sides,
+            None => {
+                let mut one = Sides::default();
+                one.add(self.min);
+                single = one;
+                &single
+            }
+        };
+        sides.positive.visit_until(false, |i, c| {
+            visit(BinIndex::Positive(i), u64::from(c));
+            true
+        });
+        sides.negative.visit_until(false, |i, c| {
+            visit(BinIndex::Negative(i), u64::from(c));
+            true
+        });
+        if sides.zero > 0 {
+            visit(BinIndex::Zero, sides.zero);
+        }
+    }
+
+    /// A sketch from parts kept elsewhere: the exact count, sum, min and max, and the bins
+    /// ([`DdSketch::visit_bins`]).
+    pub fn from_parts(
+        count: u64,
+        sum: f64,
+        min: f64,
+        max: f64,
+        bins: impl IntoIterator<Item = (BinIndex, u64)>,
+    ) -> DdSketch {
+        let mut sketch = DdSketch::default();
+        if count == 0 {
+            return sketch;
+        }
+        sketch.count = count;
+        sketch.sum = sum;
+        sketch.min = min;
+        sketch.max = max;
+        if count > 1 {
+            let mut sides = Sides::default();
+            let mut bins: Vec<_> = bins.into_iter().collect();
+            // Highest first, as a merge adds them: any collapse happens at the bottom.
+            bins.sort_by_key(|(b, _)| std::cmp::Reverse(*b));
+            for (bin, n) in bins {
+                let n = u32::try_from(n).unwrap_or(u32::MAX);
+                match bin {
+                    BinIndex::Positive(i) => {
+                        sides.positive.add(i, n);
+                    }
+                    BinIndex::Negative(i) => {
+                        sides.negative.add(i, n);
+                    }
+                    BinIndex::Zero => sides.zero += u64::from(n),
+                }
+            }
+            sketch.bins = Some(Box::new(sides));
+        }
+        sketch
     }
 
     pub fn count(&self) -> u64 {

@@ -14,6 +14,7 @@ pub mod fasthash;
 pub mod flush;
 pub mod hll;
 mod read;
+pub mod redis;
 pub mod series;
 pub mod store;
 

@@ -82,3 +82,4 @@ impl Drop for Drainscale {
         let _ = self.child.kill();
     }
 }
+

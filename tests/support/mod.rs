@@ -12,6 +12,7 @@ pub mod fake_smtp;
 pub mod panics;
 pub mod promtool;
 pub mod receiver;
+pub mod redis;
 pub mod router;
 pub mod serve;
 pub mod status_page;

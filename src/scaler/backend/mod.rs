@@ -49,6 +49,10 @@ pub enum BackendError {
     /// handlers' deduplication; the controller logs and reports it once.
     #[error("{earlier}")]
     Refused { earlier: Box<BackendError> },
+    /// Not written: this instance does not hold the scaler leader's lease (instances sharing windows through
+    /// Redis), or its fencing number was superseded.
+    #[error("{message}")]
+    Fenced { message: String },
     /// The formation file could not be read or written.
     #[error("formation file {path}: {message}")]
     File { path: String, message: String },
