@@ -13,4 +13,5 @@ pub mod outlet;
 pub mod retry;
 pub mod scaler;
 pub mod secret;
+pub mod simulate;
 pub mod window;

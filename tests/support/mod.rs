@@ -13,3 +13,4 @@ pub mod panics;
 pub mod promtool;
 pub mod receiver;
 pub mod serve;
+pub mod simulate;
