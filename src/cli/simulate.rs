@@ -93,7 +93,9 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
         .build()
         .context("starting the tokio runtime")?;
     let mut replay = Replay::new(clock, shared.stores(), lanes, interval);
-    replay.start_at(start);
+    if args.logs.is_empty() {
+        replay.start_at(start);
+    }
     let lanes = runtime.block_on(async {
         feed_logs(&mut replay, &args.logs).await?;
         let until = trace
