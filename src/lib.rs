@@ -14,4 +14,5 @@ pub mod retry;
 pub mod scaler;
 pub mod secret;
 pub mod shared;
+pub mod simulate;
 pub mod window;

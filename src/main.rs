@@ -33,6 +33,8 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Backtest the config's controller on recorded logs or a CSV trace, on a virtual clock.
+    Simulate(Box<cli::simulate::SimulateArgs>),
     /// Validate a config file and print the plan without running anything.
     Check {
         /// The YAML config file.
@@ -48,7 +50,10 @@ enum Command {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    cli::init_tracing();
+    cli::init_tracing(match args.command {
+        Command::Simulate(_) => "warn",
+        _ => "info",
+    });
     let result = match args.command {
         Command::Parse { files, strict } => cli::parse::run(&files, strict),
         Command::Run { config, dry_run } => cli::run::run(&config, dry_run),
@@ -57,6 +62,7 @@ fn main() -> ExitCode {
             dry_run,
             connect,
         } => cli::check::run(&config, dry_run, connect),
+        Command::Simulate(args) => cli::simulate::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -51,15 +51,7 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 
 /// Parses one body (gunzipping it first when it is gzip) and prints its events.
 fn print_body(body: &[u8], out: &mut impl Write, total: &mut ParseStats) -> anyhow::Result<()> {
-    let body: Cow<'_, [u8]> = if body.starts_with(&[0x1f, 0x8b]) {
-        let mut plain = Vec::new();
-        flate2::read::MultiGzDecoder::new(body)
-            .read_to_end(&mut plain)
-            .context("gunzipping the body")?;
-        Cow::Owned(plain)
-    } else {
-        Cow::Borrowed(body)
-    };
+    let body = drainscale::simulate::source::maybe_gunzip(body).context("gunzipping the body")?;
     let mut events = parse_body(&body);
     for event in events.by_ref() {
         serde_json::to_writer(&mut *out, &EventJson::from(&event)).context("writing stdout")?;

@@ -6,12 +6,13 @@ use super::backend::config::Shared;
 use super::backend::dry_run::DryRun;
 use super::backend::heroku::{Heroku, HerokuSettings};
 use super::backend::Backend;
-use super::clock::Clock;
+use super::clock::{Clock, Tick};
 use super::config::ScalerConfig;
 use super::controller::{Controller, InputSlot};
-use super::controller_config::{ControllerConfig, Resource};
+use super::controller_config::{ControllerConfig, InputConfig, Resource};
 use super::engine::Scaler;
 use super::handlers::Notifier;
+use super::input::Input;
 use super::inputs::InputContext;
 use super::report::{Console, OutletGauges, StatsReporter};
 use super::schedule::Schedule;
@@ -108,48 +109,10 @@ pub fn build_wrapping(
             }
         };
         let backend = wrap(backend);
-        let schedules = c
-            .schedules
-            .iter()
-            .enumerate()
-            .map(|(i, sc)| {
-                Schedule::from_config(sc, i).map_err(|e| e.under(&format!("schedules[{i}]")))
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| fail(e.to_string()))?;
-        let mut inputs = Vec::new();
-        for i in &c.inputs {
-            let input = i
-                .params
-                .build(i.conversion.clone(), &ctx, start)
-                .map_err(|e| fail(format!("input {:?}: {e}", i.name)))?;
-            inputs.push(InputSlot::new(
-                i.name.clone(),
-                i.kind(),
-                i.params.describe(),
-                input,
-                i.interval,
-                i.hysteresis_period,
-                i.fallback,
-                i.outage_after,
-                start.mono,
-            ));
-        }
-        let controller = Controller::new(
-            c.name.clone(),
-            c.process().to_string(),
-            c.min,
-            c.max,
-            schedules,
-            c.policy.clone(),
-            inputs,
-            backend,
-        )
-        .with_size(c.size().map(str::to_string));
-        controllers.push(match c.plans() {
-            Some(t) => controller.with_plans(t.clone()),
-            None => controller,
-        });
+        let controller = controller(c, backend, start, |i| {
+            i.params.build(i.conversion.clone(), &ctx, start)
+        })?;
+        controllers.push(controller);
     }
     let mut reporters: Vec<Arc<dyn StatsReporter>> = Vec::new();
     if s.stats.console {
@@ -185,5 +148,58 @@ pub fn build_wrapping(
 pub fn outlet_reporter(s: &ScalerConfig, sender: StatsSender) -> Option<Arc<dyn StatsReporter>> {
     s.stats.outlets.then(|| {
         Arc::new(OutletGauges::new(sender, &s.stats.prefix, &s.app)) as Arc<dyn StatsReporter>
+    })
+}
+
+/// Builds one controller over `backend`, its inputs made by `input` (the config's own in [`build`]; a replay
+/// substitutes recorded values for outside services). `start` is when its inputs' health starts counting.
+pub fn controller(
+    c: &ControllerConfig,
+    backend: Arc<dyn Backend>,
+    start: Tick,
+    mut input: impl FnMut(&InputConfig) -> Result<Box<dyn Input>, String>,
+) -> Result<Controller, BuildError> {
+    let fail = |message: String| BuildError {
+        controller: c.name.clone(),
+        message,
+    };
+    let schedules = c
+        .schedules
+        .iter()
+        .enumerate()
+        .map(|(i, sc)| {
+            Schedule::from_config(sc, i).map_err(|e| e.under(&format!("schedules[{i}]")))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| fail(e.to_string()))?;
+    let mut inputs = Vec::new();
+    for i in &c.inputs {
+        let built = input(i).map_err(|e| fail(format!("input {:?}: {e}", i.name)))?;
+        inputs.push(InputSlot::new(
+            i.name.clone(),
+            i.kind(),
+            i.params.describe(),
+            built,
+            i.interval,
+            i.hysteresis_period,
+            i.fallback,
+            i.outage_after,
+            start.mono,
+        ));
+    }
+    let controller = Controller::new(
+        c.name.clone(),
+        c.process().to_string(),
+        c.min,
+        c.max,
+        schedules,
+        c.policy.clone(),
+        inputs,
+        backend,
+    )
+    .with_size(c.size().map(str::to_string));
+    Ok(match c.plans() {
+        Some(t) => controller.with_plans(t.clone()),
+        None => controller,
     })
 }

@@ -15,4 +15,5 @@ pub mod receiver;
 pub mod redis;
 pub mod router;
 pub mod serve;
+pub mod simulate;
 pub mod status_page;
