@@ -9,9 +9,9 @@ use serde_json::Value;
 use std::process::Command;
 use std::time::{Duration, Instant};
 use support::binary::Drainscale;
-use support::router::router_body;
 use support::fake_heroku::FakeHeroku;
 use support::redis::RedisServer;
+use support::router::router_body;
 
 const USER: &str = "logplex";
 const PASSWORD: &str = "s3cret-drain";

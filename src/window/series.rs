@@ -64,6 +64,12 @@ impl SeriesKey {
     }
 }
 
+impl From<&str> for SeriesKey {
+    fn from(text: &str) -> SeriesKey {
+        SeriesKey::new(text)
+    }
+}
+
 impl std::ops::Deref for SeriesKey {
     type Target = str;
     fn deref(&self) -> &str {

@@ -82,4 +82,3 @@ impl Drop for Drainscale {
         let _ = self.child.kill();
     }
 }
-
