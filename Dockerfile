@@ -14,7 +14,7 @@ COPY Cargo.toml Cargo.lock ./
 RUN mkdir -p src benches \
  && echo 'fn main() {}' > src/main.rs \
  && touch src/lib.rs \
- && for b in parse window drain_load; do echo 'fn main() {}' > "benches/$b.rs"; done \
+ && for b in parse window drain_load simulate redis_store; do echo 'fn main() {}' > "benches/$b.rs"; done \
  && cargo build --release --locked --bin drainscale \
  && rm -rf src benches
 COPY src src
