@@ -189,6 +189,10 @@ async fn three_instances_lead_once_dedup_across_and_hand_over() {
             i == leader,
             "{text}"
         );
+        // The HTML status page is served in shared mode too.
+        let (status, page) = get(&client, app.as_ref().unwrap(), "/").await;
+        assert_eq!(status, 200, "{page}");
+        assert!(page.contains("<svg"), "{page}");
     }
 
     // The leader dies (SIGKILL): another instance takes the lease within one lease (1.5s; bounded at 3 s

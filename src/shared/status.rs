@@ -82,4 +82,9 @@ impl StatusPage for SharedStatus {
             Err(bad)
         }
     }
+
+    /// The scaler's page: in shared mode `/` is served like on a single instance.
+    fn html(&self) -> Option<String> {
+        self.scaler.as_ref().and_then(|s| s.html())
+    }
 }
