@@ -372,30 +372,39 @@ struct Pusher {
     logged_failure: Option<()>,
 }
 
-impl RedisStore {
-    /// The `unique#` members of `events` by bucket, kept for the next push's PFADD (the local store keeps only
-    /// its HyperLogLog registers).
-    fn members_of<'e>(
-        &self,
-        events: impl Iterator<Item = &'e Event<'e>>,
-        now: i64,
-    ) -> Option<Members> {
-        let res = self.resolution();
-        let oldest = (now - micros(self.cfg.retention)).div_euclid(res) * res;
-        let skew = micros(self.cfg.max_skew);
-        let mut members: Option<Members> = None;
-        for e in events {
-            if matches!(e.kind, crate::logplex::EventKind::Unique(_)) {
-                members
-                    .get_or_insert_with(Members::default)
-                    .record(e, |ts| {
-                        let ts = if ts > now + skew { now } else { ts };
-                        let start = ts.div_euclid(res) * res;
-                        (start >= oldest).then_some(start)
-                    });
-            }
+/// Where a `unique#` member of a body goes: its bucket as the local store places it (clamped from the future,
+/// dropped when older than the retention). The members are kept for the next push's PFADD (the local store
+/// keeps only its HyperLogLog registers).
+struct MemberBuckets {
+    res: i64,
+    oldest: i64,
+    latest: i64,
+    now: i64,
+}
+
+impl MemberBuckets {
+    fn record(&self, members: &mut Option<Members>, e: &Event<'_>) {
+        if matches!(e.kind, crate::logplex::EventKind::Unique(_)) {
+            members
+                .get_or_insert_with(Members::default)
+                .record(e, |ts| {
+                    let ts = if ts > self.latest { self.now } else { ts };
+                    let start = ts.div_euclid(self.res) * self.res;
+                    (start >= self.oldest).then_some(start)
+                });
         }
-        members
+    }
+}
+
+impl RedisStore {
+    fn member_buckets(&self, now: i64) -> MemberBuckets {
+        let res = self.resolution();
+        MemberBuckets {
+            res,
+            oldest: (now - micros(self.cfg.retention)).div_euclid(res) * res,
+            latest: now + micros(self.cfg.max_skew),
+            now,
+        }
     }
 
     fn keep_members(&self, members: Option<Members>) {
@@ -411,9 +420,13 @@ impl RedisStore {
 impl EventSink for RedisStore {
     fn ingest(&self, events: &mut dyn Iterator<Item = Event<'_>>, now: i64) -> IngestCounts {
         let local = self.local.read().unwrap_or_else(|p| p.into_inner());
-        let mut taken = Vec::new();
-        let counts = local.ingest_at(&mut events.inspect(|e| taken.push(*e)), now);
-        self.keep_members(self.members_of(taken.iter(), now));
+        let buckets = self.member_buckets(now);
+        let mut members = None;
+        let counts = local.ingest_at(
+            &mut events.inspect(|e| buckets.record(&mut members, e)),
+            now,
+        );
+        self.keep_members(members);
         counts
     }
 
@@ -424,7 +437,12 @@ impl EventSink for RedisStore {
             Err(std::sync::TryLockError::WouldBlock) => return None,
         };
         let counts = local.try_ingest_at(events, now)?;
-        self.keep_members(self.members_of(events.iter(), now));
+        let buckets = self.member_buckets(now);
+        let mut members = None;
+        for e in events {
+            buckets.record(&mut members, e);
+        }
+        self.keep_members(members);
         Some(counts)
     }
 }
